@@ -1,0 +1,204 @@
+"""Yiti's Django settings, all from the environment (see README "Configuration").
+
+``YITI_MODE=embedded`` (default) runs on SQLite in ``YITI_DATA_DIR`` with a
+generated secret; ``YITI_MODE=production`` requires the secret, hosts and a
+database URL and turns on every deployment safeguard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from yiti.config.env import data_dir, env_bool, env_int, env_list, env_str, secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+MODE = env_str("YITI_MODE", "embedded")
+if MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured(f"YITI_MODE must be 'embedded' or 'production', got {MODE!r}")
+PRODUCTION = MODE == "production"
+
+DATA_DIR = data_dir()
+SECRET_KEY = secret_key(production=PRODUCTION, directory=DATA_DIR)
+DEBUG = env_bool("YITI_DEBUG", False) and not PRODUCTION
+ALLOWED_HOSTS = env_list(
+    "YITI_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("YITI_ALLOWED_HOSTS is required when YITI_MODE=production")
+CSRF_TRUSTED_ORIGINS = env_list("YITI_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "yiti.core",
+    "yiti.org",
+    "yiti.customers",
+    "yiti.engagement",
+    "yiti.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "yiti.core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "yiti.config.urls"
+WSGI_APPLICATION = "yiti.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "yiti.core.context_processors.yiti",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("YITI_DATABASE_URL", f"sqlite:///{DATA_DIR / 'yiti.sqlite3'}"),
+        conn_max_age=env_int("YITI_DB_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
+        ),
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif PRODUCTION is False and env_bool("YITI_DB_TEST_KEEP", False):
+    DATABASES["default"]["TEST"] = {"SERIALIZE": False}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "org.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "customers:list"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Login rate limiting (yiti.org.ratelimit): attempts per window per username and per address.
+YITI_LOGIN_MAX_ATTEMPTS = env_int("YITI_LOGIN_MAX_ATTEMPTS", 5)
+YITI_LOGIN_WINDOW_SECONDS = env_int("YITI_LOGIN_WINDOW_SECONDS", 300)
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("YITI_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+YITI_PHONE_REGION = env_str("YITI_PHONE_REGION", "CN")
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("YITI_REDIS_URL"),
+    }
+    if env_str("YITI_REDIS_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("YITI_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default", "sending", "reports"],
+    }
+}
+
+# E-mail: real SMTP; the embedded default writes messages to files in the data directory.
+EMAIL_BACKEND = env_str(
+    "YITI_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("YITI_EMAIL_HOST")
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = DATA_DIR / "outbox" / "email"
+EMAIL_HOST = env_str("YITI_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("YITI_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("YITI_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("YITI_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("YITI_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("YITI_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("YITI_EMAIL_FROM", "yiti@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("YITI_SESSION_AGE", 8 * 3600)
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("YITI_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("YITI_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("YITI_HSTS_PRELOAD", True)
+    if env_bool("YITI_BEHIND_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("YITI_LOG_LEVEL", "WARNING")},
+    "loggers": {"yiti": {"level": env_str("YITI_LOG_LEVEL", "INFO"), "propagate": True}},
+}
+
+YITI_PAGE_SIZE = 50

@@ -1,0 +1,13 @@
+"""Top-level URLs: each app mounts its own."""
+
+from django.urls import include, path
+
+from yiti.api.urls import api
+
+urlpatterns = [
+    path("", include("yiti.org.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("customers/", include("yiti.customers.urls")),
+    path("timeline/", include("yiti.engagement.urls")),
+    path("api/v1/", api.urls),
+]

@@ -1,0 +1,217 @@
+"""Customers owned by the company: contact points, consent, products, orders, ownership."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from yiti.core.models import TimeStampedModel
+from yiti.customers.choices import (
+    Channel,
+    ConsentSource,
+    ContactKind,
+    CustomerKind,
+    CustomerStatus,
+    OrderStatus,
+    ProductCategory,
+    Purpose,
+    SalesChannel,
+)
+from yiti.org.models import OrgUnit
+
+
+class Customer(TimeStampedModel):
+    """One customer, person or organisation, belonging to the company (not to a salesperson).
+
+    ``unit`` is the territory or branch that serves the customer; ``owner`` the assigned
+    account manager. ``primary_phone``/``primary_email`` mirror the primary contact points
+    so lists need no join; services keep them in step.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.PERSON)
+    name = models.CharField(_("name"), max_length=120)
+    name_key = models.CharField(max_length=120, db_index=True, editable=False)
+    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="customers", verbose_name=_("territory / unit"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="owned_customers", verbose_name=_("account manager"),
+    )
+    primary_phone = models.CharField(max_length=32, blank=True, editable=False)
+    primary_email = models.CharField(max_length=254, blank=True, editable=False)
+    city = models.CharField(_("city"), max_length=60, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    industry = models.CharField(_("industry"), max_length=60, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    since = models.DateField(_("customer since"), null=True, blank=True)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["unit", "status", "-id"], name="customer_unit_status_id"),
+            models.Index(fields=["owner", "-id"], name="customer_owner_id"),
+            models.Index(fields=["status", "-id"], name="customer_status_id"),
+            models.Index(fields=["last_contact_at"], name="customer_last_contact"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=CustomerStatus.MERGED) | Q(merged_into__isnull=False),
+                name="customer_merged_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactPoint(TimeStampedModel):
+    """A way to reach the customer. Phones are normalised to E.164; at most one primary per kind."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(_("kind"), max_length=16, choices=ContactKind.choices)
+    value = models.CharField(_("value"), max_length=254)
+    normalized = models.CharField(max_length=254, editable=False)
+    search_key = models.CharField(max_length=64, db_index=True, editable=False)
+    label = models.CharField(_("label"), max_length=40, blank=True)
+    is_primary = models.BooleanField(_("primary"), default=False)
+
+    class Meta:
+        ordering = ["kind", "-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"], condition=Q(is_primary=True), name="contact_one_primary_per_kind"
+            ),
+            models.UniqueConstraint(fields=["customer", "kind", "normalized"], name="contact_unique_value"),
+        ]
+        indexes = [models.Index(fields=["kind", "normalized"], name="contact_kind_normalized")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class ConsentEvent(models.Model):
+    """Append-only ledger of consent given or withdrawn, per channel and purpose."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_events")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=16, choices=ConsentSource.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "channel", "purpose", "-at"], name="consent_event_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel}/{self.purpose} {'+' if self.granted else '-'}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("Consent events are append-only")
+        super().save(*args, **kwargs)
+
+
+class ConsentState(models.Model):
+    """Current consent per customer, channel and purpose, derived from the ledger.
+
+    Rebuilt from ``ConsentEvent`` by ``consent_rebuild``; kept as a table so that audience
+    selection and the contact policy can join it in one set-based query.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_states")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    granted = models.BooleanField()
+    since = models.DateTimeField()
+
+    class Meta:
+        ordering = ["customer_id", "channel", "purpose"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel", "purpose"], name="consent_state_unique")
+        ]
+        indexes = [models.Index(fields=["channel", "purpose", "granted"], name="consent_state_scan")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel}/{self.purpose}={self.granted}"
+
+
+class Product(TimeStampedModel):
+    """An item of the catalogue: plans, broadband, devices, value-added services."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=16, choices=ProductCategory.choices)
+    price = models.DecimalField(_("list price"), max_digits=12, decimal_places=2)
+    margin_rate = models.DecimalField(_("margin rate"), max_digits=5, decimal_places=4, default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["category", "code"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(TimeStampedModel):
+    """A purchase: what the customer bought, for how much, at what margin, sold by whom."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    margin = models.DecimalField(_("margin"), max_digits=12, decimal_places=2, default=0)
+    ordered_at = models.DateTimeField(_("ordered at"))
+    channel = models.CharField(_("channel"), max_length=16, choices=SalesChannel.choices)
+    sold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    external_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"], name="order_customer_at"),
+            models.Index(fields=["ordered_at"], name="order_at"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative")]
+
+    def __str__(self) -> str:
+        return f"{self.product} · {self.amount}"
+
+
+class Assignment(models.Model):
+    """One change of a customer's account manager or unit: who, from, to, when, why."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=255)
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "-at"], name="assignment_customer_at")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_user_id} → {self.to_user_id}"

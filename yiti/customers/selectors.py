@@ -1,0 +1,164 @@
+"""Reads for customers, always restricted to what the acting user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
+
+from yiti.core.errors import NotFound
+from yiti.core.masking import mask_email, mask_generic, mask_phone
+from yiti.core.search import prefix_q, search_key
+from yiti.customers.choices import ContactKind, CustomerStatus
+from yiti.customers.contacts import phone_search_key
+from yiti.customers.models import Assignment, ConsentEvent, ConsentState, ContactPoint, Customer, Order
+from yiti.customers.rules import can_edit, visible_q
+from yiti.org.access import access_for
+from yiti.org.roles import Perm
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    """One filter for the web list, the API and exports (STYLE habit 7)."""
+
+    q: str = ""
+    unit_id: int | None = None
+    owner_id: int | None = None
+    unassigned: bool = False
+    kind: str = ""
+    status: str = CustomerStatus.ACTIVE
+    city: str = ""
+    no_contact_since: Any = None  # a datetime: customers not contacted since
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> CustomerFilters:
+        def _int(name: str) -> int | None:
+            raw = data.get(name)
+            try:
+                return int(raw) if raw not in (None, "") else None
+            except (TypeError, ValueError):
+                return None
+
+        status = data.get("status", CustomerStatus.ACTIVE)
+        return cls(
+            q=(data.get("q") or "").strip()[:100],
+            unit_id=_int("unit"),
+            owner_id=_int("owner"),
+            unassigned=str(data.get("unassigned", "")).lower() in {"1", "true", "on", "yes"},
+            kind=data.get("kind") or "",
+            status=status if status in [*CustomerStatus.values, "all"] else CustomerStatus.ACTIVE,
+            city=(data.get("city") or "").strip()[:60],
+        )
+
+
+def customers_visible(user: Any) -> QuerySet[Customer]:
+    access = access_for(user)
+    qs = Customer.objects.all()
+    if not access.is_admin:
+        qs = qs.filter(visible_q(access))
+    return qs
+
+
+def _search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
+    """Phone (full or leading digits), external id (exact) or name (leading characters)."""
+    key = phone_search_key(q)
+    if key is not None:
+        phone_match = ContactPoint.objects.filter(prefix_q("search_key", key), kind=ContactKind.PHONE)
+        ids = phone_match.values("customer_id")
+        return qs.filter(Q(pk__in=ids) | Q(external_id=q))
+    name_q = prefix_q("name_key", search_key(q))
+    return qs.filter(name_q | Q(external_id=q))
+
+
+def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
+    qs = customers_visible(user).select_related("unit", "owner")
+    if filters.status != "all":
+        qs = qs.filter(status=filters.status)
+    if filters.q:
+        qs = _search(qs, filters.q)
+    if filters.unit_id:
+        qs = qs.filter(unit_id=filters.unit_id)
+    if filters.owner_id:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.unassigned:
+        qs = qs.filter(owner__isnull=True)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.city:
+        qs = qs.filter(city=filters.city)
+    if filters.no_contact_since is not None:
+        qs = qs.filter(Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True))
+    return qs.order_by("-id")
+
+
+def customer_get_for(user: Any, customer_id: int) -> Customer:
+    customer = customers_visible(user).select_related("unit", "owner", "merged_into").filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("Customer not found."))
+    return customer
+
+
+def customer_can_edit(user: Any, customer: Customer) -> bool:
+    return can_edit(access_for(user), customer)
+
+
+@dataclass(frozen=True)
+class ContactView:
+    id: int
+    kind: str
+    kind_label: str
+    value: str
+    label: str
+    is_primary: bool
+    masked: bool
+
+
+def mask_contact(kind: str, value: str) -> str:
+    if kind == ContactKind.PHONE:
+        return mask_phone(value)
+    if kind == ContactKind.EMAIL:
+        return mask_email(value)
+    return mask_generic(value)
+
+
+def contact_points_for(user: Any, customer: Customer, *, revealed: bool = False) -> list[ContactView]:
+    """Contact points, masked unless ``revealed`` (the caller audited the reveal)."""
+    show_full = revealed and access_for(user).has(Perm.PII_REVEAL)
+    return [
+        ContactView(
+            id=p.pk, kind=p.kind, kind_label=p.get_kind_display(),
+            value=p.value if show_full else mask_contact(p.kind, p.value),
+            label=p.label, is_primary=p.is_primary, masked=not show_full,
+        )
+        for p in ContactPoint.objects.filter(customer=customer)
+    ]
+
+
+def consent_matrix(customer: Customer) -> dict[tuple[str, str], ConsentState]:
+    return {(s.channel, s.purpose): s for s in ConsentState.objects.filter(customer=customer)}
+
+
+def consent_history(customer: Customer, *, limit: int = 50) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(customer=customer).select_related("actor").order_by("-at", "-id")[:limit]
+
+
+def orders_of(customer: Customer, *, limit: int = 50) -> QuerySet[Order]:
+    return Order.objects.filter(customer=customer).select_related("product", "sold_by").order_by("-ordered_at")[:limit]
+
+
+def assignments_of(customer: Customer, *, limit: int = 100) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(customer=customer)
+        .select_related("from_user", "to_user", "from_unit", "to_unit", "actor")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
+def customers_with_phone(normalized_phone: str) -> QuerySet[Customer]:
+    """Active customers holding this normalised (E.164) phone: the portal and duplicates use it."""
+    return Customer.objects.filter(
+        Exists(ContactPoint.objects.filter(customer_id=OuterRef("pk"), kind=ContactKind.PHONE, normalized=normalized_phone)),
+        status=CustomerStatus.ACTIVE,
+    )

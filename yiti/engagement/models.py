@@ -1,0 +1,59 @@
+"""The one timeline: every contact with a customer on any channel."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from yiti.customers.models import Customer
+from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
+from yiti.org.models import OrgUnit
+
+
+class Interaction(models.Model):
+    """One contact with a customer. Append-only.
+
+    ``campaign_id``, ``wave_id`` and ``ticket_id`` link to objects of higher apps (campaigns,
+    service) by id without a foreign key, so this app never imports them; those apps index
+    and join on them.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    occurred_at = models.DateTimeField(_("when"))
+    channel = models.CharField(_("channel"), max_length=16, choices=InteractionChannel.choices)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=InteractionPurpose.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.COMPLETED)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("details"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("by"),
+    )
+    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    wave_id = models.BigIntegerField(null=True, blank=True)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    external_ref = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="interaction_timeline"),
+            models.Index(fields=["customer", "purpose", "occurred_at"], name="interaction_cust_purpose_at"),
+            models.Index(fields=["occurred_at"], name="interaction_at"),
+            models.Index(fields=["campaign_id"], name="interaction_campaign", condition=models.Q(campaign_id__isnull=False)),
+            models.Index(fields=["ticket_id"], name="interaction_ticket", condition=models.Q(ticket_id__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.channel}/{self.purpose} {self.outcome}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise ValueError("Interactions are append-only")
+        super().save(*args, **kwargs)

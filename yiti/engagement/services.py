@@ -1,0 +1,133 @@
+"""Writes for the timeline. Every contact on any channel goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiti.core.audit import audit_record
+from yiti.core.errors import ValidationFailed
+from yiti.customers.choices import CustomerStatus
+from yiti.customers.models import Customer
+from yiti.customers.rules import require_perm, require_visible
+from yiti.customers.services import customers_touch
+from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
+from yiti.engagement.models import Interaction
+from yiti.org.models import OrgUnit, User
+from yiti.org.roles import Perm
+
+
+def _validate(channel: str, direction: str, purpose: str, outcome: str) -> None:
+    if channel not in InteractionChannel.values:
+        raise ValidationFailed(_("Unknown channel: %(v)s") % {"v": channel}, field="channel")
+    if direction not in Direction.values:
+        raise ValidationFailed(_("Unknown direction: %(v)s") % {"v": direction}, field="direction")
+    if purpose not in InteractionPurpose.values:
+        raise ValidationFailed(_("Unknown purpose: %(v)s") % {"v": purpose}, field="purpose")
+    if outcome not in Outcome.values:
+        raise ValidationFailed(_("Unknown outcome: %(v)s") % {"v": outcome}, field="outcome")
+
+
+@transaction.atomic
+def interaction_record(
+    *,
+    actor: User | None,
+    customer: Customer,
+    channel: str,
+    direction: str,
+    purpose: str,
+    outcome: str = Outcome.COMPLETED,
+    subject: str = "",
+    body: str = "",
+    occurred_at: datetime | None = None,
+    unit: OrgUnit | None = None,
+    campaign_id: int | None = None,
+    wave_id: int | None = None,
+    ticket_id: int | None = None,
+    external_ref: str = "",
+    check_access: bool = True,
+) -> Interaction:
+    """Append one contact to the customer's timeline and move ``last_contact_at`` forward."""
+    if check_access:
+        require_perm(actor, Perm.INTERACTION_CREATE)
+        require_visible(actor, customer)
+    _validate(channel, direction, purpose, outcome)
+    if customer.status == CustomerStatus.MERGED:
+        raise ValidationFailed(_("This customer was merged; record the contact on the surviving customer."))
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if occurred_at > now + timedelta(minutes=5):
+        raise ValidationFailed(_("A contact cannot be in the future."), field="occurred_at")
+    if len(subject) > 200:
+        raise ValidationFailed(_("Subject is longer than 200 characters."), field="subject")
+    interaction = Interaction.objects.create(
+        customer=customer, occurred_at=occurred_at, channel=channel, direction=direction, purpose=purpose,
+        outcome=outcome, subject=subject, body=body, actor=actor, unit=unit or customer.unit,
+        campaign_id=campaign_id, wave_id=wave_id, ticket_id=ticket_id, external_ref=external_ref[:64],
+    )
+    customers_touch(customer_ids=[customer.pk], at=occurred_at)
+    audit_record(
+        actor=actor, action="interaction.record", obj=interaction, customer_id=customer.pk,
+        changes={"channel": channel, "purpose": purpose, "outcome": outcome},
+    )
+    return interaction
+
+
+@dataclass(frozen=True)
+class InteractionRow:
+    customer_id: int
+    channel: str
+    direction: str
+    purpose: str
+    outcome: str
+    occurred_at: datetime
+    subject: str = ""
+    unit_id: int | None = None
+    actor_id: int | None = None
+    campaign_id: int | None = None
+    wave_id: int | None = None
+    ticket_id: int | None = None
+    external_ref: str = ""
+
+
+def interactions_record_bulk(*, rows: Sequence[InteractionRow], batch_size: int = 5000) -> int:
+    """Append many contacts at once (campaign sends, imports): bulk insert, one touch per batch.
+
+    Callers are system processes that already checked their own rules; rows are validated
+    for their codes only.
+    """
+    for row in rows:
+        _validate(row.channel, row.direction, row.purpose, row.outcome)
+    with transaction.atomic():
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    customer_id=r.customer_id, occurred_at=r.occurred_at, channel=r.channel, direction=r.direction,
+                    purpose=r.purpose, outcome=r.outcome, subject=r.subject[:200], unit_id=r.unit_id,
+                    actor_id=r.actor_id, campaign_id=r.campaign_id, wave_id=r.wave_id, ticket_id=r.ticket_id,
+                    external_ref=r.external_ref[:64],
+                )
+                for r in rows
+            ],
+            batch_size=batch_size,
+        )
+        latest: dict[datetime, list[int]] = {}
+        for r in rows:
+            latest.setdefault(r.occurred_at, []).append(r.customer_id)
+        if len(latest) <= 20:
+            for at, ids in latest.items():
+                customers_touch(customer_ids=ids, at=at)
+        else:
+            ids = {r.customer_id for r in rows}
+            newest = Subquery(
+                Interaction.objects.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
+                .annotate(m=Max("occurred_at")).values("m")[:1]
+            )
+            Customer.objects.filter(pk__in=list(ids)).update(last_contact_at=newest)
+    return len(rows)

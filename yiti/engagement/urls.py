@@ -1,0 +1,8 @@
+from django.urls import path
+
+from yiti.engagement import views
+
+app_name = "engagement"
+urlpatterns = [
+    path("<int:customer_id>/", views.customer_timeline, name="timeline"),
+]

@@ -1,0 +1,94 @@
+"""Access scoping in one place: which units a user's memberships open, and what they may do.
+
+Every selector that returns customers (or anything owned by a customer) filters through
+``Access.unit_ids``; every service that changes something checks ``Access.require``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from yiti.core.errors import PermissionDenied
+from yiti.org.choices import Role
+from yiti.org.models import Membership, OrgUnit
+from yiti.org.roles import ROLE_PERMS, SUBTREE_ROLES, Perm
+
+_CACHE_ATTR = "_yiti_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    user_id: int | None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    perms: frozenset[Perm] = field(default_factory=frozenset)
+    unit_ids: frozenset[int] = field(default_factory=frozenset)
+    home_unit_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def has(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+    def require(self, perm: Perm) -> None:
+        if perm not in self.perms:
+            raise PermissionDenied(_("You do not have permission to do this."), code="permission_denied")
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    @property
+    def sees_full_pii_by_default(self) -> bool:
+        """Nobody sees personal data in full by default: revealing it is a deliberate, audited act."""
+        return False
+
+
+def _compute(user: Any) -> Access:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Access(user_id=None)
+    memberships = list(
+        Membership.objects.filter(user_id=user.pk).select_related("unit").only(
+            "role", "unit__id", "unit__path"
+        )
+    )
+    roles = frozenset(m.role for m in memberships)
+    perms: set[Perm] = set()
+    for role in roles:
+        perms |= ROLE_PERMS.get(role, frozenset())
+    unit_ids: set[int] = set()
+    subtree_paths = [m.unit.path for m in memberships if m.role in SUBTREE_ROLES]
+    for m in memberships:
+        unit_ids.add(m.unit_id)
+    if subtree_paths:
+        q = Q()
+        for path in subtree_paths:
+            q |= Q(path__startswith=path)
+        unit_ids |= set(OrgUnit.objects.filter(q).values_list("id", flat=True))
+    return Access(
+        user_id=user.pk,
+        roles=roles,
+        perms=frozenset(perms),
+        unit_ids=frozenset(unit_ids),
+        home_unit_ids=frozenset(m.unit_id for m in memberships),
+    )
+
+
+def access_for(user: Any) -> Access:
+    """The user's access, computed once per user object (i.e. once per request)."""
+    if user is None:
+        return Access(user_id=None)
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = _compute(user)
+        try:
+            setattr(user, _CACHE_ATTR, cached)
+        except AttributeError:  # AnonymousUser and the like
+            pass
+    return cached
+
+
+def access_reset(user: Any) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)

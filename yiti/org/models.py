@@ -1,0 +1,108 @@
+"""Org units, users, memberships (unit × role), API tokens and login attempts."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from yiti.core.models import TimeStampedModel
+from yiti.org.choices import Role, UnitKind
+
+
+class OrgUnit(TimeStampedModel):
+    """A unit in the organisation tree: company, region/territory, branch, department, partner.
+
+    ``path`` is the materialised path of ids (``/1/4/17/``) so a subtree is one indexed
+    prefix query; services keep it in step with ``parent``.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A Yiti user. What they may see and do comes from their memberships."""
+
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def label(self) -> str:
+        return str(self)
+
+
+class Membership(TimeStampedModel):
+    """A user holds a role in a unit."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+
+    class Meta:
+        ordering = ["user_id", "unit_id", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")
+        ]
+        indexes = [models.Index(fields=["unit", "role"], name="membership_unit_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} @ {self.unit}"
+
+
+class ApiToken(TimeStampedModel):
+    """A bearer token for /api/v1. Only a hash is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=80)
+    prefix = models.CharField(max_length=12, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class LoginAttempt(models.Model):
+    """Failed and successful sign-ins, for rate limiting and the audit of access."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    username = models.CharField(max_length=150)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["username", "at"], name="login_user_at"),
+            models.Index(fields=["ip_address", "at"], name="login_ip_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'failed'}"

@@ -1,0 +1,64 @@
+"""What each role may do. One table, read by the access selectors and the UI.
+
+Scope: ``subtree`` roles see the customers of their unit and every unit below it;
+``unit`` roles see their unit's customers and the customers they own.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from yiti.org.choices import Role
+
+
+class Perm(StrEnum):
+    CUSTOMER_CREATE = "customer.create"
+    CUSTOMER_EDIT = "customer.edit"  # account managers: own customers or the unit's unassigned ones
+    CUSTOMER_EDIT_ANY = "customer.edit_any"  # every customer in scope
+    CUSTOMER_REASSIGN = "customer.reassign"
+    CUSTOMER_MERGE = "customer.merge"
+    CUSTOMER_IMPORT = "customer.import"
+    CUSTOMER_EXPORT = "customer.export"
+    PII_REVEAL = "pii.reveal"  # may reveal a masked phone, e-mail or IM id (audited)
+    CONSENT_CHANGE = "consent.change"
+    INTERACTION_CREATE = "interaction.create"
+    AUDIT_VIEW_CUSTOMER = "audit.view_customer"
+    AUDIT_VIEW_ALL = "audit.view_all"
+    ORG_MANAGE = "org.manage"
+
+
+SUBTREE_ROLES = frozenset({Role.ADMIN, Role.REGION_MANAGER})
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(Perm),
+    Role.REGION_MANAGER: frozenset(
+        {
+            Perm.CUSTOMER_CREATE,
+            Perm.CUSTOMER_EDIT,
+            Perm.CUSTOMER_EDIT_ANY,
+            Perm.CUSTOMER_REASSIGN,
+            Perm.CUSTOMER_MERGE,
+            Perm.CUSTOMER_IMPORT,
+            Perm.CUSTOMER_EXPORT,
+            Perm.PII_REVEAL,
+            Perm.CONSENT_CHANGE,
+            Perm.INTERACTION_CREATE,
+            Perm.AUDIT_VIEW_CUSTOMER,
+        }
+    ),
+    Role.ACCOUNT_MANAGER: frozenset(
+        {
+            Perm.CUSTOMER_CREATE,
+            Perm.CUSTOMER_EDIT,
+            Perm.PII_REVEAL,
+            Perm.CONSENT_CHANGE,
+            Perm.INTERACTION_CREATE,
+        }
+    ),
+    Role.SERVICE_AGENT: frozenset({Perm.PII_REVEAL, Perm.CONSENT_CHANGE, Perm.INTERACTION_CREATE}),
+    Role.CARE_AGENT: frozenset({Perm.PII_REVEAL, Perm.CONSENT_CHANGE, Perm.INTERACTION_CREATE}),
+    Role.CAMPAIGN_MANAGER: frozenset({Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_IMPORT}),
+    Role.FIELD_ENGINEER: frozenset({Perm.PII_REVEAL, Perm.INTERACTION_CREATE}),
+    Role.FINANCE: frozenset(),
+    Role.ANALYST: frozenset({Perm.CUSTOMER_EXPORT}),
+}

@@ -1,0 +1,138 @@
+"""Writes for org units, users, memberships and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiti.core.audit import audit_record
+from yiti.core.errors import NotFound, ValidationFailed
+from yiti.org.access import access_reset
+from yiti.org.choices import Role, UnitKind
+from yiti.org.models import ApiToken, LoginAttempt, Membership, OrgUnit, User
+
+TOKEN_PREFIX = "yiti_"
+
+
+@transaction.atomic
+def unit_create(
+    *, name: str, code: str, kind: str, parent: OrgUnit | None = None, actor: Any = None
+) -> OrgUnit:
+    if kind not in UnitKind.values:
+        raise ValidationFailed(_("Unknown unit kind: %(kind)s") % {"kind": kind}, field="kind")
+    if parent is None and kind != UnitKind.COMPANY:
+        raise ValidationFailed(_("Only a company can be a top-level unit."), field="parent")
+    if OrgUnit.objects.filter(code=code).exists():
+        raise ValidationFailed(_("A unit with this code already exists."), field="code")
+    unit = OrgUnit.objects.create(name=name, code=code, kind=kind, parent=parent)
+    unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
+    unit.depth = (parent.depth + 1) if parent else 0
+    unit.save(update_fields=["path", "depth"])
+    audit_record(actor=actor, action="org.unit_create", obj=unit, changes={"name": name, "kind": kind})
+    return unit
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    password: str | None,
+    display_name: str = "",
+    email: str = "",
+    actor: Any = None,
+    is_superuser: bool = False,
+) -> User:
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(_("This username is taken."), field="username")
+    user = User(username=username, display_name=display_name, email=email)
+    user.is_superuser = is_superuser
+    user.is_staff = is_superuser
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(actor=actor, action="org.user_create", obj=user, changes={"username": username})
+    return user
+
+
+@transaction.atomic
+def membership_grant(*, user: User, unit: OrgUnit, role: str, actor: Any = None) -> Membership:
+    if role not in Role.values:
+        raise ValidationFailed(_("Unknown role: %(role)s") % {"role": role}, field="role")
+    membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
+    if created:
+        audit_record(
+            actor=actor,
+            action="org.membership_grant",
+            obj=membership,
+            changes={"user": user.pk, "unit": unit.pk, "role": role},
+        )
+    access_reset(user)
+    return membership
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str, actor: Any = None) -> tuple[ApiToken, str]:
+    """Create a bearer token; returns the model and the raw token, which is never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed(_("Give the token a name."), field="name")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:80], prefix=raw[: len(TOKEN_PREFIX) + 6], token_hash=_hash_token(raw)
+    )
+    audit_record(actor=actor or user, action="org.token_create", obj=token, changes={"name": name})
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, user: User, token_id: int, actor: Any = None) -> ApiToken:
+    token = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+    if token is None:
+        raise NotFound(_("No such active token."))
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(actor=actor or user, action="org.token_revoke", obj=token)
+    return token
+
+
+def token_authenticate(raw: str) -> User | None:
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def login_allowed(*, username: str, ip: str | None) -> bool:
+    """False when too many failed sign-ins for this username or address in the window."""
+    since = timezone.now() - timedelta(seconds=settings.YITI_LOGIN_WINDOW_SECONDS)
+    limit = settings.YITI_LOGIN_MAX_ATTEMPTS
+    failed = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
+    if failed.filter(username=username.lower()).count() >= limit:
+        return False
+    return not (ip and failed.filter(ip_address=ip).count() >= limit * 4)
+
+
+def login_attempt_record(*, username: str, ip: str | None, succeeded: bool) -> None:
+    LoginAttempt.objects.create(username=username.lower()[:150], ip_address=ip, succeeded=succeeded)
