@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "yiti.customers",
     "yiti.engagement",
     "yiti.api",
+    "yiti.demo",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("yiti.org.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("yiti.customers.urls")),
+    path("customers/io/", include("yiti.customers.urls_io")),
     path("timeline/", include("yiti.engagement.urls")),
     path("api/v1/", api.urls),
 ]
