@@ -71,3 +71,12 @@ def build_org() -> Org:
 @pytest.fixture
 def org(db) -> Org:  # noqa: ARG001
     return build_org()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is the production hasher (tested in tests/org); tests use a fast one for fixtures."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]

@@ -607,7 +607,7 @@ def order_create(
     if status not in OrderStatus.values:
         raise ValidationFailed(_("Unknown order status."), field="status")
     amount_d = _decimal(product.price if amount is None else amount, "amount")
-    margin_d = (amount_d * product.margin_rate).quantize(Decimal("0.01")) if margin is None else _decimal(margin, "margin")
+    margin_d = (amount_d * Decimal(str(product.margin_rate))).quantize(Decimal("0.01")) if margin is None else _decimal(margin, "margin")
     try:
         order = Order.objects.create(
             customer=customer, product=product, amount=amount_d, margin=margin_d,

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from yiti.core.errors import PermissionDenied
 from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit
-from yiti.org.roles import ROLE_PERMS, SUBTREE_ROLES, Perm
+from yiti.org.roles import ROLE_PERMS, UNIT_ONLY_ROLES, Perm
 
 _CACHE_ATTR = "_yiti_access"
 
@@ -58,7 +58,7 @@ def _compute(user: Any) -> Access:
     for role in roles:
         perms |= ROLE_PERMS.get(role, frozenset())
     unit_ids: set[int] = set()
-    subtree_paths = [m.unit.path for m in memberships if m.role in SUBTREE_ROLES]
+    subtree_paths = [m.unit.path for m in memberships if m.role not in UNIT_ONLY_ROLES]
     for m in memberships:
         unit_ids.add(m.unit_id)
     if subtree_paths:

@@ -1,7 +1,10 @@
 """What each role may do. One table, read by the access selectors and the UI.
 
-Scope: ``subtree`` roles see the customers of their unit and every unit below it;
-``unit`` roles see their unit's customers and the customers they own.
+Scope (ADR 0002): an account manager sees the customers of his own unit and the customers he
+owns; every other role sees the customers of its unit and of every unit below it, so a region
+manager or a region's service centre sees the whole region, and a member of a department
+with no customers sees none. What a role may *do* and whether personal data is shown in full
+is the permission table below; lists always mask personal data.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ class Perm(StrEnum):
     ORG_MANAGE = "org.manage"
 
 
-SUBTREE_ROLES = frozenset({Role.ADMIN, Role.REGION_MANAGER})
+UNIT_ONLY_ROLES = frozenset({Role.ACCOUNT_MANAGER})
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),

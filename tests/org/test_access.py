@@ -1,0 +1,51 @@
+"""Org tree, access scoping and the production password hasher."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+
+from yiti.core.errors import ValidationFailed
+from yiti.org.access import access_for
+from yiti.org.roles import Perm
+from yiti.org.services import token_authenticate, token_create, token_revoke, unit_create
+
+
+def test_passwords_are_hashed_with_argon2_in_production_settings():
+    assert django_settings.PASSWORD_HASHERS[-2] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_unit_paths_make_subtrees(org):
+    assert org.hz.path == f"{org.company.path}{org.east.pk}/{org.hz.pk}/"
+    assert org.hz.depth == 2
+    with pytest.raises(ValidationFailed):
+        unit_create(name="Orphan", code="orphan", kind="branch")
+    with pytest.raises(ValidationFailed):
+        unit_create(name="Dup", code="hz", kind="branch", parent=org.east)
+
+
+def test_account_managers_see_their_unit_other_roles_the_units_below(org):
+    assert access_for(org.users["rm_east"]).unit_ids == {org.east.pk, org.hz.pk, org.nb.pk}
+    assert access_for(org.users["am_hz"]).unit_ids == {org.hz.pk}
+    assert access_for(org.users["svc_east"]).unit_ids == {org.east.pk, org.hz.pk, org.nb.pk}
+    assert access_for(org.users["cm"]).unit_ids == {org.marketing.pk}
+    admin_units = access_for(org.users["admin"]).unit_ids
+    assert {org.company.pk, org.east.pk, org.north.pk, org.hz.pk, org.nb.pk, org.bj.pk, org.marketing.pk} <= admin_units
+
+
+def test_role_permissions(org):
+    assert access_for(org.users["rm_east"]).has(Perm.CUSTOMER_REASSIGN)
+    assert not access_for(org.users["am_hz"]).has(Perm.CUSTOMER_REASSIGN)
+    assert not access_for(org.users["analyst"]).has(Perm.PII_REVEAL)
+    assert access_for(org.users["svc_east"]).has(Perm.PII_REVEAL)
+    assert access_for(None).unit_ids == frozenset()
+
+
+def test_tokens_authenticate_until_revoked(org):
+    user = org.users["am_hz"]
+    token, raw = token_create(user=user, name="laptop")
+    assert raw.startswith("yiti_") and raw not in (token.token_hash, token.prefix)
+    assert token_authenticate(raw) == user
+    assert token_authenticate(raw + "x") is None
+    token_revoke(user=user, token_id=token.pk)
+    assert token_authenticate(raw) is None
