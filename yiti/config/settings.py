@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "yiti.org",
     "yiti.customers",
     "yiti.engagement",
+    "yiti.service",
     "yiti.api",
     "yiti.demo",
 ]
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "yiti.core.context_processors.yiti",
+                "yiti.org.context_processors.access",
             ],
         },
     }

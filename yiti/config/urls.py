@@ -3,8 +3,10 @@
 from django.urls import include, path
 
 from yiti.api.urls import api
+from yiti.org.urls import auth_urlpatterns
 
 urlpatterns = [
+    *auth_urlpatterns,
     path("", include("yiti.org.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("yiti.customers.urls")),

@@ -55,3 +55,23 @@ class AuditEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Audit events are append-only")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class ScheduledRun(models.Model):
+    """One firing of a periodic job for one time slot.
+
+    The unique (name, slot_at) pair makes enqueueing idempotent: however many workers tick the
+    scheduler, each slot of each job is enqueued once.
+    """
+
+    name = models.CharField(max_length=80)
+    slot_at = models.DateTimeField()
+    enqueued_at = models.DateTimeField(auto_now_add=True)
+    task_result_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-slot_at"]
+        constraints = [models.UniqueConstraint(fields=["name", "slot_at"], name="scheduled_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot_at:%Y-%m-%d %H:%M}"

@@ -73,3 +73,10 @@ class SalesChannel(models.TextChoices):
 class ReassignRule(models.TextChoices):
     EVEN = "even", _("Split evenly")
     TERRITORY = "territory", _("By territory (colleague in the customer's unit)")
+
+
+class ImportStatus(models.TextChoices):
+    VALIDATED = "validated", _("Validated only, nothing written")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected, nothing written")
+    FAILED = "failed", _("Failed and rolled back, nothing written")

@@ -14,6 +14,7 @@ from yiti.customers.choices import (
     ContactKind,
     CustomerKind,
     CustomerStatus,
+    ImportStatus,
     OrderStatus,
     ProductCategory,
     Purpose,
@@ -116,7 +117,7 @@ class ConsentEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel}/{self.purpose} {'+' if self.granted else '-'}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Consent events are append-only")
         super().save(*args, **kwargs)
@@ -215,3 +216,35 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.from_user_id} → {self.to_user_id}"
+
+
+class ImportJob(TimeStampedModel):
+    """One customer import (upload page or ``yiti import customers``): options, counts, errors.
+
+    Kept so the result page can be reopened and its error report downloaded. ``errors`` is a
+    list of ``[row, column, value, reason]``, rows numbered as in the spreadsheet (header = 1).
+    """
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices)
+    dry_run = models.BooleanField(_("validate only"), default=False)
+    skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["actor", "-created_at"], name="importjob_actor_at")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"

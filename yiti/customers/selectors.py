@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import NotFound
 from yiti.core.masking import mask_email, mask_generic, mask_phone
 from yiti.core.search import prefix_q, search_key
-from yiti.customers.choices import ContactKind, CustomerStatus
+from yiti.customers.choices import ContactKind, CustomerStatus, OrderStatus
 from yiti.customers.contacts import phone_search_key
 from yiti.customers.models import Assignment, ConsentEvent, ConsentState, ContactPoint, Customer, Order
 from yiti.customers.rules import can_edit, visible_q
@@ -146,6 +147,16 @@ def consent_history(customer: Customer, *, limit: int = 50) -> QuerySet[ConsentE
 
 def orders_of(customer: Customer, *, limit: int = 50) -> QuerySet[Order]:
     return Order.objects.filter(customer=customer).select_related("product", "sold_by").order_by("-ordered_at")[:limit]
+
+
+def orders_total(customer: Customer) -> Decimal:
+    """What the customer has bought, cancelled orders left out."""
+    total = (
+        Order.objects.filter(customer=customer)
+        .exclude(status=OrderStatus.CANCELLED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal("0")
 
 
 def assignments_of(customer: Customer, *, limit: int = 100) -> QuerySet[Assignment]:

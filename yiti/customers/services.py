@@ -417,12 +417,13 @@ def customers_reassign_bulk(
     rule: str = ReassignRule.TERRITORY,
     reason: str,
     batch_size: int = 5000,
+    dry_run: bool = False,
 ) -> ReassignResult:
     """Move every customer of ``from_user`` to ``to_users`` by ``rule``, in one transaction.
 
     Set-based: one read of (id, unit) pairs, one UPDATE per target and chunk, bulk inserts of
     the assignment history and the audit events. Orders, tickets and the timeline are keyed
-    by customer and stay where they are.
+    by customer and stay where they are. ``dry_run`` checks and plans without writing.
     """
     access = require_perm(actor, Perm.CUSTOMER_REASSIGN)
     reason = (reason or "").strip()
@@ -445,6 +446,8 @@ def customers_reassign_bulk(
     ).values_list("user_id", "unit_id"):
         target_units[user_id].add(unit_id)
     plan = _reassign_plan(rows, targets, rule, target_units)
+    if dry_run:  # the confirmation step: same checks and plan, nothing written
+        return ReassignResult(batch="", moved=len(rows), per_user={k: len(v) for k, v in plan.items()})
     unit_of = dict(rows)
     batch = uuid.uuid4().hex
     now = timezone.now()

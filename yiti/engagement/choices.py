@@ -40,3 +40,10 @@ class Outcome(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
     CONVERTED = "converted", _("Converted")
+
+
+class SuppressionReason(models.TextChoices):
+    OPEN_COMPLAINT = "open_complaint", _("Open complaint")
+    DO_NOT_DISTURB = "do_not_disturb", _("Do not disturb")
+    LEGAL = "legal", _("Legal hold")
+    OTHER = "other", _("Other")

@@ -7,7 +7,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from yiti.customers.models import Customer
-from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
+from yiti.engagement.choices import (
+    Direction,
+    InteractionChannel,
+    InteractionPurpose,
+    Outcome,
+    SuppressionReason,
+)
 from yiti.org.models import OrgUnit
 
 
@@ -53,7 +59,54 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.channel}/{self.purpose} {self.outcome}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Interactions are append-only")
         super().save(*args, **kwargs)
+
+
+class Suppression(models.Model):
+    """A reason not to market to a customer: the marketing suppression list.
+
+    Service puts a customer here when a complaint opens (one row per complaint, ``source_type``
+    "ticket") and lifts that row when the complaint is resolved; the customer is suppressed while
+    any row is active. Campaigns and decisions read this table without importing service.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="suppressions")
+    reason = models.CharField(_("reason"), max_length=24, choices=SuppressionReason.choices)
+    source_type = models.CharField(max_length=32, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "reason", "source_type", "source_id"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suppression_active_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer"], condition=models.Q(lifted_at__isnull=True), name="suppression_active_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.reason}"
+
+    @property
+    def active(self) -> bool:
+        return self.lifted_at is None

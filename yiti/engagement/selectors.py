@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from yiti.customers.models import Customer
 from yiti.engagement.choices import InteractionChannel, InteractionPurpose
-from yiti.engagement.models import Interaction
+from yiti.engagement.models import Interaction, Suppression
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,16 @@ def timeline(customer: Customer, filters: TimelineFilters | None = None) -> Quer
     if filters and filters.purpose:
         qs = qs.filter(purpose=filters.purpose)
     return qs.order_by("-occurred_at", "-id")
+
+
+def suppressions_active(customer: Customer) -> QuerySet[Suppression]:
+    return Suppression.objects.filter(customer=customer, lifted_at__isnull=True).order_by("-created_at")
+
+
+def is_suppressed(customer: Customer) -> bool:
+    return suppressions_active(customer).exists()
+
+
+def suppressed_customer_ids() -> QuerySet[Suppression]:
+    """A subquery of suppressed customer ids, for set-based audience and policy queries."""
+    return Suppression.objects.filter(lifted_at__isnull=True).values("customer_id")

@@ -17,8 +17,14 @@ from yiti.customers.choices import CustomerStatus
 from yiti.customers.models import Customer
 from yiti.customers.rules import require_perm, require_visible
 from yiti.customers.services import customers_touch
-from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
-from yiti.engagement.models import Interaction
+from yiti.engagement.choices import (
+    Direction,
+    InteractionChannel,
+    InteractionPurpose,
+    Outcome,
+    SuppressionReason,
+)
+from yiti.engagement.models import Interaction, Suppression
 from yiti.org.models import OrgUnit, User
 from yiti.org.roles import Perm
 
@@ -124,10 +130,65 @@ def interactions_record_bulk(*, rows: Sequence[InteractionRow], batch_size: int 
             for at, ids in latest.items():
                 customers_touch(customer_ids=ids, at=at)
         else:
-            ids = {r.customer_id for r in rows}
+            touched = sorted({r.customer_id for r in rows})
             newest = Subquery(
                 Interaction.objects.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
                 .annotate(m=Max("occurred_at")).values("m")[:1]
             )
-            Customer.objects.filter(pk__in=list(ids)).update(last_contact_at=newest)
+            Customer.objects.filter(pk__in=touched).update(last_contact_at=newest)
+    return len(rows)
+
+
+@transaction.atomic
+def suppression_set(
+    *,
+    actor: User | None,
+    customer: Customer,
+    reason: str,
+    source_type: str = "",
+    source_id: str | int = "",
+    note: str = "",
+) -> Suppression:
+    """Put the customer on the marketing suppression list for this reason and source (idempotent)."""
+    if reason not in SuppressionReason.values:
+        raise ValidationFailed(_("Unknown suppression reason."), field="reason")
+    existing = Suppression.objects.filter(
+        customer=customer, reason=reason, source_type=source_type, source_id=str(source_id), lifted_at__isnull=True
+    ).first()
+    if existing:
+        return existing
+    row = Suppression.objects.create(
+        customer=customer, reason=reason, source_type=source_type, source_id=str(source_id),
+        note=note[:255], created_by=actor,
+    )
+    audit_record(
+        actor=actor, action="suppression.set", obj=row, customer_id=customer.pk,
+        changes={"reason": reason, "source": f"{source_type}:{source_id}"},
+    )
+    return row
+
+
+@transaction.atomic
+def suppression_lift(
+    *,
+    actor: User | None,
+    customer: Customer,
+    reason: str,
+    source_type: str = "",
+    source_id: str | int = "",
+) -> int:
+    """Lift the active suppression for this reason and source; returns how many rows were lifted."""
+    rows = list(
+        Suppression.objects.select_for_update().filter(
+            customer=customer, reason=reason, source_type=source_type, source_id=str(source_id), lifted_at__isnull=True
+        )
+    )
+    now = timezone.now()
+    for row in rows:
+        row.lifted_at, row.lifted_by = now, actor
+        row.save(update_fields=["lifted_at", "lifted_by"])
+        audit_record(
+            actor=actor, action="suppression.lift", obj=row, customer_id=customer.pk,
+            changes={"reason": reason, "source": f"{source_type}:{source_id}"},
+        )
     return len(rows)

@@ -54,6 +54,17 @@ def _compute(user: Any) -> Access:
         )
     )
     roles = frozenset(m.role for m in memberships)
+    if user.is_superuser:
+        # a Django superuser (e.g. from `yiti createsuperuser`) is an administrator of the whole tree
+        roles |= {Role.ADMIN}
+        memberships_roots = list(OrgUnit.objects.filter(parent__isnull=True).only("id", "path"))
+        return Access(
+            user_id=user.pk,
+            roles=roles,
+            perms=frozenset(Perm),
+            unit_ids=frozenset(OrgUnit.objects.values_list("id", flat=True)),
+            home_unit_ids=frozenset(u.pk for u in memberships_roots),
+        )
     perms: set[Perm] = set()
     for role in roles:
         perms |= ROLE_PERMS.get(role, frozenset())

@@ -136,3 +136,31 @@ def login_allowed(*, username: str, ip: str | None) -> bool:
 
 def login_attempt_record(*, username: str, ip: str | None, succeeded: bool) -> None:
     LoginAttempt.objects.create(username=username.lower()[:150], ip_address=ip, succeeded=succeeded)
+
+
+def notify(
+    *, users: list[User], title: str, body: str = "", link: str = "", kind: str = "", email: bool = False
+) -> int:
+    """In-app notification to each user; with ``email`` also an e-mail, sent after commit."""
+    from django.core.mail import send_mail
+
+    from yiti.org.models import Notification
+
+    rows = [Notification(user=u, title=title[:200], body=body, link=link[:255], kind=kind) for u in users]
+    Notification.objects.bulk_create(rows)
+    if email:
+        recipients = [u.email for u in users if u.email]
+        if recipients:
+            transaction.on_commit(
+                lambda: send_mail(title[:200], f"{body}\n\n{link}".strip(), None, recipients, fail_silently=False)
+            )
+    return len(rows)
+
+
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    from yiti.org.models import Notification
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=timezone.now())

@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Sign-in/out (global names ``login``, ``logout``, ``home``) and the org pages (``org:...``)."""
+
+from django.urls import path
+
+from yiti.org import views
+
+# Mounted without a namespace: settings.LOGIN_URL and LOGOUT_REDIRECT_URL name them.
+auth_urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("logout/", views.SignOutView.as_view(), name="logout"),
+]
 
 app_name = "org"
-urlpatterns: list = []
+urlpatterns = [
+    path("audit/", views.audit_log, name="audit"),
+    path("account/tokens/", views.tokens, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+]

@@ -1,0 +1,121 @@
+"""Sign-in with rate limiting, the global audit log and each user's API tokens."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView, LogoutView
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from yiti.core.errors import ValidationFailed
+from yiti.core.htmx import render_page_or_partial
+from yiti.core.middleware import client_ip
+from yiti.core.pagination import paginate, parse_page
+from yiti.core.selectors import AuditFilters, audit_events
+from yiti.core.web import yiti_errors
+from yiti.org.access import access_for
+from yiti.org.forms import AuditFilterForm, TokenCreateForm, apply_error
+from yiti.org.roles import Perm
+from yiti.org.selectors import tokens_of
+from yiti.org.services import login_allowed, login_attempt_record, token_create
+from yiti.org.services import token_revoke as token_revoke_service
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("customers:list" if request.user.is_authenticated else "login")
+
+
+class SignInView(LoginView):
+    """Django's sign-in, refusing with 429 after too many failures per username or address."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")
+        if not login_allowed(username=username, ip=client_ip(request)):
+            form = self.get_form_class()(request, initial={"username": username})
+            context = self.get_context_data(
+                form=form,
+                rate_limited=True,
+                retry_minutes=max(1, math.ceil(settings.YITI_LOGIN_WINDOW_SECONDS / 60)),
+            )
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        login_attempt_record(
+            username=form.get_user().get_username(), ip=client_ip(self.request), succeeded=True
+        )
+        return super().form_valid(form)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        login_attempt_record(
+            username=self.request.POST.get("username", ""),
+            ip=client_ip(self.request),
+            succeeded=False,
+        )
+        return super().form_invalid(form)
+
+
+class SignOutView(LogoutView):
+    """POST only (Django's rule): a link cannot sign anybody out."""
+
+
+@login_required
+@yiti_errors
+def audit_log(request: HttpRequest) -> HttpResponse:
+    access_for(request.user).require(Perm.AUDIT_VIEW_ALL)
+    filters = AuditFilters.from_mapping(request.GET)
+    page = paginate(
+        audit_events(filters),
+        page=parse_page(request.GET.get("page")),
+        size=settings.YITI_PAGE_SIZE,
+    )
+    context = {"page": page, "filters": filters, "form": AuditFilterForm(request.GET or None)}
+    return render_page_or_partial(request, "org/audit_log.html", "org/_audit_results.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    form = TokenCreateForm(request.POST or None)
+    created = raw = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            created, raw = token_create(user=request.user, name=form.cleaned_data["name"])
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            form = TokenCreateForm()
+    context = {
+        "tokens": tokens_of(request.user),
+        "form": form,
+        "created": created,
+        "raw_token": raw,  # shown once, in this response only; never stored
+    }
+    response = render(request, "org/tokens.html", context)
+    if raw:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = tokens_of(request.user).filter(pk=token_id, revoked_at__isnull=True).first()
+    if token is None:
+        raise Http404(_("No such active token."))
+    if request.method == "POST":
+        token_revoke_service(user=request.user, token_id=token.pk)
+        messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
+        return redirect("org:tokens")
+    return render(request, "org/token_revoke.html", {"token": token})
