@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "yiti.customers",
     "yiti.engagement",
     "yiti.service",
+    "yiti.service.dispatch",
+    "yiti.care",
     "yiti.api",
     "yiti.demo",
 ]

@@ -12,5 +12,8 @@ urlpatterns = [
     path("customers/", include("yiti.customers.urls")),
     path("customers/io/", include("yiti.customers.urls_io")),
     path("timeline/", include("yiti.engagement.urls")),
+    path("service/", include("yiti.service.urls")),
+    path("dispatch/", include("yiti.service.dispatch.urls")),
+    path("care/", include("yiti.care.urls")),
     path("api/v1/", api.urls),
 ]
