@@ -8,6 +8,9 @@
       │    └─ branch Beijing 北京分公司 (account_manager: am_bj)
       └─ department Marketing 市场部 (campaign_manager: cm, analyst: analyst, finance: fin)
     admin: admin (company)
+
+Scope (ADR 0002): account managers see their unit (plus customers they own); every other role
+sees its unit and the units below — svc_east sees Hangzhou and Ningbo, cm/analyst/fin none.
 """
 
 from __future__ import annotations

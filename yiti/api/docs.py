@@ -11,7 +11,7 @@ from ninja.openapi.docs import Swagger
 
 
 class OfflineSwagger(Swagger):
-    """ninja's Swagger page with the vendored ``swagger-ui-dist`` (yiti/static/vendor/swagger-ui)."""
+    """ninja's Swagger page, with Swagger UI from yiti/static/vendor/swagger-ui."""
 
     template = "api/docs.html"
     default_settings = {

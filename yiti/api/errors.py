@@ -48,6 +48,11 @@ def _status_codes() -> dict[int, tuple[str, str]]:
     }
 
 
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
+# pydantic names the member of a union that failed: ``("unit", "int")``, ``"str-enum[Kind]"``
+_UNION_TAGS = frozenset({"int", "str", "bool", "float", "none", "date", "datetime", "decimal"})
+
+
 def _field_of(loc: Sequence[Any]) -> str | None:
     """``("body", "payload", "contacts", 0, "value")`` -> ``"contacts.0.value"``.
 
@@ -55,10 +60,13 @@ def _field_of(loc: Sequence[Any]) -> str | None:
     schema the second is the handler's parameter name, which means nothing to a client.
     """
     parts = list(loc)
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form", "file"}:
+    if parts and parts[0] in _SOURCES:
         source = parts.pop(0)
         if source == "body" and len(parts) > 1:
             parts.pop(0)
+    parts = [
+        p for p in parts if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p or "-" in p))
+    ]
     return ".".join(str(p) for p in parts) or None
 
 
@@ -80,9 +88,7 @@ def on_validation_error(
 
 def on_http_error(api: NinjaAPI, request: HttpRequest, exc: HttpError) -> HttpResponse:
     code, message = _status_codes().get(exc.status_code, ("error", str(exc)))
-    response = api.create_response(
-        request, error_body(code, message), status=exc.status_code
-    )
+    response = api.create_response(request, error_body(code, message), status=exc.status_code)
     if isinstance(exc, AuthenticationError):
         response["WWW-Authenticate"] = 'Bearer realm="yiti"'
     return response
@@ -94,9 +100,7 @@ def on_not_found(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpRes
 
 def on_permission_denied(api: NinjaAPI, request: HttpRequest, exc: Exception) -> HttpResponse:
     message = str(exc) or _("You do not have permission to do this.")
-    return api.create_response(
-        request, error_body("permission_denied", message), status=403
-    )
+    return api.create_response(request, error_body("permission_denied", message), status=403)
 
 
 def on_django_validation_error(

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Status
@@ -35,7 +36,9 @@ MAX_KEY_LENGTH = 255
 
 def _render(result: Any) -> tuple[int, Any]:
     """The status and the JSON-ready body ninja will send for a handler's result."""
-    status, value = (result.status_code, result.value) if isinstance(result, Status) else (200, result)
+    status, value = (
+        (result.status_code, result.value) if isinstance(result, Status) else (200, result)
+    )
     if isinstance(value, BaseModel):
         value = value.model_dump()
     return status, json.loads(json.dumps(value, cls=NinjaJSONEncoder))
@@ -85,6 +88,8 @@ def idempotent(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             with transaction.atomic():
                 result = func(request, *args, **kwargs)
+                if isinstance(result, HttpResponseBase):
+                    return result  # a handler that builds its own answer opts out
                 status, body = _render(result)
                 if 200 <= status < 300:
                     IdempotencyKey.objects.create(

@@ -62,7 +62,9 @@ def _json_errors_outside_operations(view: Callable[..., Any]) -> Callable[..., A
 
 @csrf_exempt
 def _unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    return errors.json_error("not_found", _("There is no API endpoint at this address."), status=404)
+    return errors.json_error(
+        "not_found", _("There is no API endpoint at this address."), status=404
+    )
 
 
 class YitiAPI(NinjaAPI):

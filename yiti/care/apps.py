@@ -6,3 +6,10 @@ class CareConfig(AppConfig):
     name = "yiti.care"
     label = "care"
     verbose_name = _("Customer care")
+
+    def ready(self) -> None:
+        from yiti.care import panels, tasks
+        from yiti.core.scheduling import register_schedule
+
+        register_schedule("care.followups", "*/10 * * * *", tasks.followups_sweep)
+        panels.register()

@@ -8,11 +8,12 @@ reveal it (``?reveal=true``), holds ``pii.reveal``, and the reveal is audited.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict, field_validator
 
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
@@ -129,15 +130,30 @@ class CustomerPage(Schema):
 
 
 class CustomerQuery(Schema):
-    q: str = Field("", max_length=100, description="Phone (full or leading digits), name prefix or external id.")
+    """Filters shared with the web list. Lists are always masked: reveal one customer at a time."""
+
+    q: str = Field(
+        "",
+        max_length=100,
+        description="Phone (full or leading digits), name prefix or external id.",
+    )
     unit: int | None = Field(None, description="Only customers of this unit (id).")
     owner: int | None = Field(None, description="Only customers of this account manager (user id).")
     unassigned: bool = False
     kind: CustomerKind | None = None
-    status: CustomerStatus | Literal["all"] = CustomerStatus.ACTIVE
+    status: str = Field(
+        CustomerStatus.ACTIVE, json_schema_extra={"enum": [*CustomerStatus.values, "all"]}
+    )
     city: str = Field("", max_length=60)
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        if value not in [*CustomerStatus.values, "all"]:
+            raise ValueError(_("Unknown status: %(s)s") % {"s": value})
+        return value
 
 
 class RevealQuery(Schema):
@@ -147,6 +163,8 @@ class RevealQuery(Schema):
 
 
 class ContactIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     kind: ContactKind
     value: str = Field(max_length=254)
     label: str = Field("", max_length=40)
@@ -154,6 +172,8 @@ class ContactIn(Schema):
 
 
 class CustomerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(max_length=200)
     kind: CustomerKind = CustomerKind.PERSON
     unit: int | str = Field(description="Unit id or code.")
@@ -169,6 +189,8 @@ class CustomerIn(Schema):
 
 
 class CustomerPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     name: str | None = Field(None, max_length=200)
     kind: CustomerKind | None = None
     unit: int | str | None = Field(None, description="Unit id or code.")
@@ -205,6 +227,8 @@ class ConsentOut(Schema):
 
 
 class ConsentIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     channel: Channel
     purpose: Purpose
     granted: bool

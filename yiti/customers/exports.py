@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import IO, Any
@@ -38,7 +38,7 @@ CHUNK = 2000
 
 # (header, database column) in file order
 _FIELDS: tuple[tuple[Any, str], ...] = (
-    (gettext_lazy("Customer no."), "id"),
+    (gettext_lazy("Yiti id"), "id"),  # must not translate to an import alias
     (COLUMN_BY_KEY["external_id"].label, "external_id"),
     (COLUMN_BY_KEY["name"].label, "name"),
     (COLUMN_BY_KEY["kind"].label, "kind"),
@@ -184,6 +184,13 @@ def csv_chunks(export: Export) -> Iterator[bytes]:
             buffer.clear()
     if buffer:
         yield "".join(buffer).encode()
+
+
+def csv_bytes(rows: Iterable[list[Any]]) -> bytes:
+    """A small CSV (error reports, templates) in one piece, with the same safeguards."""
+    writer = csv.writer(_Echo())
+    text = "".join(writer.writerow([_csv_safe(v) for v in row]) for row in rows)
+    return ("\ufeff" + text).encode()
 
 
 def xlsx_file(export: Export, *, sheet_title: str | None = None) -> IO[bytes]:

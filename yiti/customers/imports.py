@@ -45,6 +45,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -171,23 +173,19 @@ def _alias_table() -> dict[str, str]:
     return table
 
 
-def _kind_of(value: str) -> str | None:
-    low = value.strip().lower()
-    if low in KIND_ALIASES:
-        return KIND_ALIASES[low]
+def _kind_table() -> dict[str, str]:
+    """Accepted spellings of each kind, including its label in the active language."""
+    table = dict(KIND_ALIASES)
     for choice in CustomerKind:
-        if low in (choice.value, str(choice.label).lower()):
-            return choice.value
-    return None
+        table[choice.value] = table[str(choice.label).lower()] = choice.value
+    return table
 
 
-def _yes_no(value: str) -> bool | None:
-    low = value.strip().lower()
-    if low in YES or low == str(_("yes")).lower():
-        return True
-    if low in NO or low == str(_("no")).lower():
-        return False
-    raise ValueError(value)
+def _answer_table() -> dict[str, bool]:
+    table = {word: True for word in YES} | {word: False for word in NO}
+    table[str(_("yes")).lower()] = True
+    table[str(_("no")).lower()] = False
+    return table
 
 
 # --- reading files --------------------------------------------------------------------------
@@ -383,9 +381,46 @@ class Plan:
     ignored_columns: list[str] = field(default_factory=list)
 
 
+_PHONE_JUNK = str.maketrans("", "", " -()")
+_CN_MOBILE = re.compile(
+    phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern  # type: ignore[union-attr]
+)
+_SIMPLE_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z]{2,63}"
+)
+
+
+def _phone(raw: str) -> Normalized:
+    """``normalize_phone``, with a shortcut for the common case of a Chinese mobile number.
+
+    A bare 11-digit number matching the mobile pattern of phonenumbers' own metadata is valid
+    and needs no full parse; the result is the same (a test holds the two to that).
+    """
+    if settings.YITI_PHONE_REGION == "CN":
+        digits = raw.translate(_PHONE_JUNK)
+        if digits.startswith("+86"):
+            digits = digits[3:]
+        if len(digits) == 11 and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
+            return Normalized(value=digits, normalized="+86" + digits, search_key=digits)
+    return normalize_phone(raw)
+
+
+def _email(raw: str) -> Normalized:
+    """``normalize_email``, with a shortcut for plain addresses that its validator accepts."""
+    text = raw.strip()
+    if len(text) <= 254 and _SIMPLE_EMAIL.fullmatch(text):
+        local, _sep, domain = text.rpartition("@")
+        canonical = f"{local}@{domain.lower()}"
+        return Normalized(
+            value=canonical, normalized=canonical.lower(), search_key=canonical.lower()[:64]
+        )
+    return normalize_email(raw)
+
+
 _NORMALIZERS = {
-    ContactKind.PHONE: normalize_phone,
-    ContactKind.EMAIL: normalize_email,
+    ContactKind.PHONE: _phone,
+    ContactKind.EMAIL: _email,
     ContactKind.WECHAT: lambda raw: normalize_handle(raw, field="wechat"),
 }
 _TEXT_LIMITS = {
@@ -453,6 +488,8 @@ class _Validator:
         self.header = {key: sheet.headers[pos].strip() or key for key, pos in self.index.items()}
         self.plan = Plan(row_count=len(sheet.rows), ignored_columns=ignored)
         self._cache: dict[tuple[str, str], Normalized | str] = {}
+        self._kinds = _kind_table()
+        self._answers = _answer_table()
 
     def error(self, row: int, key: str, value: str, reason: str) -> None:
         self.plan.errors.append(RowError(row, self.header.get(key, key), value, reason))
@@ -490,7 +527,7 @@ class _Validator:
                     _("Longer than %(n)s characters.") % {"n": limit},
                 )
         raw_kind = cell("kind")
-        kind = _kind_of(raw_kind) if raw_kind else None
+        kind = self._kinds.get(raw_kind.lower()) if raw_kind else None
         if raw_kind and kind is None:
             self.error(
                 number,
@@ -518,9 +555,8 @@ class _Validator:
         raw_sms = cell("sms_marketing")
         sms: bool | None = None
         if raw_sms:
-            try:
-                sms = _yes_no(raw_sms)
-            except ValueError:
+            sms = self._answers.get(raw_sms.lower())
+            if sms is None:
                 self.error(number, "sms_marketing", raw_sms, _("Use yes or no (是 or 否)."))
         return _Row(
             number=number,

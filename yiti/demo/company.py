@@ -172,7 +172,7 @@ def _display_names(seed: int, count: int) -> list[str]:
 
 
 def _account_managers_per_branch(customers_hint: int, weight: float) -> int:
-    """Two named account managers per branch; more for large books (about 4,000 each, at most 40)."""
+    """Two named account managers per branch; more for big books (~4,000 each, at most 40)."""
     return max(2, min(40, round(customers_hint * weight / 4000)))
 
 
@@ -294,12 +294,17 @@ def logins_load() -> list[Login]:
     """The demo logins (one or two per role) as they are in the database."""
     rows = Membership.objects.select_related("user", "unit").order_by("user__username", "id")
     seen: dict[str, Login] = {}
+    units: dict[str, list[str]] = {}
     for m in rows:
-        if m.user.username in seen:
-            continue
-        seen[m.user.username] = Login(
-            m.user.username, str(Role(m.role).label), m.unit.name, m.user.display_name
-        )
+        units.setdefault(m.user.username, []).append(m.unit.name)
+        if m.user.username not in seen:
+            seen[m.user.username] = Login(
+                m.user.username, str(Role(m.role).label), "", m.user.display_name
+            )
+    for username, login in list(seen.items()):
+        names = units[username]
+        where = names[0] if len(names) == 1 else f"{names[0]} +{len(names) - 1}"
+        seen[username] = Login(login.username, login.role, where, login.display_name)
     order = {role.value: i for i, role in enumerate(Role)}
     role_of = {str(Role(r).label): r for r in Role.values}
 

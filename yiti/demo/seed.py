@@ -497,7 +497,8 @@ class _Writer:
                     for _name, index_sql in indexes:
                         cursor.execute(index_sql)
                 self.progress(
-                    f"  {meta.db_table}: rebuilt {len(indexes)} indexes in {time.perf_counter() - t:.1f} s"
+                    f"  {meta.db_table}: rebuilt {len(indexes)} indexes "
+                    f"in {time.perf_counter() - t:.1f} s"
                 )
         return total
 
@@ -540,9 +541,7 @@ def seed(
                 cursor.execute("PRAGMA synchronous=NORMAL")
     t = time.perf_counter()
     with connection.cursor() as cursor:
-        if sqlite:
-            cursor.execute("ANALYZE")
-        elif not connection.in_atomic_block:
+        if sqlite or not connection.in_atomic_block:
             cursor.execute("ANALYZE")
         for sql in connection.ops.sequence_reset_sql(
             no_style(),
@@ -809,19 +808,46 @@ def _seed_customers(
 
     # --- contact points ----------------------------------------------------------------------
     # normalize_phone on a CN mobile gives value = search_key = national digits, E.164 "+86…".
-    cp_rows: list[tuple] = []
-    second_text = second_phone.astype(str).tolist()
-    has_second_list = has_second.tolist()
-    for i in range(n):
-        p = phone_text[i]
-        cp_rows.append((cid_list[i], ContactKind.PHONE.value, p, "+86" + p, p, "", True))
-        if has_second_list[i]:
-            s = second_text[i]
-            cp_rows.append((cid_list[i], ContactKind.PHONE.value, s, "+86" + s, s, "备用", False))
-        if emails[i]:
-            e = emails[i]
-            cp_rows.append((cid_list[i], ContactKind.EMAIL.value, e, e, e[:64], "", True))
+    # Rows: every customer's phone (primary), some a second phone, some an e-mail (primary).
+    cp_cust = np.concatenate([np.arange(n), np.flatnonzero(has_second), np.flatnonzero(has_email)])
+    cp_what = np.concatenate(
+        [
+            np.zeros(n, np.int8),
+            np.ones(int(has_second.sum()), np.int8),
+            np.full(int(has_email.sum()), 2, np.int8),
+        ]
+    )
+    cp_order = np.lexsort((cp_what, cp_cust))
+    cp_cust, cp_what = cp_cust[cp_order], cp_what[cp_order]
     cp0 = _next_id(ContactPoint)
+    phone_kind, email_kind = ContactKind.PHONE.value, ContactKind.EMAIL.value
+
+    def contact_rows(part: slice) -> Iterable[tuple]:
+        for j, i, what in zip(
+            range(part.start, part.stop),
+            cp_cust[part].tolist(),
+            cp_what[part].tolist(),
+            strict=True,
+        ):
+            if what == 2:
+                e = emails[i]
+                yield (cp0 + j, now_text, now_text, cid_list[i], email_kind, e, e, e[:64], "", True)
+            else:
+                p = phone_text[i] if what == 0 else str(second_phone[i])
+                label = "" if what == 0 else "备用"
+                yield (
+                    cp0 + j,
+                    now_text,
+                    now_text,
+                    cid_list[i],
+                    phone_kind,
+                    p,
+                    "+86" + p,
+                    p,
+                    label,
+                    what == 0,
+                )
+
     report.contact_points = writer.insert(
         ContactPoint,
         [
@@ -836,12 +862,9 @@ def _seed_customers(
             "label",
             "is_primary",
         ],
-        lambda part: (
-            (cp0 + j, now_text, now_text, *cp_rows[j]) for j in range(part.start, part.stop)
-        ),
-        len(cp_rows),
+        contact_rows,
+        len(cp_cust),
     )
-
     lap("insert contact points")
 
     # --- consent ledger and state --------------------------------------------------------------
@@ -887,53 +910,45 @@ def _seed_customers(
         ConsentSource.PORTAL.value,
     ]
     notes = ["开户时登记", "开户时登记", "回复TD退订", "网上营业厅自助退订"]
-    e_at_text = _ts_strings(e_at)
-    e_cust_l, e_slot_l, e_gr_l, e_src_l = (
-        e_cust.tolist(),
-        e_slot.tolist(),
-        e_granted.tolist(),
-        e_source.tolist(),
-    )
+    slot_channel = [p.channel.value for p in CONSENT_PLANS]
+    slot_purpose = [p.purpose.value for p in CONSENT_PLANS]
+
+    def consent_rows(
+        rows: np.ndarray, first_id: int, part: slice, *, ledger: bool
+    ) -> Iterable[tuple]:
+        cust = cids[e_cust[rows]].tolist()
+        slot, granted = e_slot[rows].tolist(), e_granted[rows].tolist()
+        at = _ts_strings(e_at[rows])
+        src = e_source[rows].tolist()
+        for j in range(len(cust)):
+            head = (
+                first_id + part.start + j,
+                cust[j],
+                slot_channel[slot[j]],
+                slot_purpose[slot[j]],
+                granted[j],
+            )
+            if ledger:
+                yield (*head, sources[src[j]], None, notes[src[j]], at[j])
+            else:
+                yield (*head, at[j])
+
     ce0 = _next_id(ConsentEvent)
     report.consent_events = writer.insert(
         ConsentEvent,
         ["id", "customer", "channel", "purpose", "granted", "source", "actor", "note", "at"],
-        lambda part: (
-            (
-                ce0 + j,
-                cid_list[e_cust_l[j]],
-                CONSENT_PLANS[e_slot_l[j]].channel.value,
-                CONSENT_PLANS[e_slot_l[j]].purpose.value,
-                e_gr_l[j],
-                sources[e_src_l[j]],
-                None,
-                notes[e_src_l[j]],
-                e_at_text[j],
-            )
-            for j in range(part.start, part.stop)
-        ),
+        lambda part: consent_rows(np.arange(part.start, part.stop), ce0, part, ledger=True),
         len(e_cust),
     )
-    # The state is the latest event per customer and slot (events are sorted by customer, time).
+    # The state is the latest event per customer and slot.
     key = e_cust * len(CONSENT_PLANS) + e_slot
     order = np.lexsort((e_at, key))
-    last_of_key = order[np.r_[key[order][1:] != key[order][:-1], True]]
-    s_idx = np.sort(last_of_key).tolist()
+    s_idx = np.sort(order[np.r_[key[order][1:] != key[order][:-1], True]])
     cs0 = _next_id(ConsentState)
     report.consent_states = writer.insert(
         ConsentState,
         ["id", "customer", "channel", "purpose", "granted", "since"],
-        lambda part: (
-            (
-                cs0 + j,
-                cid_list[e_cust_l[k]],
-                CONSENT_PLANS[e_slot_l[k]].channel.value,
-                CONSENT_PLANS[e_slot_l[k]].purpose.value,
-                e_gr_l[k],
-                e_at_text[k],
-            )
-            for j, k in zip(range(part.start, part.stop), s_idx[part], strict=True)
-        ),
+        lambda part: consent_rows(s_idx[part], cs0, part, ledger=False),
         len(s_idx),
     )
     lap("insert consent")
@@ -1053,18 +1068,38 @@ def _seed_customers(
     )
     lap("insert assignments")
 
-    # --- interactions ------------------------------------------------------------------------------
-    i_cust_l, i_at_t = i_cust.tolist(), _ts_strings(i_at)
-    i_plan_l, i_out_l, i_sub_l, i_actor_l = (
-        i_plan.tolist(),
-        i_outcome.tolist(),
-        i_subject.tolist(),
-        i_actor.tolist(),
-    )
+    # --- interactions ----------------------------------------------------------------------
     chan = [p.channel.value for p in CONTACT_PLANS]
     direc = [p.direction.value for p in CONTACT_PLANS]
     purp = [p.purpose.value for p in CONTACT_PLANS]
     i0 = _next_id(Interaction)
+
+    def interaction_rows(part: slice) -> Iterable[tuple]:
+        cust, at = i_cust[part], _ts_strings(i_at[part])
+        cid, unit = cids[cust].tolist(), unit_ids[cust].tolist()
+        plan, out = i_plan[part].tolist(), i_outcome[part].tolist()
+        subject, actor = i_subject[part].tolist(), i_actor[part].tolist()
+        for j in range(len(cid)):
+            k = plan[j]
+            yield (
+                i0 + part.start + j,
+                cid[j],
+                at[j],
+                chan[k],
+                direc[k],
+                purp[k],
+                out[j],
+                subject[j],
+                "",
+                actor[j] or None,
+                unit[j],
+                None,
+                None,
+                None,
+                "",
+                now_text,
+            )
+
     report.interactions = writer.insert(
         Interaction,
         [
@@ -1085,27 +1120,7 @@ def _seed_customers(
             "external_ref",
             "created_at",
         ],
-        lambda part: (
-            (
-                i0 + j,
-                cid_list[i_cust_l[j]],
-                i_at_t[j],
-                chan[i_plan_l[j]],
-                direc[i_plan_l[j]],
-                purp[i_plan_l[j]],
-                i_out_l[j],
-                i_sub_l[j],
-                "",
-                i_actor_l[j] or None,
-                unit_list[i_cust_l[j]],
-                None,
-                None,
-                None,
-                "",
-                now_text,
-            )
-            for j in range(part.start, part.stop)
-        ),
+        interaction_rows,
         m,
     )
     lap("insert interactions")

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
 from yiti.customers.selectors import customer_get_for
@@ -74,6 +75,8 @@ class InteractionQuery(Schema):
 
 
 class InteractionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
     channel: InteractionChannel
     direction: Direction
     purpose: InteractionPurpose

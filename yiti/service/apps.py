@@ -6,3 +6,11 @@ class ServiceConfig(AppConfig):
     name = "yiti.service"
     label = "service"
     verbose_name = _("Service desk")
+
+    def ready(self) -> None:
+        from yiti.core.scheduling import register_schedule
+        from yiti.service import panels
+        from yiti.service.tasks import sla_sweep_task
+
+        register_schedule("service.sla_sweep", "*/5 * * * *", sla_sweep_task)
+        panels.register()

@@ -31,17 +31,23 @@ class BusinessCalendar(TimeStampedModel):
     uses the hours of ``adjusted_workday_as``.
     """
 
-    unit = models.OneToOneField(OrgUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="calendar")
+    unit = models.OneToOneField(
+        OrgUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="calendar"
+    )
     name = models.CharField(_("name"), max_length=80)
     time_zone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
     weekly_hours = models.JSONField(_("weekly hours"), default=dict)
-    use_cn_holidays = models.BooleanField(_("Chinese public holidays and adjusted workdays"), default=True)
+    use_cn_holidays = models.BooleanField(
+        _("Chinese public holidays and adjusted workdays"), default=True
+    )
     adjusted_workday_as = models.CharField(max_length=3, default="mon")
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["unit"], condition=Q(unit__isnull=True), name="calendar_one_default"),
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(unit__isnull=True), name="calendar_one_default"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -51,14 +57,18 @@ class BusinessCalendar(TimeStampedModel):
 class CalendarException(models.Model):
     """A manual exception to a calendar: a day closed (no intervals) or with special hours."""
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="exceptions")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="exceptions"
+    )
     date = models.DateField(_("date"))
     intervals = models.JSONField(_("hours"), default=list, blank=True)
     note = models.CharField(_("note"), max_length=120, blank=True)
 
     class Meta:
         ordering = ["date"]
-        constraints = [models.UniqueConstraint(fields=["calendar", "date"], name="calendar_exception_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="calendar_exception_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.calendar} {self.date}"
@@ -71,14 +81,18 @@ class SlaPolicy(TimeStampedModel):
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices)
     first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"))
     resolution_minutes = models.PositiveIntegerField(_("resolution (business minutes)"))
-    warning_ratio = models.DecimalField(_("warning at"), max_digits=3, decimal_places=2, default=0.8)
+    warning_ratio = models.DecimalField(
+        _("warning at"), max_digits=3, decimal_places=2, default=0.8
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
         ordering = ["kind", "priority"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "priority"], name="sla_policy_unique"),
-            models.CheckConstraint(condition=Q(resolution_minutes__gt=0), name="sla_resolution_positive"),
+            models.CheckConstraint(
+                condition=Q(resolution_minutes__gt=0), name="sla_resolution_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,8 +108,12 @@ class RoutingRule(TimeStampedModel):
 
     position = models.PositiveIntegerField(_("order"), default=100)
     kind = models.CharField(_("kind"), max_length=24, choices=TicketKind.choices, blank=True)
-    complaint_class = models.CharField(_("complaint class"), max_length=16, choices=ComplaintClass.choices, blank=True)
-    territory = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    complaint_class = models.CharField(
+        _("complaint class"), max_length=16, choices=ComplaintClass.choices, blank=True
+    )
+    territory = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     target_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
     active = models.BooleanField(_("active"), default=True)
 
@@ -111,28 +129,52 @@ class Ticket(TimeStampedModel):
 
     ``campaign_id`` is a plain id (campaigns sit above service); ``followup_id`` likewise points
     at the care follow-up that opened it. SLA fields are denormalised for the queue page and
-    recomputed from the event history by the SLA clock on every transition and sweep.
+    recomputed from the event history by the SLA clock on every transition and sweep;
+    ``sla_next_at`` is the next instant at which a running clock crosses its warning or breach
+    threshold, so the periodic sweep finds the tickets to look at with one indexed query.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
     kind = models.CharField(_("kind"), max_length=24, choices=TicketKind.choices)
-    complaint_class = models.CharField(_("complaint class"), max_length=16, choices=ComplaintClass.choices, blank=True)
-    complaint_reason = models.CharField(_("complaint reason"), max_length=32, choices=ComplaintReason.choices, blank=True)
+    complaint_class = models.CharField(
+        _("complaint class"), max_length=16, choices=ComplaintClass.choices, blank=True
+    )
+    complaint_reason = models.CharField(
+        _("complaint reason"), max_length=32, choices=ComplaintReason.choices, blank=True
+    )
     campaign_id = models.BigIntegerField(_("campaign"), null=True, blank=True)
     staff_concerned = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("staff concerned"),
     )
-    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
     followup_id = models.BigIntegerField(null=True, blank=True)
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
-    channel = models.CharField(_("channel"), max_length=16, choices=TicketChannel.choices, default=TicketChannel.PHONE)
-    status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
-    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("service unit"))
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=TicketChannel.choices, default=TicketChannel.PHONE
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW
+    )
+    unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("service unit")
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tickets",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
         verbose_name=_("assignee"),
     )
     created_by = models.ForeignKey(
@@ -143,12 +185,19 @@ class Ticket(TimeStampedModel):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(_("resolution"), blank=True)
-    sla_policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sla_policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
-    sla_state = models.CharField(_("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.NONE)
+    sla_state = models.CharField(
+        _("SLA"), max_length=10, choices=SlaState.choices, default=SlaState.NONE
+    )
     sla_warned_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the SLA state changes next (for the sweep)."
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -159,17 +208,27 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["customer", "-opened_at"], name="ticket_customer"),
             models.Index(fields=["kind", "status"], name="ticket_kind_status"),
-            models.Index(fields=["campaign_id", "complaint_class"], name="ticket_campaign_class",
-                         condition=Q(campaign_id__isnull=False)),
-            models.Index(fields=["sla_state", "resolution_due_at"], name="ticket_sla_sweep"),
+            models.Index(
+                fields=["campaign_id", "complaint_class"],
+                name="ticket_campaign_class",
+                condition=Q(campaign_id__isnull=False),
+            ),
+            models.Index(fields=["unit", "-opened_at"], name="ticket_unit_opened"),
+            models.Index(
+                fields=["sla_next_at"],
+                name="ticket_sla_next",
+                condition=Q(sla_next_at__isnull=False),
+            ),
             models.Index(fields=["resolved_at"], name="ticket_resolved_at"),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind=TicketKind.COMPLAINT) | ~Q(complaint_class=""), name="complaint_has_class"
+                condition=~Q(kind=TicketKind.COMPLAINT) | ~Q(complaint_class=""),
+                name="complaint_has_class",
             ),
             models.CheckConstraint(
-                condition=Q(kind=TicketKind.COMPLAINT) | Q(complaint_class=""), name="only_complaints_have_class"
+                condition=Q(kind=TicketKind.COMPLAINT) | Q(complaint_class=""),
+                name="only_complaints_have_class",
             ),
         ]
 
@@ -183,7 +242,9 @@ class TicketEvent(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=TicketEventKind.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     body = models.TextField(blank=True)

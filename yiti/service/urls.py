@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yiti.service import views
 
 app_name = "service"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.service_home, name="home"),
+    path("queue/<int:unit_id>/", views.queue, name="queue"),
+    path("my-orders/", views.my_orders, name="my_orders"),
+    path("tickets/new/", views.ticket_create, name="ticket_create"),
+    path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),
+    path("tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket_assign"),
+    path("sla/", views.policy_list, name="policies"),
+    path("sla/new/", views.policy_edit, name="policy_create"),
+    path("sla/<int:policy_id>/", views.policy_edit, name="policy_edit"),
+    path("calendars/", views.calendar_list, name="calendars"),
+    path("calendars/new/", views.calendar_edit, name="calendar_create"),
+    path("calendars/<int:calendar_id>/", views.calendar_edit, name="calendar_edit"),
+]

@@ -49,6 +49,12 @@ def mask_phone(value: str | None) -> str:
 
 
 @register.filter
+def indent(depth: int | None) -> str:
+    """Em spaces to show a unit's depth in a flat select list."""
+    return "\u2003" * max((depth or 0) - 1, 0)
+
+
+@register.filter
 def initials(user: Any) -> str:
     text = str(user or "").strip()
     return text[:1].upper() if text else "?"

@@ -9,12 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import YitiError
 from yiti.org.models import User
 from yiti.org.selectors import tokens_of
 from yiti.org.services import token_create, token_revoke
+
+
+def _when(at: Any) -> str:
+    return f"{timezone.localtime(at):%Y-%m-%d %H:%M}"
 
 
 class Command(BaseCommand):
@@ -53,15 +58,16 @@ class Command(BaseCommand):
             return
         for token in rows:
             if token.revoked_at:
-                state = _("revoked %(at)s") % {"at": f"{token.revoked_at:%Y-%m-%d %H:%M}"}
+                state = _("revoked %(at)s") % {"at": _when(token.revoked_at)}
             else:
                 state = _("active")
-            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "-"
+            used = _when(token.last_used_at) if token.last_used_at else "-"
             self.stdout.write(
-                f"{token.pk}\t{token.prefix}…\t{token.name}\t"
-                f"{token.created_at:%Y-%m-%d %H:%M}\t{used}\t{state}"
+                f"{token.pk}\t{token.prefix}…\t{token.name}\t{_when(token.created_at)}\t{used}\t{state}"
             )
 
     def _revoke(self, user: User, options: dict[str, Any]) -> None:
         token = token_revoke(user=user, token_id=options["token_id"])
-        self.stderr.write(_("Revoked token %(id)s (%(name)s).") % {"id": token.pk, "name": token.name})
+        self.stderr.write(
+            _("Revoked token %(id)s (%(name)s).") % {"id": token.pk, "name": token.name}
+        )

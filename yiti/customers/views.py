@@ -1,0 +1,440 @@
+"""Customer pages: the list, create/edit, the 360 view and its actions, reassignment, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from yiti.core.errors import ValidationFailed
+from yiti.core.htmx import is_htmx, render_page_or_partial
+from yiti.core.pagination import paginate, parse_page
+from yiti.core.panels import render_panels
+from yiti.core.selectors import audit_of_customer
+from yiti.core.web import yiti_errors
+from yiti.customers import selectors, services
+from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose
+from yiti.customers.forms import (
+    CONTACT_ERROR_FIELDS,
+    STATUS_FILTER_CHOICES,
+    BulkReassignForm,
+    ConsentForm,
+    ContactPointForm,
+    CustomerForm,
+    ReassignForm,
+)
+from yiti.customers.models import Customer
+from yiti.customers.services import ContactInput
+from yiti.org.access import access_for
+from yiti.org.forms import apply_error
+from yiti.org.roles import Perm
+from yiti.org.selectors import account_managers_visible, units_visible
+
+# --- list ------------------------------------------------------------------------------------
+
+
+@login_required
+@yiti_errors
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Search and filter the customers the user may see; htmx swaps only the results."""
+    filters = selectors.CustomerFilters.from_mapping(request.GET)
+    page = paginate(
+        selectors.customer_list(request.user, filters),
+        page=parse_page(request.GET.get("page")),
+        size=settings.YITI_PAGE_SIZE,
+    )
+    access = access_for(request.user)
+    context = {
+        "page": page,
+        "filters": filters,
+        "can_create": access.has(Perm.CUSTOMER_CREATE),
+        "can_export": access.has(Perm.CUSTOMER_EXPORT),
+        "can_import": access.has(Perm.CUSTOMER_IMPORT),
+    }
+    if not is_htmx(request):
+        context.update(
+            units=units_visible(request.user),
+            owners=account_managers_visible(request.user),
+            kinds=CustomerKind.choices,
+            statuses=STATUS_FILTER_CHOICES,
+        )
+    return render_page_or_partial(
+        request, "customers/list.html", "customers/_results.html", context
+    )
+
+
+# --- create and edit -------------------------------------------------------------------------
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def customer_create(request: HttpRequest) -> HttpResponse:
+    access_for(request.user).require(Perm.CUSTOMER_CREATE)
+    form = CustomerForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        contacts = [
+            ContactInput(kind=kind, value=data[kind], primary=True)
+            for kind in ("phone", "email")
+            if data[kind]
+        ]
+        try:
+            customer = services.customer_create(
+                actor=request.user,
+                name=data["name"],
+                kind=data["kind"],
+                unit=data["unit"],
+                owner=data["owner"],
+                external_id=data["external_id"],
+                contacts=contacts,
+                city=data["city"],
+                industry=data["industry"],
+                address=data["address"],
+                birth_date=data["birth_date"],
+                since=data["since"],
+                note=data["note"],
+            )
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
+            return redirect("customers:detail", customer.pk)
+    status = 422 if form.errors else 200
+    return render(request, "customers/form.html", {"form": form, "customer": None}, status=status)
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    if not selectors.customer_can_edit(request.user, customer):
+        raise DjangoPermissionDenied(_("You may not change this customer."))
+    form = CustomerForm(
+        request.POST or None,
+        user=request.user,
+        customer=customer,
+        initial=CustomerForm.initial_for(customer),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(actor=request.user, customer=customer, **form.changes())
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("customers:detail", customer.pk)
+    status = 422 if form.errors else 200
+    return render(
+        request, "customers/form.html", {"form": form, "customer": customer}, status=status
+    )
+
+
+# --- the 360 page ----------------------------------------------------------------------------
+
+
+def _contacts_context(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    revealed: bool = False,
+    form: ContactPointForm | None = None,
+) -> dict[str, Any]:
+    access = access_for(request.user)
+    merged = customer.status == CustomerStatus.MERGED
+    return {
+        "customer": customer,
+        "contacts": selectors.contact_points_for(request.user, customer, revealed=revealed),
+        "revealed": revealed,
+        "can_reveal": access.has(Perm.PII_REVEAL),
+        "can_edit": not merged and selectors.customer_can_edit(request.user, customer),
+        "contact_form": form or ContactPointForm(),
+    }
+
+
+def _consent_context(
+    request: HttpRequest, customer: Customer, *, form: ConsentForm | None = None
+) -> dict[str, Any]:
+    matrix = selectors.consent_matrix(customer)
+    rows = [
+        {
+            "label": label,
+            "cells": [matrix.get((channel, purpose)) for purpose, _l in Purpose.choices],
+        }
+        for channel, label in Channel.choices
+    ]
+    access = access_for(request.user)
+    return {
+        "customer": customer,
+        "consent_rows": rows,
+        "purposes": Purpose.choices,
+        "consent_history": selectors.consent_history(customer, limit=20),
+        "can_consent": access.has(Perm.CONSENT_CHANGE) and customer.status != CustomerStatus.MERGED,
+        "consent_form": form or ConsentForm(),
+    }
+
+
+def _detail_context(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    revealed: bool = False,
+    contact_form: ContactPointForm | None = None,
+    consent_form: ConsentForm | None = None,
+    reassign_form: ReassignForm | None = None,
+) -> dict[str, Any]:
+    access = access_for(request.user)
+    merged = customer.status == CustomerStatus.MERGED
+    context = {
+        "customer": customer,
+        "merged": merged,
+        "orders": selectors.orders_of(customer, limit=20),
+        "orders_total": selectors.orders_total(customer),
+        "assignments": selectors.assignments_of(customer, limit=20),
+        "can_reassign": access.has(Perm.CUSTOMER_REASSIGN) and not merged,
+        "can_audit": access.has(Perm.AUDIT_VIEW_CUSTOMER) or access.has(Perm.AUDIT_VIEW_ALL),
+        "panels": render_panels("customer360", request, customer),
+    }
+    if context["can_reassign"]:
+        context["reassign_form"] = reassign_form or ReassignForm(
+            user=request.user, initial={"to_user": customer.owner_id}
+        )
+    context.update(_contacts_context(request, customer, revealed=revealed, form=contact_form))
+    context.update(_consent_context(request, customer, form=consent_form))
+    return context
+
+
+@login_required
+@yiti_errors
+@require_GET
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    return render(request, "customers/detail.html", _detail_context(request, customer))
+
+
+def _detail_or_partial(
+    request: HttpRequest,
+    customer: Customer,
+    partial: str,
+    partial_context: dict[str, Any],
+    *,
+    status: int = 200,
+    **detail_kwargs: Any,
+) -> HttpResponse:
+    """The card htmx asked for, or the whole 360 page for a plain form post."""
+    if is_htmx(request):
+        return render(request, partial, partial_context, status=status)
+    context = _detail_context(request, customer, **detail_kwargs)
+    return render(request, "customers/detail.html", context, status=status)
+
+
+@login_required
+@yiti_errors
+@require_POST
+def contacts_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Show the contact points in full: permitted roles only, and audited."""
+    customer = selectors.customer_get_for(request.user, customer_id)
+    services.contacts_reveal(actor=request.user, customer=customer, reason=_("360 page"))
+    return _detail_or_partial(
+        request,
+        customer,
+        "customers/_contacts.html",
+        _contacts_context(request, customer, revealed=True),
+        revealed=True,
+    )
+
+
+@login_required
+@yiti_errors
+@require_POST
+def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    form = ContactPointForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.contact_point_add(
+                actor=request.user,
+                customer=customer,
+                kind=data["kind"],
+                value=data["value"],
+                label=data["label"],
+                primary=data["primary"],
+            )
+        except ValidationFailed as exc:
+            apply_error(form, exc, fields=CONTACT_ERROR_FIELDS)
+        else:
+            if not is_htmx(request):
+                messages.success(request, _("Contact point added."))
+                return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
+            form = None
+    return _detail_or_partial(
+        request,
+        customer,
+        "customers/_contacts.html",
+        _contacts_context(request, customer, form=form),
+        status=422 if form is not None else 200,
+        contact_form=form,
+    )
+
+
+@login_required
+@yiti_errors
+@require_POST
+def consent_change(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    form = ConsentForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.consent_record(
+                actor=request.user,
+                customer=customer,
+                channel=data["channel"],
+                purpose=data["purpose"],
+                granted=data["granted"],
+                source=data["source"],
+                note=data["note"],
+            )
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            if not is_htmx(request):
+                messages.success(request, _("Consent recorded."))
+                return redirect(reverse("customers:detail", args=[customer.pk]) + "#consent")
+            form = None
+    return _detail_or_partial(
+        request,
+        customer,
+        "customers/_consent.html",
+        _consent_context(request, customer, form=form),
+        status=422 if form is not None else 200,
+        consent_form=form,
+    )
+
+
+@login_required
+@yiti_errors
+@require_POST
+def customer_reassign(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    access_for(request.user).require(Perm.CUSTOMER_REASSIGN)
+    form = ReassignForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            services.customer_reassign(
+                actor=request.user,
+                customer=customer,
+                to_user=form.cleaned_data["to_user"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationFailed as exc:
+            apply_error(form, exc, fields={"owner": "to_user"})
+        else:
+            messages.success(request, _("Account manager changed."))
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#ownership")
+    context = _detail_context(request, customer, reassign_form=form)
+    return render(request, "customers/detail.html", context, status=422)
+
+
+@login_required
+@yiti_errors
+@require_GET
+def customer_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = selectors.customer_get_for(request.user, customer_id)
+    access = access_for(request.user)
+    if not (access.has(Perm.AUDIT_VIEW_CUSTOMER) or access.has(Perm.AUDIT_VIEW_ALL)):
+        raise DjangoPermissionDenied(_("You may not read this customer's audit trail."))
+    page = paginate(
+        audit_of_customer(customer.pk),
+        page=parse_page(request.GET.get("page")),
+        size=settings.YITI_PAGE_SIZE,
+    )
+    return render(request, "customers/audit.html", {"customer": customer, "page": page})
+
+
+# --- bulk reassignment -----------------------------------------------------------------------
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def reassign_bulk(request: HttpRequest) -> HttpResponse:
+    """Choose, confirm (with the plan's counts), then move a departing manager's customers."""
+    access_for(request.user).require(Perm.CUSTOMER_REASSIGN)
+    initial = {"from_user": request.GET.get("from_user")}
+    form = BulkReassignForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and "edit" not in request.POST and form.is_valid():
+        data = form.cleaned_data
+        to_users = list(data["to_users"])
+        arguments = {
+            "actor": request.user,
+            "from_user": data["from_user"],
+            "to_users": to_users,
+            "rule": data["rule"],
+            "reason": data["reason"],
+        }
+        try:
+            if request.POST.get("confirm") == "1":
+                result = services.customers_reassign_bulk(**arguments)
+            else:
+                plan = services.customers_reassign_bulk(**arguments, dry_run=True)
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            names = {u.pk: str(u) for u in to_users}
+            if request.POST.get("confirm") == "1":
+                request.session["reassign_result"] = {
+                    "batch": result.batch,
+                    "moved": result.moved,
+                    "from_user": str(data["from_user"]),
+                    "rows": [[names.get(pk, str(pk)), n] for pk, n in result.per_user.items()],
+                }
+                return redirect("customers:reassign_bulk_done")
+            context = {
+                "form": form,
+                "plan": plan,
+                "rows": [(names.get(pk, str(pk)), n) for pk, n in plan.per_user.items()],
+                "data": data,
+            }
+            return render(request, "customers/reassign_confirm.html", context)
+    status = 422 if form.errors else 200
+    return render(request, "customers/reassign_bulk.html", {"form": form}, status=status)
+
+
+@login_required
+@yiti_errors
+@require_GET
+def reassign_owned(request: HttpRequest) -> HttpResponse:
+    """How many customers the chosen manager owns that this user can move (htmx hint)."""
+    access_for(request.user).require(Perm.CUSTOMER_REASSIGN)
+    filters = selectors.CustomerFilters.from_mapping(
+        {"owner": request.GET.get("from_user"), "status": "all"}
+    )
+    count = None
+    if filters.owner_id:
+        count = (
+            selectors.customer_list(request.user, filters)
+            .exclude(status=CustomerStatus.MERGED)
+            .count()
+        )
+    return render(request, "customers/_reassign_owned.html", {"count": count})
+
+
+@login_required
+@require_GET
+def reassign_bulk_done(request: HttpRequest) -> HttpResponse:
+    result = request.session.pop("reassign_result", None)
+    if result is None:
+        return redirect("customers:reassign_bulk")
+    return render(request, "customers/reassign_done.html", {"result": result})
