@@ -72,7 +72,7 @@ def build_org() -> Org:
 
 
 @pytest.fixture
-def org(db) -> Org:  # noqa: ARG001
+def org(db) -> Org:
     return build_org()
 
 

@@ -21,7 +21,11 @@ def _yiti(args, env_extra, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("YITI_")}
     env.update({"YITI_DATA_DIR": str(tmp_path)}, **env_extra)
     return subprocess.run(
-        [sys.executable, "-m", "yiti.cli", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "yiti.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

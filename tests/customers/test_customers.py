@@ -30,7 +30,11 @@ from yiti.customers.services import (
 def test_phones_are_normalised_with_china_as_default_region():
     for raw in ["13812345678", "+86 138 1234 5678", "138-1234-5678", "0086 13812345678"]:
         n = normalize_phone(raw)
-        assert (n.normalized, n.search_key, n.value) == ("+8613812345678", "13812345678", "13812345678")
+        assert (n.normalized, n.search_key, n.value) == (
+            "+8613812345678",
+            "13812345678",
+            "13812345678",
+        )
     foreign = normalize_phone("+1 650 253 0000")
     assert foreign.normalized == "+16502530000" and foreign.value == "+16502530000"
 
@@ -63,8 +67,15 @@ def test_phone_search_key_accepts_partial_and_international_forms():
 def test_create_customer_with_contacts_owner_and_history(org):
     am = org.users["am_hz"]
     c = customer_create(
-        actor=am, name="  李 四 ", unit=org.hz, owner=am,
-        contacts=[ContactInput("phone", "139 0000 1111"), ContactInput("phone", "13900002222"), ContactInput("email", "Li@Example.COM")],
+        actor=am,
+        name="  李 四 ",
+        unit=org.hz,
+        owner=am,
+        contacts=[
+            ContactInput("phone", "139 0000 1111"),
+            ContactInput("phone", "13900002222"),
+            ContactInput("email", "Li@Example.COM"),
+        ],
     )
     assert c.name == "李 四"
     assert c.primary_phone == "13900001111" and c.primary_email == "Li@example.com"
@@ -88,7 +99,9 @@ def test_failed_create_writes_nothing(org):
     before = (ContactPoint.objects.count(), AuditEvent.objects.count())
     with pytest.raises(ValidationFailed):
         customer_create(
-            actor=org.users["am_hz"], name="E", unit=org.hz,
+            actor=org.users["am_hz"],
+            name="E",
+            unit=org.hz,
             contacts=[ContactInput("phone", "13812345678"), ContactInput("phone", "not a phone")],
         )
     assert (ContactPoint.objects.count(), AuditEvent.objects.count()) == before
@@ -114,7 +127,9 @@ def test_users_see_their_units_and_managers_the_units_below(org):
     owned_elsewhere = CustomerFactory(unit=org.bj, owner=org.users["am_hz"])
 
     def visible(username):
-        return set(customer_list(org.users[username], CustomerFilters()).values_list("pk", flat=True))
+        return set(
+            customer_list(org.users[username], CustomerFilters()).values_list("pk", flat=True)
+        )
 
     assert visible("admin") == {hz.pk, nb.pk, bj.pk, owned_elsewhere.pk}
     assert visible("rm_east") == {hz.pk, nb.pk}
@@ -128,8 +143,16 @@ def test_users_see_their_units_and_managers_the_units_below(org):
 
 def test_search_by_phone_prefix_name_prefix_and_external_id(org):
     am = org.users["am_hz"]
-    a = customer_create(actor=am, name="张伟", unit=org.hz, contacts=[ContactInput("phone", "13811112222")])
-    b = customer_create(actor=am, name="张丽", unit=org.hz, external_id="CRM-9", contacts=[ContactInput("phone", "13999990000")])
+    a = customer_create(
+        actor=am, name="张伟", unit=org.hz, contacts=[ContactInput("phone", "13811112222")]
+    )
+    b = customer_create(
+        actor=am,
+        name="张丽",
+        unit=org.hz,
+        external_id="CRM-9",
+        contacts=[ContactInput("phone", "13999990000")],
+    )
 
     def found(q):
         return set(customer_list(am, CustomerFilters(q=q)).values_list("pk", flat=True))
@@ -148,9 +171,23 @@ def test_consent_is_an_append_only_ledger_and_state_follows_latest(org):
     am = org.users["am_hz"]
     t0 = timezone.now() - timedelta(days=3)
     consent_record(actor=am, customer=c, channel="sms", purpose="marketing", granted=True, at=t0)
-    consent_record(actor=am, customer=c, channel="sms", purpose="marketing", granted=False, at=t0 + timedelta(days=1))
+    consent_record(
+        actor=am,
+        customer=c,
+        channel="sms",
+        purpose="marketing",
+        granted=False,
+        at=t0 + timedelta(days=1),
+    )
     # a late-arriving older event does not override the newer state
-    consent_record(actor=am, customer=c, channel="sms", purpose="marketing", granted=True, at=t0 - timedelta(days=1))
+    consent_record(
+        actor=am,
+        customer=c,
+        channel="sms",
+        purpose="marketing",
+        granted=True,
+        at=t0 - timedelta(days=1),
+    )
     assert ConsentState.objects.get(customer=c, channel="sms", purpose="marketing").granted is False
     ConsentState.objects.all().delete()
     assert consent_rebuild() == 1
@@ -158,12 +195,20 @@ def test_consent_is_an_append_only_ledger_and_state_follows_latest(org):
     with pytest.raises(ValidationFailed):
         consent_record(actor=am, customer=c, channel="fax", purpose="marketing", granted=True)
     with pytest.raises(PermissionDenied):
-        consent_record(actor=org.users["analyst"], customer=c, channel="sms", purpose="marketing", granted=True)
+        consent_record(
+            actor=org.users["analyst"], customer=c, channel="sms", purpose="marketing", granted=True
+        )
 
 
 def test_contact_point_primary_moves_when_primary_is_removed(org):
     am = org.users["am_hz"]
-    c = customer_create(actor=am, name="赵六", unit=org.hz, owner=am, contacts=[ContactInput("phone", "13811110000")])
+    c = customer_create(
+        actor=am,
+        name="赵六",
+        unit=org.hz,
+        owner=am,
+        contacts=[ContactInput("phone", "13811110000")],
+    )
     second = contact_point_add(actor=am, customer=c, kind="phone", value="13822220000")
     assert not second.is_primary
     with pytest.raises(ValidationFailed):

@@ -9,7 +9,14 @@ from tests.factories import ProductFactory
 from yiti.core.errors import Conflict, PermissionDenied, ValidationFailed
 from yiti.core.models import AuditEvent
 from yiti.customers.choices import ContactKind, CustomerStatus
-from yiti.customers.models import Assignment, ConsentEvent, ConsentState, ContactPoint, Customer, Order
+from yiti.customers.models import (
+    Assignment,
+    ConsentEvent,
+    ConsentState,
+    ContactPoint,
+    Customer,
+    Order,
+)
 from yiti.customers.services import (
     ContactInput,
     consent_record,
@@ -27,11 +34,18 @@ from yiti.engagement.services import interaction_record
 def duplicates(org):
     am = org.users["am_hz"]
     a = customer_create(
-        actor=am, name="王小明", unit=org.hz, owner=am, external_id="EXT-A",
+        actor=am,
+        name="王小明",
+        unit=org.hz,
+        owner=am,
+        external_id="EXT-A",
         contacts=[ContactInput("phone", "13812345678"), ContactInput("email", "wxm@example.com")],
     )
     b = customer_create(
-        actor=am, name="王小明", unit=org.hz, external_id="EXT-B",
+        actor=am,
+        name="王小明",
+        unit=org.hz,
+        external_id="EXT-B",
         contacts=[
             ContactInput("phone", "+86 138 1234 5678"),
             ContactInput("phone", "13900001111"),
@@ -41,7 +55,9 @@ def duplicates(org):
     product = ProductFactory()
     order_create(actor=am, customer=b, product=product, amount=199)
     consent_record(actor=am, customer=b, channel="sms", purpose="marketing", granted=False)
-    interaction_record(actor=am, customer=b, channel="call", direction="out", purpose="care", subject="回访")
+    interaction_record(
+        actor=am, customer=b, channel="call", direction="out", purpose="care", subject="回访"
+    )
     interaction_record(actor=am, customer=a, channel="visit", direction="out", purpose="sales")
     return a, b
 
@@ -55,7 +71,9 @@ def test_merge_moves_every_contact_point_order_interaction_and_consent(org, dupl
     # given two records of the same person, the second holding an order, a consent and a call
     target, source = duplicates
     rm = org.users["rm_east"]
-    contacts_before = {(c.kind, c.normalized) for c in ContactPoint.objects.filter(customer__in=[target, source])}
+    contacts_before = {
+        (c.kind, c.normalized) for c in ContactPoint.objects.filter(customer__in=[target, source])
+    }
     interactions_before = Interaction.objects.filter(customer__in=[target, source]).count()
 
     # when the region manager merges them
@@ -64,11 +82,19 @@ def test_merge_moves_every_contact_point_order_interaction_and_consent(org, dupl
     # then the survivor holds every distinct contact point, the order, the call and the consent
     contacts_after = {(c.kind, c.normalized) for c in ContactPoint.objects.filter(customer=target)}
     assert contacts_after == contacts_before
-    assert ContactPoint.objects.filter(customer=target, kind=ContactKind.PHONE, is_primary=True).count() == 1
+    assert (
+        ContactPoint.objects.filter(
+            customer=target, kind=ContactKind.PHONE, is_primary=True
+        ).count()
+        == 1
+    )
     assert Order.objects.filter(customer=target).count() == 1
     assert Interaction.objects.filter(customer=target).count() == interactions_before
     assert ConsentEvent.objects.filter(customer=target).count() == 1
-    assert ConsentState.objects.get(customer=target, channel="sms", purpose="marketing").granted is False
+    assert (
+        ConsentState.objects.get(customer=target, channel="sms", purpose="marketing").granted
+        is False
+    )
     # and the duplicate is a tombstone pointing at the survivor, keeping its external id
     source.refresh_from_db()
     assert source.status == CustomerStatus.MERGED and source.merged_into_id == target.pk
@@ -81,7 +107,9 @@ def test_merge_moves_every_contact_point_order_interaction_and_consent(org, dupl
 
 def test_merge_keeps_assignment_history(org, duplicates):
     target, source = duplicates
-    customer_reassign(actor=org.users["rm_east"], customer=source, to_user=org.users["am_hz2"], reason="cover")
+    customer_reassign(
+        actor=org.users["rm_east"], customer=source, to_user=org.users["am_hz2"], reason="cover"
+    )
     history_before = Assignment.objects.filter(customer__in=[target, source]).count()
     customer_merge(actor=org.users["rm_east"], source=source, target=target)
     assert Assignment.objects.filter(customer=target).count() == history_before
@@ -95,7 +123,9 @@ def test_merge_refuses_self_repeat_and_unauthorised(org, duplicates):
         customer_merge(actor=org.users["am_hz"], source=source, target=target)
     customer_merge(actor=org.users["admin"], source=source, target=target)
     with pytest.raises(Conflict):
-        customer_merge(actor=org.users["admin"], source=Customer.objects.get(pk=source.pk), target=target)
+        customer_merge(
+            actor=org.users["admin"], source=Customer.objects.get(pk=source.pk), target=target
+        )
 
 
 def test_merged_customer_takes_no_new_contacts(org, duplicates):
@@ -104,6 +134,10 @@ def test_merged_customer_takes_no_new_contacts(org, duplicates):
     source.refresh_from_db()
     with pytest.raises(ValidationFailed):
         interaction_record(
-            actor=org.users["admin"], customer=source, channel="sms", direction="out", purpose="service",
+            actor=org.users["admin"],
+            customer=source,
+            channel="sms",
+            direction="out",
+            purpose="service",
             occurred_at=timezone.now(),
         )

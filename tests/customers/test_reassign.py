@@ -23,12 +23,19 @@ def departing(org):
     """am_hz owns 30 Hangzhou customers and 10 Ningbo customers, each with an order and a call."""
     am = org.users["am_hz"]
     product = ProductFactory()
-    customers = CustomerFactory.create_batch(30, unit=org.hz, owner=am) + CustomerFactory.create_batch(
-        10, unit=org.nb, owner=am
-    )
+    customers = CustomerFactory.create_batch(
+        30, unit=org.hz, owner=am
+    ) + CustomerFactory.create_batch(10, unit=org.nb, owner=am)
     for c in customers:
         order_create(actor=None, customer=c, product=product, amount=50)
-        interaction_record(actor=None, customer=c, channel="call", direction="out", purpose="care", check_access=False)
+        interaction_record(
+            actor=None,
+            customer=c,
+            channel="call",
+            direction="out",
+            purpose="care",
+            check_access=False,
+        )
     return customers
 
 
@@ -36,14 +43,21 @@ def test_reassign_by_territory_gives_each_customer_a_colleague_of_his_unit(org, 
     # given am_hz leaves; am_hz2 serves Hangzhou and am_nb serves Ningbo
     rm = org.users["rm_east"]
     result = customers_reassign_bulk(
-        actor=rm, from_user=org.users["am_hz"], to_users=[org.users["am_hz2"], org.users["am_nb"]],
-        rule=ReassignRule.TERRITORY, reason="离职交接",
+        actor=rm,
+        from_user=org.users["am_hz"],
+        to_users=[org.users["am_hz2"], org.users["am_nb"]],
+        rule=ReassignRule.TERRITORY,
+        reason="离职交接",
     )
     # then every customer moved to the colleague of his own unit
     assert result.moved == 40
     assert not Customer.objects.filter(owner=org.users["am_hz"]).exists()
-    assert set(Customer.objects.filter(unit=org.hz).values_list("owner_id", flat=True)) == {org.users["am_hz2"].pk}
-    assert set(Customer.objects.filter(unit=org.nb).values_list("owner_id", flat=True)) == {org.users["am_nb"].pk}
+    assert set(Customer.objects.filter(unit=org.hz).values_list("owner_id", flat=True)) == {
+        org.users["am_hz2"].pk
+    }
+    assert set(Customer.objects.filter(unit=org.nb).values_list("owner_id", flat=True)) == {
+        org.users["am_nb"].pk
+    }
     # and the orders and timeline stay with the customers
     assert Order.objects.filter(customer__in=departing).count() == 40
     assert Interaction.objects.filter(customer__in=departing).count() == 40
@@ -52,13 +66,18 @@ def test_reassign_by_territory_gives_each_customer_a_colleague_of_his_unit(org, 
     assert rows.count() == 40
     assert set(rows.values_list("from_user_id", flat=True)) == {org.users["am_hz"].pk}
     assert set(rows.values_list("reason", flat=True)) == {"离职交接"}
-    assert AuditEvent.objects.filter(action="customer.reassign", customer_id=departing[0].pk).exists()
+    assert AuditEvent.objects.filter(
+        action="customer.reassign", customer_id=departing[0].pk
+    ).exists()
 
 
 def test_reassign_evenly_splits_the_book(org, departing):
     result = customers_reassign_bulk(
-        actor=org.users["admin"], from_user=org.users["am_hz"], to_users=[org.users["am_hz2"], org.users["am_nb"]],
-        rule=ReassignRule.EVEN, reason="leaving",
+        actor=org.users["admin"],
+        from_user=org.users["am_hz"],
+        to_users=[org.users["am_hz2"], org.users["am_nb"]],
+        rule=ReassignRule.EVEN,
+        reason="leaving",
     )
     assert sorted(result.per_user.values()) == [20, 20]
 
@@ -66,8 +85,11 @@ def test_reassign_evenly_splits_the_book(org, departing):
 def test_territory_rule_refuses_when_a_unit_has_no_colleague(org, departing):
     with pytest.raises(ValidationFailed) as err:
         customers_reassign_bulk(
-            actor=org.users["rm_east"], from_user=org.users["am_hz"], to_users=[org.users["am_hz2"]],
-            rule=ReassignRule.TERRITORY, reason="leaving",
+            actor=org.users["rm_east"],
+            from_user=org.users["am_hz"],
+            to_users=[org.users["am_hz2"]],
+            rule=ReassignRule.TERRITORY,
+            reason="leaving",
         )
     assert err.value.code == "territory_uncovered"
     assert "宁波分公司" in err.value.message
@@ -79,11 +101,17 @@ def test_territory_rule_refuses_when_a_unit_has_no_colleague(org, departing):
 def test_only_managers_reassign_and_a_reason_is_required(org, departing):
     with pytest.raises(PermissionDenied):
         customers_reassign_bulk(
-            actor=org.users["am_hz2"], from_user=org.users["am_hz"], to_users=[org.users["am_hz2"]], reason="x"
+            actor=org.users["am_hz2"],
+            from_user=org.users["am_hz"],
+            to_users=[org.users["am_hz2"]],
+            reason="x",
         )
     with pytest.raises(ValidationFailed):
         customers_reassign_bulk(
-            actor=org.users["rm_east"], from_user=org.users["am_hz"], to_users=[org.users["am_hz2"]], reason=" "
+            actor=org.users["rm_east"],
+            from_user=org.users["am_hz"],
+            to_users=[org.users["am_hz2"]],
+            reason=" ",
         )
 
 
@@ -91,8 +119,11 @@ def test_region_manager_moves_only_customers_in_his_region(org, departing):
     # am_hz also owns a Beijing customer, outside rm_east's region
     outsider = CustomerFactory(unit=org.bj, owner=org.users["am_hz"])
     customers_reassign_bulk(
-        actor=org.users["rm_east"], from_user=org.users["am_hz"], to_users=[org.users["am_hz2"]],
-        rule=ReassignRule.EVEN, reason="leaving",
+        actor=org.users["rm_east"],
+        from_user=org.users["am_hz"],
+        to_users=[org.users["am_hz2"]],
+        rule=ReassignRule.EVEN,
+        reason="leaving",
     )
     outsider.refresh_from_db()
     assert outsider.owner_id == org.users["am_hz"].pk
@@ -103,7 +134,11 @@ def test_bulk_reassign_query_count_does_not_grow_with_customers(org, django_asse
     CustomerFactory.create_batch(300, unit=org.hz, owner=am)
     with django_assert_max_num_queries(20):
         customers_reassign_bulk(
-            actor=org.users["rm_east"], from_user=am, to_users=[org.users["am_hz2"]], rule="territory", reason="x"
+            actor=org.users["rm_east"],
+            from_user=am,
+            to_users=[org.users["am_hz2"]],
+            rule="territory",
+            reason="x",
         )
 
 

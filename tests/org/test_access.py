@@ -12,7 +12,9 @@ from yiti.org.services import token_authenticate, token_create, token_revoke, un
 
 
 def test_passwords_are_hashed_with_argon2_in_production_settings():
-    assert django_settings.PASSWORD_HASHERS[-2] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert (
+        django_settings.PASSWORD_HASHERS[-2] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    )
 
 
 def test_unit_paths_make_subtrees(org):
@@ -30,7 +32,15 @@ def test_account_managers_see_their_unit_other_roles_the_units_below(org):
     assert access_for(org.users["svc_east"]).unit_ids == {org.east.pk, org.hz.pk, org.nb.pk}
     assert access_for(org.users["cm"]).unit_ids == {org.marketing.pk}
     admin_units = access_for(org.users["admin"]).unit_ids
-    assert {org.company.pk, org.east.pk, org.north.pk, org.hz.pk, org.nb.pk, org.bj.pk, org.marketing.pk} <= admin_units
+    assert {
+        org.company.pk,
+        org.east.pk,
+        org.north.pk,
+        org.hz.pk,
+        org.nb.pk,
+        org.bj.pk,
+        org.marketing.pk,
+    } <= admin_units
 
 
 def test_role_permissions(org):

@@ -666,6 +666,7 @@ def test_a_rejection_without_a_reason_is_shown_next_to_the_field(world):
     assert wo.status == S.PLANNING
     page = client.get(f"/dispatch/{wo.pk}/").content.decode()
     assert "预算不合理" in page
+    assert 'class="current returned"' in page  # the stepper marks the plan step as sent back
 
 
 def test_a_stale_step_form_redirects_with_a_message(world):

@@ -57,7 +57,9 @@ def secret_key(*, production: bool, directory: Path) -> str:
     key = env_str("YITI_SECRET_KEY")
     if key:
         if production and len(key) < 50:
-            raise ImproperlyConfigured("YITI_SECRET_KEY must be at least 50 characters in production")
+            raise ImproperlyConfigured(
+                "YITI_SECRET_KEY must be at least 50 characters in production"
+            )
         return key
     if production:
         raise ImproperlyConfigured(

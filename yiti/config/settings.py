@@ -135,6 +135,7 @@ YITI_PHONE_REGION = env_str("YITI_PHONE_REGION", "CN")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]  # shared styles and vendored assets (yiti/static)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
+from django.utils import timezone
 
 _PASS_THROUGH = {
     "AutoField",
@@ -55,21 +56,53 @@ def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any] | No
     return lambda value: field.get_db_prep_save(value, connection)
 
 
+def _filled(
+    model: type[models.Model], fields: Sequence[str], *, adding: bool
+) -> tuple[list[str], list[Any]]:
+    """The columns not given, with what ``Model()`` and ``save()`` would put in them."""
+    now = timezone.now()
+    extra: list[str] = []
+    values: list[Any] = []
+    given = set(fields)
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.name in given or field.attname in given:
+            continue
+        if getattr(field, "auto_now", False) or (adding and getattr(field, "auto_now_add", False)):
+            extra.append(field.name)
+            values.append(now)
+        elif adding:  # what Model() would hold: the default, or "" for text, else None
+            extra.append(field.name)
+            values.append(field.get_default())
+    return extra, values
+
+
 def _prepared(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], connection: Any
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    connection: Any,
+    *,
+    adding: bool,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
+    extra, defaults = _filled(model, fields, adding=adding)
+    if not adding and extra:  # updates: (*values, pk) — keep the pk last
+        fields = [*fields[:-1], *extra, fields[-1]]
+        rows = ((*row[:-1], *defaults, row[-1]) for row in rows)
+    elif extra:
+        fields = [*fields, *extra]
+        rows = ((*row, *defaults) for row in rows)
     meta = model._meta
     concrete = [meta.get_field(name) for name in fields]
     columns = [connection.ops.quote_name(f.column) for f in concrete]  # type: ignore[union-attr]
     preparers = [_preparer(f, connection) for f in concrete]  # type: ignore[arg-type]
     if not any(preparers):
         return columns, [tuple(row) for row in rows]
-    steps = list(enumerate(preparers))
+    steps = [(i, prepare) for i, prepare in enumerate(preparers) if prepare is not None]
     prepared = []
     for row in rows:
         values = list(row)
         for i, prepare in steps:
-            if prepare is not None and values[i] is not None:
+            if values[i] is not None:
                 values[i] = prepare(values[i])
         prepared.append(tuple(values))
     return columns, prepared
@@ -87,22 +120,32 @@ def insert_rows(
     """INSERT ``rows`` (tuples in the order of ``fields``); the new ids if ``returning_ids``.
 
     ``fields`` are model field names; foreign keys take ids (``customer`` gets the id).
-    Timestamps such as ``created_at`` are not filled in: pass them.
+    Fields left out get what ``Model(...).save()`` would give them: ``auto_now``/
+    ``auto_now_add`` timestamps, field defaults, "" for text and NULL otherwise.
     """
     connection = connections[using]
-    columns, params = _prepared(model, fields, rows, connection)
+    columns, params = _prepared(model, fields, rows, connection, adding=True)
     if not params:
         return []
     table = connection.ops.quote_name(model._meta.db_table)
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    # identifiers come from model metadata, quoted; every value is a parameter
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
     with connection.cursor() as cursor:
         if not returning_ids:
             for start in range(0, len(params), batch_size):
                 cursor.executemany(head + placeholders, params[start : start + batch_size])
             return []
+        if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+            ids = []
+            for row in params:
+                cursor.execute(head + placeholders, row)
+                ids.append(connection.ops.last_insert_id(cursor, model._meta.db_table, "id"))
+            return ids
         pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[union-attr]
-        per_statement = max(1, min(batch_size, connection.features.max_query_params // len(columns)))
+        per_statement = max(
+            1, min(batch_size, connection.features.max_query_params // len(columns))
+        )
         ids: list[int] = []
         for start in range(0, len(params), per_statement):
             chunk = params[start : start + per_statement]
@@ -120,14 +163,18 @@ def update_rows(
     batch_size: int = 2000,
     using: str = "default",
 ) -> None:
-    """UPDATE by primary key: each row is ``(*values in the order of fields, pk)``."""
+    """UPDATE by primary key: each row is ``(*values in the order of fields, pk)``.
+
+    ``auto_now`` fields (``updated_at``) are set to now unless given.
+    """
     connection = connections[using]
-    columns, params = _prepared(model, [*fields, model._meta.pk.name], rows, connection)  # type: ignore[union-attr]
+    pk_name = model._meta.pk.name  # type: ignore[union-attr]
+    columns, params = _prepared(model, [*fields, pk_name], rows, connection, adding=False)
     if not params:
         return
     table = connection.ops.quote_name(model._meta.db_table)
     assignments = ", ".join(f"{column} = %s" for column in columns[:-1])
-    sql = f"UPDATE {table} SET {assignments} WHERE {columns[-1]} = %s"
+    sql = f"UPDATE {table} SET {assignments} WHERE {columns[-1]} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         for start in range(0, len(params), batch_size):
             cursor.executemany(sql, params[start : start + batch_size])

@@ -71,7 +71,9 @@ class ScheduledRun(models.Model):
 
     class Meta:
         ordering = ["-slot_at"]
-        constraints = [models.UniqueConstraint(fields=["name", "slot_at"], name="scheduled_run_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "slot_at"], name="scheduled_run_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.slot_at:%Y-%m-%d %H:%M}"

@@ -33,7 +33,9 @@ class Schedule:
     cron: str
     task: Any  # a django_tasks Task
     kwargs: dict[str, Any] = field(default_factory=dict)
-    pass_slot: bool = True  # call the task with slot="<iso datetime>" so it knows which period it is for
+    pass_slot: bool = (
+        True  # call the task with slot="<iso datetime>" so it knows which period it is for
+    )
 
     def latest_slot(self, now: datetime) -> datetime:
         tz = ZoneInfo(settings.TIME_ZONE)
@@ -48,7 +50,9 @@ class Schedule:
 _registry: dict[str, Schedule] = {}
 
 
-def register_schedule(name: str, cron: str, task: Any, *, pass_slot: bool = True, **kwargs: Any) -> None:
+def register_schedule(
+    name: str, cron: str, task: Any, *, pass_slot: bool = True, **kwargs: Any
+) -> None:
     if not croniter.is_valid(cron):
         raise ValueError(f"invalid cron expression for {name}: {cron!r}")
     _registry[name] = Schedule(name=name, cron=cron, task=task, kwargs=kwargs, pass_slot=pass_slot)

@@ -30,11 +30,15 @@ def normalize_phone(raw: str, *, region: str | None = None) -> Normalized:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationFailed(
-            _("“%(value)s” is not a phone number.") % {"value": text}, field="phone", code="invalid_phone"
+            _("“%(value)s” is not a phone number.") % {"value": text},
+            field="phone",
+            code="invalid_phone",
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationFailed(
-            _("“%(value)s” is not a valid phone number.") % {"value": text}, field="phone", code="invalid_phone"
+            _("“%(value)s” is not a valid phone number.") % {"value": text},
+            field="phone",
+            code="invalid_phone",
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     national = str(number.national_number)
@@ -49,18 +53,24 @@ def normalize_email(raw: str) -> Normalized:
         validate_email(text)
     except ValidationError as exc:
         raise ValidationFailed(
-            _("“%(value)s” is not a valid e-mail address.") % {"value": text}, field="email", code="invalid_email"
+            _("“%(value)s” is not a valid e-mail address.") % {"value": text},
+            field="email",
+            code="invalid_email",
         ) from exc
     local, _sep, domain = text.rpartition("@")
     canonical = f"{local}@{domain.lower()}"
-    return Normalized(value=canonical, normalized=canonical.lower(), search_key=canonical.lower()[:64])
+    return Normalized(
+        value=canonical, normalized=canonical.lower(), search_key=canonical.lower()[:64]
+    )
 
 
 def normalize_handle(raw: str, *, field: str) -> Normalized:
     text = (raw or "").strip()
     if not text or len(text) > 64 or any(ch.isspace() for ch in text):
         raise ValidationFailed(
-            _("“%(value)s” is not a valid account id.") % {"value": text}, field=field, code="invalid_handle"
+            _("“%(value)s” is not a valid account id.") % {"value": text},
+            field=field,
+            code="invalid_handle",
         )
     return Normalized(value=text, normalized=text, search_key=text.lower())
 

@@ -54,6 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yiti.core.audit import audit_bulk, audit_record
+from yiti.core.bulk import insert_rows, update_rows
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.search import search_key
 from yiti.customers.choices import (
@@ -812,146 +813,131 @@ class _Validator:
 # --- writing --------------------------------------------------------------------------------
 
 
+_CUSTOMER_FIELDS = (
+    "kind", "name", "name_key", "external_id", "status", "unit", "owner", "city", "address",
+    "industry", "note", "since", "primary_phone", "primary_email",
+)  # fmt: skip
+_POINT_FIELDS = ("customer", "kind", "value", "normalized", "search_key", "is_primary")
+_EVENT_FIELDS = ("customer", "channel", "purpose", "granted", "source", "actor", "note", "at")
+_STATE_FIELDS = ("customer", "channel", "purpose", "granted", "since")
+_ASSIGNMENT_FIELDS = (
+    "customer", "from_user", "to_user", "from_unit", "to_unit", "at", "actor", "reason", "batch",
+)  # fmt: skip
+
+
 def _write(plan: Plan, *, actor: User | None, job: ImportJob) -> None:
+    """Write the plan with one statement per table and batch (``yiti.core.bulk``)."""
     now = timezone.now()
     today = timezone.localdate()
     actor_id = actor.pk if actor is not None else None
     summary = _("Import #%(id)s: %(file)s") % {"id": job.pk, "file": job.file_name}
     reason = _("Imported")
     batch = f"import-{job.pk}"
+    sms, marketing, source = Channel.SMS.value, Purpose.MARKETING.value, ConsentSource.IMPORT.value
 
-    new_customers = [
-        Customer(
-            kind=row.kind or CustomerKind.PERSON,
-            name=row.name,
-            name_key=search_key(row.name),
-            external_id=row.external_id,
-            status=CustomerStatus.ACTIVE,
-            unit_id=row.unit_id,
-            owner_id=row.owner_id,
-            city=row.city,
-            address=row.address,
-            industry=row.industry,
-            note=row.note,
-            since=today,
-            primary_phone=row.contacts["phone"][0].value if row.contacts.get("phone") else "",
-            primary_email=row.contacts["email"][0].value if row.contacts.get("email") else "",
-        )
-        for row in plan.creates
-    ]
-    Customer.objects.bulk_create(new_customers, batch_size=CHUNK)
+    def first(row: _Row, kind: str) -> str:
+        found = row.contacts.get(kind)
+        return found[0].value if found else ""
 
-    points: list[ContactPoint] = []
-    events: list[ConsentEvent] = []
-    states: list[ConsentState] = []
-    history: list[Assignment] = []
+    new_ids = insert_rows(
+        Customer,
+        _CUSTOMER_FIELDS,
+        (
+            (
+                row.kind or CustomerKind.PERSON.value,
+                row.name,
+                search_key(row.name),
+                row.external_id,
+                CustomerStatus.ACTIVE.value,
+                row.unit_id,
+                row.owner_id,
+                row.city,
+                row.address,
+                row.industry,
+                row.note,
+                today,
+                first(row, "phone"),
+                first(row, "email"),
+            )
+            for row in plan.creates
+        ),
+        returning_ids=True,
+    )
+
+    points: list[tuple[Any, ...]] = []
+    events: list[tuple[Any, ...]] = []
+    states: list[tuple[Any, ...]] = []
+    history: list[tuple[Any, ...]] = []
     created_audit: list[tuple[int, int, dict[str, Any]]] = []
-    for row, customer in zip(plan.creates, new_customers, strict=True):
+    for row, cid in zip(plan.creates, new_ids, strict=True):
         for kind in CONTACT_COLUMNS:
-            for position, value in enumerate(row.contacts.get(kind, [])):
+            for position, value in enumerate(row.contacts.get(kind, ())):
                 points.append(
-                    ContactPoint(
-                        customer_id=customer.pk,
-                        kind=kind,
-                        value=value.value,
-                        normalized=value.normalized,
-                        search_key=value.search_key,
-                        is_primary=position == 0,
-                    )
+                    (cid, kind, value.value, value.normalized, value.search_key, position == 0)
                 )
         if row.sms is not None:
-            events.append(_consent_event(customer.pk, row.sms, actor_id, now, summary))
-            states.append(_consent_state(customer.pk, row.sms, now))
+            events.append((cid, sms, marketing, row.sms, source, actor_id, summary[:255], now))
+            states.append((cid, sms, marketing, row.sms, now))
         if row.owner_id is not None:
             history.append(
-                Assignment(
-                    customer_id=customer.pk,
-                    to_user_id=row.owner_id,
-                    to_unit_id=row.unit_id,
-                    at=now,
-                    actor_id=actor_id,
-                    reason=reason,
-                    batch=batch,
-                )
+                (cid, None, row.owner_id, None, row.unit_id, now, actor_id, reason, batch)
             )
-        changes = {
-            "name": [None, row.name],
-            "unit": [None, row.unit_id],
-            "kind": [None, customer.kind],
-            "external_id": [None, row.external_id],
-            "owner": [None, row.owner_id],
-            "row": row.number,
-        }
-        created_audit.append(
-            (customer.pk, customer.pk, {k: v for k, v in changes.items() if v != [None, None]})
-        )
+        changes: dict[str, Any] = {"name": [None, row.name], "unit": [None, row.unit_id]}
+        if row.external_id:
+            changes["external_id"] = [None, row.external_id]
+        if row.owner_id:
+            changes["owner"] = [None, row.owner_id]
+        changes["row"] = row.number
+        created_audit.append((cid, cid, changes))
 
-    updated: list[Customer] = []
-    update_fields: set[str] = set()
+    updates_by_fields: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    replaced_states: list[int] = []
     updated_audit: list[tuple[int, int, dict[str, Any]]] = []
     for update in plan.updates:
         customer, row = update.customer, update.row
         audit_changes: dict[str, Any] = dict(update.fields)
-        for name, (_before, after) in update.fields.items():
-            setattr(customer, f"{name}_id" if name in ("unit", "owner") else name, after)
-            update_fields.add(name)
-        if "name" in update.fields:
-            customer.name_key = search_key(customer.name)
-            update_fields.add("name_key")
-        if "unit" in update.fields or "owner" in update.fields:
-            before_unit = update.fields.get("unit", [customer.unit_id])[0]
-            before_owner = update.fields.get("owner", [customer.owner_id])[0]
+        values: dict[str, Any] = {name: after for name, (_before, after) in update.fields.items()}
+        if "name" in values:
+            values["name_key"] = search_key(values["name"])
+        if "unit" in values or "owner" in values:
             history.append(
-                Assignment(
-                    customer_id=customer.pk,
-                    from_user_id=before_owner,
-                    to_user_id=customer.owner_id,
-                    from_unit_id=before_unit,
-                    to_unit_id=customer.unit_id,
-                    at=now,
-                    actor_id=actor_id,
-                    reason=reason,
-                    batch=batch,
+                (
+                    customer.pk,
+                    customer.owner_id,
+                    values.get("owner", customer.owner_id),
+                    customer.unit_id,
+                    values.get("unit", customer.unit_id),
+                    now,
+                    actor_id,
+                    reason,
+                    batch,
                 )
             )
         for kind, value, primary in update.contacts:
             points.append(
-                ContactPoint(
-                    customer_id=customer.pk,
-                    kind=kind,
-                    value=value.value,
-                    normalized=value.normalized,
-                    search_key=value.search_key,
-                    is_primary=primary,
-                )
+                (customer.pk, kind, value.value, value.normalized, value.search_key, primary)
             )
             audit_changes.setdefault(f"contact.{kind}", []).append(value.normalized)
             if primary and kind in ("phone", "email"):
-                setattr(customer, f"primary_{kind}", value.value)
-                update_fields.add(f"primary_{kind}")
+                values[f"primary_{kind}"] = value.value
         if update.sms is not None:
-            events.append(_consent_event(customer.pk, update.sms, actor_id, now, summary))
-            states.append(_consent_state(customer.pk, update.sms, now))
+            events.append((customer.pk, sms, marketing, update.sms, source, actor_id, summary, now))
+            states.append((customer.pk, sms, marketing, update.sms, now))
+            replaced_states.append(customer.pk)
             audit_changes["sms/marketing"] = [update.sms_before, update.sms]
+        names = tuple(sorted(values))  # () still moves updated_at
+        updates_by_fields[names].append((*(values[n] for n in names), customer.pk))
         audit_changes["row"] = row.number
-        customer.updated_at = now
-        updated.append(customer)
         updated_audit.append((customer.pk, customer.pk, audit_changes))
-    if updated and update_fields:
-        Customer.objects.bulk_update(
-            updated, sorted(update_fields | {"updated_at"}), batch_size=CHUNK
-        )
 
-    ContactPoint.objects.bulk_create(points, batch_size=CHUNK)
-    ConsentEvent.objects.bulk_create(events, batch_size=CHUNK)
-    ConsentState.objects.bulk_create(
-        states,
-        batch_size=CHUNK,
-        update_conflicts=True,
-        unique_fields=["customer", "channel", "purpose"],
-        update_fields=["granted", "since"],
-    )
-    Assignment.objects.bulk_create(history, batch_size=CHUNK)
+    for names, rows in updates_by_fields.items():
+        update_rows(Customer, names, rows)
+    for chunk in _chunks(replaced_states):
+        ConsentState.objects.filter(customer_id__in=chunk, channel=sms, purpose=marketing).delete()
+    insert_rows(ContactPoint, _POINT_FIELDS, points)
+    insert_rows(ConsentEvent, _EVENT_FIELDS, events)
+    insert_rows(ConsentState, _STATE_FIELDS, states)
+    insert_rows(Assignment, _ASSIGNMENT_FIELDS, history)
     audit_bulk(
         actor=actor,
         action="customer.create",
@@ -965,31 +951,6 @@ def _write(plan: Plan, *, actor: User | None, job: ImportJob) -> None:
         object_type="customers.customer",
         rows=updated_audit,
         summary=summary,
-    )
-
-
-def _consent_event(
-    customer_id: int, granted: bool, actor_id: int | None, at: Any, note: str
-) -> ConsentEvent:
-    return ConsentEvent(
-        customer_id=customer_id,
-        channel=Channel.SMS,
-        purpose=Purpose.MARKETING,
-        granted=granted,
-        source=ConsentSource.IMPORT,
-        actor_id=actor_id,
-        note=note[:255],
-        at=at,
-    )
-
-
-def _consent_state(customer_id: int, granted: bool, at: Any) -> ConsentState:
-    return ConsentState(
-        customer_id=customer_id,
-        channel=Channel.SMS,
-        purpose=Purpose.MARKETING,
-        granted=granted,
-        since=at,
     )
 
 

@@ -31,15 +31,30 @@ class Customer(TimeStampedModel):
     so lists need no join; services keep them in step.
     """
 
-    kind = models.CharField(_("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.PERSON)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.PERSON
+    )
     name = models.CharField(_("name"), max_length=120)
     name_key = models.CharField(max_length=120, db_index=True, editable=False)
-    external_id = models.CharField(_("external id"), max_length=64, null=True, blank=True, unique=True)
-    status = models.CharField(_("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE)
-    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="customers", verbose_name=_("territory / unit"))
+    external_id = models.CharField(
+        _("external id"), max_length=64, null=True, blank=True, unique=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=CustomerStatus.choices, default=CustomerStatus.ACTIVE
+    )
+    unit = models.ForeignKey(
+        OrgUnit,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        verbose_name=_("territory / unit"),
+    )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="owned_customers", verbose_name=_("account manager"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_customers",
+        verbose_name=_("account manager"),
     )
     primary_phone = models.CharField(max_length=32, blank=True, editable=False)
     primary_email = models.CharField(max_length=254, blank=True, editable=False)
@@ -50,7 +65,9 @@ class Customer(TimeStampedModel):
     note = models.TextField(_("note"), blank=True)
     since = models.DateField(_("customer since"), null=True, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -88,9 +105,13 @@ class ContactPoint(TimeStampedModel):
         ordering = ["kind", "-is_primary", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "kind"], condition=Q(is_primary=True), name="contact_one_primary_per_kind"
+                fields=["customer", "kind"],
+                condition=Q(is_primary=True),
+                name="contact_one_primary_per_kind",
             ),
-            models.UniqueConstraint(fields=["customer", "kind", "normalized"], name="contact_unique_value"),
+            models.UniqueConstraint(
+                fields=["customer", "kind", "normalized"], name="contact_unique_value"
+            ),
         ]
         indexes = [models.Index(fields=["kind", "normalized"], name="contact_kind_normalized")]
 
@@ -106,13 +127,19 @@ class ConsentEvent(models.Model):
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     granted = models.BooleanField(_("granted"))
     source = models.CharField(_("source"), max_length=16, choices=ConsentSource.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=255, blank=True)
     at = models.DateTimeField(_("at"))
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["customer", "channel", "purpose", "-at"], name="consent_event_lookup")]
+        indexes = [
+            models.Index(
+                fields=["customer", "channel", "purpose", "-at"], name="consent_event_lookup"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel}/{self.purpose} {'+' if self.granted else '-'}"
@@ -139,9 +166,13 @@ class ConsentState(models.Model):
     class Meta:
         ordering = ["customer_id", "channel", "purpose"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "channel", "purpose"], name="consent_state_unique")
+            models.UniqueConstraint(
+                fields=["customer", "channel", "purpose"], name="consent_state_unique"
+            )
         ]
-        indexes = [models.Index(fields=["channel", "purpose", "granted"], name="consent_state_scan")]
+        indexes = [
+            models.Index(fields=["channel", "purpose", "granted"], name="consent_state_scan")
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel}/{self.purpose}={self.granted}"
@@ -181,8 +212,12 @@ class Order(TimeStampedModel):
     sold_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
     external_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
@@ -191,7 +226,9 @@ class Order(TimeStampedModel):
             models.Index(fields=["customer", "-ordered_at"], name="order_customer_at"),
             models.Index(fields=["ordered_at"], name="order_at"),
         ]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative")
+        ]
 
     def __str__(self) -> str:
         return f"{self.product} · {self.amount}"
@@ -201,12 +238,22 @@ class Assignment(models.Model):
     """One change of a customer's account manager or unit: who, from, to, when, why."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments")
-    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    from_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("at"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reason = models.CharField(_("reason"), max_length=255)
     batch = models.CharField(max_length=32, blank=True, db_index=True)
 

@@ -69,4 +69,6 @@ def require_unit_in_scope(actor: Any, unit_id: int) -> None:
     if actor is None:
         return
     if unit_id not in access_for(actor).unit_ids:
-        raise PermissionDenied(_("That unit is outside your organisation scope."), code="unit_out_of_scope")
+        raise PermissionDenied(
+            _("That unit is outside your organisation scope."), code="unit_out_of_scope"
+        )

@@ -14,7 +14,14 @@ from yiti.core.masking import mask_email, mask_generic, mask_phone
 from yiti.core.search import prefix_q, search_key
 from yiti.customers.choices import ContactKind, CustomerStatus, OrderStatus
 from yiti.customers.contacts import phone_search_key
-from yiti.customers.models import Assignment, ConsentEvent, ConsentState, ContactPoint, Customer, Order
+from yiti.customers.models import (
+    Assignment,
+    ConsentEvent,
+    ConsentState,
+    ContactPoint,
+    Customer,
+    Order,
+)
 from yiti.customers.rules import can_edit, visible_q
 from yiti.org.access import access_for
 from yiti.org.roles import Perm
@@ -66,7 +73,9 @@ def _search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
     """Phone (full or leading digits), external id (exact) or name (leading characters)."""
     key = phone_search_key(q)
     if key is not None:
-        phone_match = ContactPoint.objects.filter(prefix_q("search_key", key), kind=ContactKind.PHONE)
+        phone_match = ContactPoint.objects.filter(
+            prefix_q("search_key", key), kind=ContactKind.PHONE
+        )
         ids = phone_match.values("customer_id")
         return qs.filter(Q(pk__in=ids) | Q(external_id=q))
     name_q = prefix_q("name_key", search_key(q))
@@ -90,12 +99,19 @@ def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
     if filters.city:
         qs = qs.filter(city=filters.city)
     if filters.no_contact_since is not None:
-        qs = qs.filter(Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True))
+        qs = qs.filter(
+            Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True)
+        )
     return qs.order_by("-id")
 
 
 def customer_get_for(user: Any, customer_id: int) -> Customer:
-    customer = customers_visible(user).select_related("unit", "owner", "merged_into").filter(pk=customer_id).first()
+    customer = (
+        customers_visible(user)
+        .select_related("unit", "owner", "merged_into")
+        .filter(pk=customer_id)
+        .first()
+    )
     if customer is None:
         raise NotFound(_("Customer not found."))
     return customer
@@ -124,14 +140,20 @@ def mask_contact(kind: str, value: str) -> str:
     return mask_generic(value)
 
 
-def contact_points_for(user: Any, customer: Customer, *, revealed: bool = False) -> list[ContactView]:
+def contact_points_for(
+    user: Any, customer: Customer, *, revealed: bool = False
+) -> list[ContactView]:
     """Contact points, masked unless ``revealed`` (the caller audited the reveal)."""
     show_full = revealed and access_for(user).has(Perm.PII_REVEAL)
     return [
         ContactView(
-            id=p.pk, kind=p.kind, kind_label=p.get_kind_display(),
+            id=p.pk,
+            kind=p.kind,
+            kind_label=p.get_kind_display(),
             value=p.value if show_full else mask_contact(p.kind, p.value),
-            label=p.label, is_primary=p.is_primary, masked=not show_full,
+            label=p.label,
+            is_primary=p.is_primary,
+            masked=not show_full,
         )
         for p in ContactPoint.objects.filter(customer=customer)
     ]
@@ -142,11 +164,19 @@ def consent_matrix(customer: Customer) -> dict[tuple[str, str], ConsentState]:
 
 
 def consent_history(customer: Customer, *, limit: int = 50) -> QuerySet[ConsentEvent]:
-    return ConsentEvent.objects.filter(customer=customer).select_related("actor").order_by("-at", "-id")[:limit]
+    return (
+        ConsentEvent.objects.filter(customer=customer)
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
 
 
 def orders_of(customer: Customer, *, limit: int = 50) -> QuerySet[Order]:
-    return Order.objects.filter(customer=customer).select_related("product", "sold_by").order_by("-ordered_at")[:limit]
+    return (
+        Order.objects.filter(customer=customer)
+        .select_related("product", "sold_by")
+        .order_by("-ordered_at")[:limit]
+    )
 
 
 def orders_total(customer: Customer) -> Decimal:
@@ -170,6 +200,10 @@ def assignments_of(customer: Customer, *, limit: int = 100) -> QuerySet[Assignme
 def customers_with_phone(normalized_phone: str) -> QuerySet[Customer]:
     """Active customers holding this normalised (E.164) phone: the portal and duplicates use it."""
     return Customer.objects.filter(
-        Exists(ContactPoint.objects.filter(customer_id=OuterRef("pk"), kind=ContactKind.PHONE, normalized=normalized_phone)),
+        Exists(
+            ContactPoint.objects.filter(
+                customer_id=OuterRef("pk"), kind=ContactKind.PHONE, normalized=normalized_phone
+            )
+        ),
         status=CustomerStatus.ACTIVE,
     )

@@ -49,7 +49,18 @@ from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit, User
 from yiti.org.roles import Perm
 
-EDITABLE_FIELDS = ("kind", "name", "external_id", "unit", "city", "address", "industry", "birth_date", "note", "since")
+EDITABLE_FIELDS = (
+    "kind",
+    "name",
+    "external_id",
+    "unit",
+    "city",
+    "address",
+    "industry",
+    "birth_date",
+    "note",
+    "since",
+)
 AUDITED_FIELDS = (*EDITABLE_FIELDS, "owner", "status")
 
 
@@ -84,7 +95,9 @@ def _check_owner(owner: User | None) -> None:
     if owner is None:
         return
     if not Membership.objects.filter(user=owner, role=Role.ACCOUNT_MANAGER).exists():
-        raise ValidationFailed(_("%(user)s is not an account manager.") % {"user": owner}, field="owner")
+        raise ValidationFailed(
+            _("%(user)s is not an account manager.") % {"user": owner}, field="owner"
+        )
     if not owner.is_active:
         raise ValidationFailed(_("%(user)s is no longer active.") % {"user": owner}, field="owner")
 
@@ -136,16 +149,35 @@ def customer_create(
         since=since or timezone.localdate(),
     )
     for contact in contacts:
-        _contact_add(customer=customer, kind=contact.kind, value=contact.value, label=contact.label, primary=contact.primary)
+        _contact_add(
+            customer=customer,
+            kind=contact.kind,
+            value=contact.value,
+            label=contact.label,
+            primary=contact.primary,
+        )
     _sync_primary_fields(customer)
     if owner is not None:
         Assignment.objects.create(
-            customer=customer, from_user=None, to_user=owner, from_unit=None, to_unit=unit,
-            at=timezone.now(), actor=actor, reason=reason or _("Created"),
+            customer=customer,
+            from_user=None,
+            to_user=owner,
+            from_unit=None,
+            to_unit=unit,
+            at=timezone.now(),
+            actor=actor,
+            reason=reason or _("Created"),
         )
     audit_record(
-        actor=actor, action="customer.create", obj=customer, customer_id=customer.pk,
-        changes={k: [None, v] for k, v in snapshot(customer, AUDITED_FIELDS).items() if v not in (None, "")},
+        actor=actor,
+        action="customer.create",
+        obj=customer,
+        customer_id=customer.pk,
+        changes={
+            k: [None, v]
+            for k, v in snapshot(customer, AUDITED_FIELDS).items()
+            if v not in (None, "")
+        },
     )
     return customer
 
@@ -155,7 +187,9 @@ def customer_update(*, actor: User | None, customer: Customer, **changes: Any) -
     require_edit(actor, customer)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValidationFailed(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise ValidationFailed(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     before = snapshot(customer, AUDITED_FIELDS)
     if "name" in changes:
         changes["name"] = _clean_name(changes["name"])
@@ -176,36 +210,59 @@ def customer_update(*, actor: User | None, customer: Customer, **changes: Any) -
     customer.save(update_fields=update_fields)
     if "unit" in delta:
         Assignment.objects.create(
-            customer=customer, from_user=customer.owner, to_user=customer.owner,
-            from_unit_id=before["unit"], to_unit=customer.unit, at=timezone.now(), actor=actor,
+            customer=customer,
+            from_user=customer.owner,
+            to_user=customer.owner,
+            from_unit_id=before["unit"],
+            to_unit=customer.unit,
+            at=timezone.now(),
+            actor=actor,
             reason=_("Unit changed"),
         )
-    audit_record(actor=actor, action="customer.update", obj=customer, customer_id=customer.pk, changes=delta)
+    audit_record(
+        actor=actor, action="customer.update", obj=customer, customer_id=customer.pk, changes=delta
+    )
     return customer
 
 
 # --- contact points -------------------------------------------------------------------------
 
 
-def _contact_add(*, customer: Customer, kind: str, value: str, label: str = "", primary: bool = False) -> ContactPoint:
+def _contact_add(
+    *, customer: Customer, kind: str, value: str, label: str = "", primary: bool = False
+) -> ContactPoint:
     norm = normalize_contact(kind, value)
-    if ContactPoint.objects.filter(customer=customer, kind=kind, normalized=norm.normalized).exists():
+    if ContactPoint.objects.filter(
+        customer=customer, kind=kind, normalized=norm.normalized
+    ).exists():
         raise ValidationFailed(
-            _("This customer already has %(value)s.") % {"value": norm.value}, field=kind, code="duplicate_contact"
+            _("This customer already has %(value)s.") % {"value": norm.value},
+            field=kind,
+            code="duplicate_contact",
         )
-    has_primary = ContactPoint.objects.filter(customer=customer, kind=kind, is_primary=True).exists()
+    has_primary = ContactPoint.objects.filter(
+        customer=customer, kind=kind, is_primary=True
+    ).exists()
     if primary and has_primary:
-        ContactPoint.objects.filter(customer=customer, kind=kind, is_primary=True).update(is_primary=False)
+        ContactPoint.objects.filter(customer=customer, kind=kind, is_primary=True).update(
+            is_primary=False
+        )
     return ContactPoint.objects.create(
-        customer=customer, kind=kind, value=norm.value, normalized=norm.normalized,
-        search_key=norm.search_key, label=label[:40], is_primary=primary or not has_primary,
+        customer=customer,
+        kind=kind,
+        value=norm.value,
+        normalized=norm.normalized,
+        search_key=norm.search_key,
+        label=label[:40],
+        is_primary=primary or not has_primary,
     )
 
 
 def _sync_primary_fields(customer: Customer) -> None:
     primaries = dict(
-        ContactPoint.objects.filter(customer=customer, is_primary=True, kind__in=[ContactKind.PHONE, ContactKind.EMAIL])
-        .values_list("kind", "value")
+        ContactPoint.objects.filter(
+            customer=customer, is_primary=True, kind__in=[ContactKind.PHONE, ContactKind.EMAIL]
+        ).values_list("kind", "value")
     )
     phone, email = primaries.get(ContactKind.PHONE, ""), primaries.get(ContactKind.EMAIL, "")
     if (customer.primary_phone, customer.primary_email) != (phone, email):
@@ -215,13 +272,22 @@ def _sync_primary_fields(customer: Customer) -> None:
 
 @transaction.atomic
 def contact_point_add(
-    *, actor: User | None, customer: Customer, kind: str, value: str, label: str = "", primary: bool = False
+    *,
+    actor: User | None,
+    customer: Customer,
+    kind: str,
+    value: str,
+    label: str = "",
+    primary: bool = False,
 ) -> ContactPoint:
     require_edit(actor, customer)
     point = _contact_add(customer=customer, kind=kind, value=value, label=label, primary=primary)
     _sync_primary_fields(customer)
     audit_record(
-        actor=actor, action="contact.add", obj=point, customer_id=customer.pk,
+        actor=actor,
+        action="contact.add",
+        obj=point,
+        customer_id=customer.pk,
         changes={"kind": kind, "value": [None, point.normalized], "primary": point.is_primary},
     )
     return point
@@ -231,9 +297,9 @@ def contact_point_add(
 def contact_point_set_primary(*, actor: User | None, point: ContactPoint) -> ContactPoint:
     customer = point.customer
     require_edit(actor, customer)
-    ContactPoint.objects.filter(customer=customer, kind=point.kind, is_primary=True).exclude(pk=point.pk).update(
-        is_primary=False
-    )
+    ContactPoint.objects.filter(customer=customer, kind=point.kind, is_primary=True).exclude(
+        pk=point.pk
+    ).update(is_primary=False)
     point.is_primary = True
     point.save(update_fields=["is_primary", "updated_at"])
     _sync_primary_fields(customer)
@@ -247,7 +313,10 @@ def contact_point_remove(*, actor: User | None, point: ContactPoint) -> None:
     require_edit(actor, customer)
     was_primary, kind, value = point.is_primary, point.kind, point.normalized
     audit_record(
-        actor=actor, action="contact.remove", obj=point, customer_id=customer.pk,
+        actor=actor,
+        action="contact.remove",
+        obj=point,
+        customer_id=customer.pk,
         changes={"kind": kind, "value": [value, None]},
     )
     point.delete()
@@ -290,18 +359,31 @@ def consent_record(
         raise ValidationFailed(_("Unknown consent source."), field="source")
     at = at or timezone.now()
     event = ConsentEvent.objects.create(
-        customer=customer, channel=channel, purpose=purpose, granted=granted, source=source,
-        actor=actor, note=note[:255], at=at,
+        customer=customer,
+        channel=channel,
+        purpose=purpose,
+        granted=granted,
+        source=source,
+        actor=actor,
+        note=note[:255],
+        at=at,
     )
-    current = ConsentState.objects.filter(customer=customer, channel=channel, purpose=purpose).first()
+    current = ConsentState.objects.filter(
+        customer=customer, channel=channel, purpose=purpose
+    ).first()
     previous = current.granted if current else None
     if current is None:
-        ConsentState.objects.create(customer=customer, channel=channel, purpose=purpose, granted=granted, since=at)
+        ConsentState.objects.create(
+            customer=customer, channel=channel, purpose=purpose, granted=granted, since=at
+        )
     elif current.since <= at:
         current.granted, current.since = granted, at
         current.save(update_fields=["granted", "since"])
     audit_record(
-        actor=actor, action="consent.record", obj=event, customer_id=customer.pk,
+        actor=actor,
+        action="consent.record",
+        obj=event,
+        customer_id=customer.pk,
         changes={f"{channel}/{purpose}": [previous, granted], "source": source},
     )
     return event
@@ -323,10 +405,16 @@ def consent_rebuild(*, customer_ids: Iterable[int] | None = None) -> int:
                 customer_id=models.OuterRef("customer_id"),
                 channel=models.OuterRef("channel"),
                 purpose=models.OuterRef("purpose"),
-            ).filter(Q(at__gt=models.OuterRef("at")) | Q(at=models.OuterRef("at"), id__gt=models.OuterRef("id")))
+            ).filter(
+                Q(at__gt=models.OuterRef("at"))
+                | Q(at=models.OuterRef("at"), id__gt=models.OuterRef("id"))
+            )
         )
     ).values_list("customer_id", "channel", "purpose", "granted", "at")
-    rows = [ConsentState(customer_id=c, channel=ch, purpose=p, granted=g, since=a) for c, ch, p, g, a in latest]
+    rows = [
+        ConsentState(customer_id=c, channel=ch, purpose=p, granted=g, since=a)
+        for c, ch, p, g, a in latest
+    ]
     ConsentState.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
 
@@ -336,13 +424,20 @@ def consent_rebuild(*, customer_ids: Iterable[int] | None = None) -> int:
 
 @transaction.atomic
 def customer_reassign(
-    *, actor: User | None, customer: Customer, to_user: User | None, reason: str, to_unit: OrgUnit | None = None
+    *,
+    actor: User | None,
+    customer: Customer,
+    to_user: User | None,
+    reason: str,
+    to_unit: OrgUnit | None = None,
 ) -> Customer:
     require_perm(actor, Perm.CUSTOMER_REASSIGN)
     require_visible(actor, customer)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("Say why the customer is reassigned."), field="reason", code="required")
+        raise ValidationFailed(
+            _("Say why the customer is reassigned."), field="reason", code="required"
+        )
     unit = to_unit or customer.unit
     if to_unit is not None:
         require_unit_in_scope(actor, to_unit.pk)
@@ -350,12 +445,24 @@ def customer_reassign(
     if customer.owner_id == (to_user.pk if to_user else None) and customer.unit_id == unit.pk:
         return customer
     Assignment.objects.create(
-        customer=customer, from_user_id=customer.owner_id, to_user=to_user, from_unit_id=customer.unit_id,
-        to_unit=unit, at=timezone.now(), actor=actor, reason=reason[:255],
+        customer=customer,
+        from_user_id=customer.owner_id,
+        to_user=to_user,
+        from_unit_id=customer.unit_id,
+        to_unit=unit,
+        at=timezone.now(),
+        actor=actor,
+        reason=reason[:255],
     )
     audit_record(
-        actor=actor, action="customer.reassign", obj=customer, customer_id=customer.pk,
-        changes={"owner": [customer.owner_id, to_user.pk if to_user else None], "unit": [customer.unit_id, unit.pk]},
+        actor=actor,
+        action="customer.reassign",
+        obj=customer,
+        customer_id=customer.pk,
+        changes={
+            "owner": [customer.owner_id, to_user.pk if to_user else None],
+            "unit": [customer.unit_id, unit.pk],
+        },
         summary=reason,
     )
     customer.owner, customer.unit = to_user, unit
@@ -371,7 +478,10 @@ class ReassignResult:
 
 
 def _reassign_plan(
-    rows: Sequence[tuple[int, int]], targets: Sequence[User], rule: str, target_units: dict[int, set[int]]
+    rows: Sequence[tuple[int, int]],
+    targets: Sequence[User],
+    rule: str,
+    target_units: dict[int, set[int]],
 ) -> dict[int, list[int]]:
     """Which customer ids go to which target user. ``rows`` are ``(customer_id, unit_id)``.
 
@@ -400,7 +510,9 @@ def _reassign_plan(
         names = dict(OrgUnit.objects.filter(pk__in=uncovered).values_list("pk", "name"))
         detail = ", ".join(f"{names.get(u, u)} ({n})" for u, n in uncovered.most_common())
         raise ValidationFailed(
-            _("No chosen colleague serves these units: %(units)s. Add a colleague from each, or split evenly.")
+            _(
+                "No chosen colleague serves these units: %(units)s. Add a colleague from each, or split evenly."
+            )
             % {"units": detail},
             field="to_users",
             code="territory_uncovered",
@@ -428,10 +540,14 @@ def customers_reassign_bulk(
     access = require_perm(actor, Perm.CUSTOMER_REASSIGN)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed(_("Say why the customers are reassigned."), field="reason", code="required")
+        raise ValidationFailed(
+            _("Say why the customers are reassigned."), field="reason", code="required"
+        )
     targets = [u for u in to_users if u.pk != from_user.pk]
     if not targets:
-        raise ValidationFailed(_("Choose at least one colleague to take over."), field="to_users", code="required")
+        raise ValidationFailed(
+            _("Choose at least one colleague to take over."), field="to_users", code="required"
+        )
     for user in targets:
         _check_owner(user)
     qs = Customer.objects.filter(owner=from_user).exclude(status=CustomerStatus.MERGED)
@@ -439,7 +555,10 @@ def customers_reassign_bulk(
         qs = qs.filter(unit_id__in=access.unit_ids)
     rows = list(qs.order_by("id").values_list("id", "unit_id"))
     if not rows:
-        raise ValidationFailed(_("%(user)s owns no customers you can reassign.") % {"user": from_user}, code="nothing_to_do")
+        raise ValidationFailed(
+            _("%(user)s owns no customers you can reassign.") % {"user": from_user},
+            code="nothing_to_do",
+        )
     target_units: dict[int, set[int]] = defaultdict(set)
     for user_id, unit_id in Membership.objects.filter(
         user__in=targets, role=Role.ACCOUNT_MANAGER
@@ -447,7 +566,9 @@ def customers_reassign_bulk(
         target_units[user_id].add(unit_id)
     plan = _reassign_plan(rows, targets, rule, target_units)
     if dry_run:  # the confirmation step: same checks and plan, nothing written
-        return ReassignResult(batch="", moved=len(rows), per_user={k: len(v) for k, v in plan.items()})
+        return ReassignResult(
+            batch="", moved=len(rows), per_user={k: len(v) for k, v in plan.items()}
+        )
     unit_of = dict(rows)
     batch = uuid.uuid4().hex
     now = timezone.now()
@@ -460,28 +581,57 @@ def customers_reassign_bulk(
         for cid in ids:
             history.append(
                 Assignment(
-                    customer_id=cid, from_user_id=from_user.pk, to_user_id=user_id, from_unit_id=unit_of[cid],
-                    to_unit_id=unit_of[cid], at=now, actor=actor, reason=reason[:255], batch=batch,
+                    customer_id=cid,
+                    from_user_id=from_user.pk,
+                    to_user_id=user_id,
+                    from_unit_id=unit_of[cid],
+                    to_unit_id=unit_of[cid],
+                    at=now,
+                    actor=actor,
+                    reason=reason[:255],
+                    batch=batch,
                 )
             )
             audit_rows.append((cid, cid, {"owner": [from_user.pk, user_id], "batch": batch}))
     Assignment.objects.bulk_create(history, batch_size=batch_size)
-    audit_bulk(actor=actor, action="customer.reassign", object_type="customers.customer", rows=audit_rows, summary=reason)
-    audit_record(
-        actor=actor, action="customer.reassign_bulk", object_type="org.user", object_id=from_user.pk,
-        changes={"batch": batch, "rule": rule, "moved": len(rows), "to": {str(k): len(v) for k, v in plan.items()}},
+    audit_bulk(
+        actor=actor,
+        action="customer.reassign",
+        object_type="customers.customer",
+        rows=audit_rows,
         summary=reason,
     )
-    return ReassignResult(batch=batch, moved=len(rows), per_user={k: len(v) for k, v in plan.items()})
+    audit_record(
+        actor=actor,
+        action="customer.reassign_bulk",
+        object_type="org.user",
+        object_id=from_user.pk,
+        changes={
+            "batch": batch,
+            "rule": rule,
+            "moved": len(rows),
+            "to": {str(k): len(v) for k, v in plan.items()},
+        },
+        summary=reason,
+    )
+    return ReassignResult(
+        batch=batch, moved=len(rows), per_user={k: len(v) for k, v in plan.items()}
+    )
 
 
 # --- merge ----------------------------------------------------------------------------------
 
-_HANDLED_RELATIONS = {(ContactPoint, "customer"), (ConsentState, "customer"), (Customer, "merged_into")}
+_HANDLED_RELATIONS = {
+    (ContactPoint, "customer"),
+    (ConsentState, "customer"),
+    (Customer, "merged_into"),
+}
 
 
 @transaction.atomic
-def customer_merge(*, actor: User | None, source: Customer, target: Customer, reason: str = "") -> Customer:
+def customer_merge(
+    *, actor: User | None, source: Customer, target: Customer, reason: str = ""
+) -> Customer:
     """Fold ``source`` into ``target`` without losing a contact point, order or interaction.
 
     Rows of any app that point at the customer are moved with one UPDATE per relation,
@@ -502,14 +652,19 @@ def customer_merge(*, actor: User | None, source: Customer, target: Customer, re
     moved: dict[str, int] = {}
     existing = set(ContactPoint.objects.filter(customer=target).values_list("kind", "normalized"))
     dup_ids = [
-        pk for pk, kind, norm in ContactPoint.objects.filter(customer=source).values_list("pk", "kind", "normalized")
+        pk
+        for pk, kind, norm in ContactPoint.objects.filter(customer=source).values_list(
+            "pk", "kind", "normalized"
+        )
         if (kind, norm) in existing
     ]
     ContactPoint.objects.filter(pk__in=dup_ids).delete()
     target_primary_kinds = set(
         ContactPoint.objects.filter(customer=target, is_primary=True).values_list("kind", flat=True)
     )
-    ContactPoint.objects.filter(customer=source, kind__in=target_primary_kinds).update(is_primary=False)
+    ContactPoint.objects.filter(customer=source, kind__in=target_primary_kinds).update(
+        is_primary=False
+    )
     moved["contact_points"] = ContactPoint.objects.filter(customer=source).update(customer=target)
     for rel in Customer._meta.related_objects:
         model, fk = rel.related_model, rel.field.name
@@ -519,7 +674,9 @@ def customer_merge(*, actor: User | None, source: Customer, target: Customer, re
         if callable(merge_hook):
             moved[model._meta.label_lower] = merge_hook(source_id=source.pk, target_id=target.pk)
         else:
-            moved[model._meta.label_lower] = model._default_manager.filter(**{fk: source}).update(**{fk: target})
+            moved[model._meta.label_lower] = model._default_manager.filter(**{fk: source}).update(
+                **{fk: target}
+            )
     ConsentState.objects.filter(customer=source).delete()
     consent_rebuild(customer_ids=[target.pk])
     if target.owner_id is None and source.owner_id is not None:
@@ -527,16 +684,34 @@ def customer_merge(*, actor: User | None, source: Customer, target: Customer, re
     target.note = "\n".join(filter(None, [target.note, source.note]))
     if source.since and (target.since is None or source.since < target.since):
         target.since = source.since
-    if source.last_contact_at and (target.last_contact_at is None or source.last_contact_at > target.last_contact_at):
+    if source.last_contact_at and (
+        target.last_contact_at is None or source.last_contact_at > target.last_contact_at
+    ):
         target.last_contact_at = source.last_contact_at
     target.save(update_fields=["owner", "note", "since", "last_contact_at", "updated_at"])
     _sync_primary_fields(target)
     source.status, source.merged_into = CustomerStatus.MERGED, target
     source.primary_phone = source.primary_email = ""
-    source.save(update_fields=["status", "merged_into", "primary_phone", "primary_email", "updated_at"])
+    source.save(
+        update_fields=["status", "merged_into", "primary_phone", "primary_email", "updated_at"]
+    )
     changes = {"merged": [source.pk, target.pk], "moved": moved}
-    audit_record(actor=actor, action="customer.merge", obj=target, customer_id=target.pk, changes=changes, summary=reason)
-    audit_record(actor=actor, action="customer.merged_into", obj=source, customer_id=source.pk, changes=changes, summary=reason)
+    audit_record(
+        actor=actor,
+        action="customer.merge",
+        obj=target,
+        customer_id=target.pk,
+        changes=changes,
+        summary=reason,
+    )
+    audit_record(
+        actor=actor,
+        action="customer.merged_into",
+        obj=source,
+        customer_id=source.pk,
+        changes=changes,
+        summary=reason,
+    )
     return target
 
 
@@ -550,9 +725,11 @@ def duplicate_groups_by_phone(*, limit: int = 100) -> list[list[int]]:
         .values_list("normalized", flat=True)[:limit]
     )
     groups: dict[str, list[int]] = defaultdict(list)
-    for norm, cid in ContactPoint.objects.filter(kind=ContactKind.PHONE, normalized__in=list(dupes)).values_list(
-        "normalized", "customer_id"
-    ).order_by("customer_id"):
+    for norm, cid in (
+        ContactPoint.objects.filter(kind=ContactKind.PHONE, normalized__in=list(dupes))
+        .values_list("normalized", "customer_id")
+        .order_by("customer_id")
+    ):
         if cid not in groups[norm]:
             groups[norm].append(cid)
     return list(groups.values())
@@ -565,7 +742,9 @@ def _decimal(value: Any, field_name: str) -> Decimal:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise ValidationFailed(_("%(v)s is not a number.") % {"v": value}, field=field_name) from exc
+        raise ValidationFailed(
+            _("%(v)s is not a number.") % {"v": value}, field=field_name
+        ) from exc
     if result < 0:
         raise ValidationFailed(_("Must not be negative."), field=field_name)
     return result
@@ -579,10 +758,15 @@ def product_create(
     if Product.objects.filter(code=code).exists():
         raise ValidationFailed(_("A product with this code exists."), field="code")
     product = Product.objects.create(
-        code=code, name=name, category=category, price=_decimal(price, "price"),
+        code=code,
+        name=name,
+        category=category,
+        price=_decimal(price, "price"),
         margin_rate=_decimal(margin_rate, "margin_rate"),
     )
-    audit_record(actor=actor, action="product.create", obj=product, changes={"code": code, "name": name})
+    audit_record(
+        actor=actor, action="product.create", obj=product, changes={"code": code, "name": name}
+    )
     return product
 
 
@@ -604,23 +788,41 @@ def order_create(
     """Record an order. The seller is the contact of record; ownership does not change."""
     require_visible(actor, customer)
     if customer.status == CustomerStatus.MERGED:
-        raise ValidationFailed(_("This customer was merged; record the order on the surviving customer."))
+        raise ValidationFailed(
+            _("This customer was merged; record the order on the surviving customer.")
+        )
     if channel not in SalesChannel.values:
         raise ValidationFailed(_("Unknown sales channel."), field="channel")
     if status not in OrderStatus.values:
         raise ValidationFailed(_("Unknown order status."), field="status")
     amount_d = _decimal(product.price if amount is None else amount, "amount")
-    margin_d = (amount_d * Decimal(str(product.margin_rate))).quantize(Decimal("0.01")) if margin is None else _decimal(margin, "margin")
+    margin_d = (
+        (amount_d * Decimal(str(product.margin_rate))).quantize(Decimal("0.01"))
+        if margin is None
+        else _decimal(margin, "margin")
+    )
     try:
         order = Order.objects.create(
-            customer=customer, product=product, amount=amount_d, margin=margin_d,
-            ordered_at=ordered_at or timezone.now(), channel=channel, sold_by=sold_by or actor,
-            unit=unit or customer.unit, status=status, external_id=external_id or None,
+            customer=customer,
+            product=product,
+            amount=amount_d,
+            margin=margin_d,
+            ordered_at=ordered_at or timezone.now(),
+            channel=channel,
+            sold_by=sold_by or actor,
+            unit=unit or customer.unit,
+            status=status,
+            external_id=external_id or None,
         )
     except IntegrityError as exc:
-        raise ValidationFailed(_("An order with this external id exists."), field="external_id") from exc
+        raise ValidationFailed(
+            _("An order with this external id exists."), field="external_id"
+        ) from exc
     audit_record(
-        actor=actor, action="order.create", obj=order, customer_id=customer.pk,
+        actor=actor,
+        action="order.create",
+        obj=order,
+        customer_id=customer.pk,
         changes={"product": product.code, "amount": str(amount_d), "status": status},
     )
     return order
@@ -636,7 +838,13 @@ def order_set_status(*, actor: User | None, order: Order, status: str) -> Order:
         return order
     order.status = status
     order.save(update_fields=["status", "updated_at"])
-    audit_record(actor=actor, action="order.status", obj=order, customer_id=order.customer_id, changes={"status": [before, status]})
+    audit_record(
+        actor=actor,
+        action="order.status",
+        obj=order,
+        customer_id=order.customer_id,
+        changes={"status": [before, status]},
+    )
     return order
 
 
@@ -645,9 +853,11 @@ def customers_touch(*, customer_ids: Iterable[int], at: datetime) -> int:
     ids = list(customer_ids)
     if not ids:
         return 0
-    return Customer.objects.filter(pk__in=ids).filter(
-        Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at)
-    ).update(last_contact_at=at)
+    return (
+        Customer.objects.filter(pk__in=ids)
+        .filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at))
+        .update(last_contact_at=at)
+    )
 
 
 def customer_get(customer_id: int) -> Customer:
@@ -657,7 +867,6 @@ def customer_get(customer_id: int) -> Customer:
         raise NotFound(_("Customer not found.")) from exc
 
 
-
 @transaction.atomic
 def contacts_reveal(*, actor: User, customer: Customer, reason: str = "") -> list[ContactPoint]:
     """The customer's contact points in full, for a user allowed to reveal them. Audited."""
@@ -665,7 +874,11 @@ def contacts_reveal(*, actor: User, customer: Customer, reason: str = "") -> lis
     require_visible(actor, customer)
     points = list(ContactPoint.objects.filter(customer=customer))
     audit_record(
-        actor=actor, action="pii.reveal", obj=customer, customer_id=customer.pk,
-        changes={"contact_points": [p.pk for p in points]}, summary=reason or "contact points",
+        actor=actor,
+        action="pii.reveal",
+        obj=customer,
+        customer_id=customer.pk,
+        changes={"contact_points": [p.pk for p in points]},
+        summary=reason or "contact points",
     )
     return points

@@ -1,8 +1,23 @@
 """The demo company: org tree, one user per role (and more account managers), the catalogue.
 
 Everything here is a handful of rows, so it is written through the org and customers
-services (audited like any other change). ``company_ensure`` builds the company once and
-loads it on later runs, so seeding more customers into an existing demo reuses it.
+services (audited like any other change). ``company_build`` creates the company once;
+``company_load`` reads it back, so seeding more customers into a demo reuses it.
+
+Demo logins (every one with the password ``DEMO_PASSWORD``, ``yiti-demo-2026``):
+
+    admin                       administrator, 总公司
+    rm_east rm_north rm_south   region managers of 华东片区 / 华北片区 / 华南片区
+    am_<branch>1, am_<branch>2  account managers of each branch (hz nb su bj tj gz sz dg)
+    am_leaving                  王建军, Hangzhou account manager who is leaving (scenario 3):
+                                his customers have had no contact for 6+ weeks
+    partner_east                account manager of the partner unit 华东代理商
+    svc_* care_* eng_*          service agent / care agent / field engineer per region, members
+                                of 客户服务中心 / 回访中心 / 售后服务部 and of the region's branches
+    cm analyst                  campaign manager and analyst, 市场部
+    fin                         finance, 财务部
+
+Big seeds add more account managers per branch (am_hz3 …, about one per 4,000 customers).
 """
 
 from __future__ import annotations

@@ -30,14 +30,22 @@ class Interaction(models.Model):
     channel = models.CharField(_("channel"), max_length=16, choices=InteractionChannel.choices)
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     purpose = models.CharField(_("purpose"), max_length=16, choices=InteractionPurpose.choices)
-    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.COMPLETED)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.COMPLETED
+    )
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("details"), blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("by"),
     )
-    unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     campaign_id = models.BigIntegerField(null=True, blank=True)
     wave_id = models.BigIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
@@ -50,10 +58,20 @@ class Interaction(models.Model):
         verbose_name_plural = _("interactions")
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="interaction_timeline"),
-            models.Index(fields=["customer", "purpose", "occurred_at"], name="interaction_cust_purpose_at"),
+            models.Index(
+                fields=["customer", "purpose", "occurred_at"], name="interaction_cust_purpose_at"
+            ),
             models.Index(fields=["occurred_at"], name="interaction_at"),
-            models.Index(fields=["campaign_id"], name="interaction_campaign", condition=models.Q(campaign_id__isnull=False)),
-            models.Index(fields=["ticket_id"], name="interaction_ticket", condition=models.Q(ticket_id__isnull=False)),
+            models.Index(
+                fields=["campaign_id"],
+                name="interaction_campaign",
+                condition=models.Q(campaign_id__isnull=False),
+            ),
+            models.Index(
+                fields=["ticket_id"],
+                name="interaction_ticket",
+                condition=models.Q(ticket_id__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,7 +118,9 @@ class Suppression(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["customer"], condition=models.Q(lifted_at__isnull=True), name="suppression_active_customer"
+                fields=["customer"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suppression_active_customer",
             )
         ]
 

@@ -38,7 +38,9 @@ def timeline(customer: Customer, filters: TimelineFilters | None = None) -> Quer
 
 
 def suppressions_active(customer: Customer) -> QuerySet[Suppression]:
-    return Suppression.objects.filter(customer=customer, lifted_at__isnull=True).order_by("-created_at")
+    return Suppression.objects.filter(customer=customer, lifted_at__isnull=True).order_by(
+        "-created_at"
+    )
 
 
 def is_suppressed(customer: Customer) -> bool:
@@ -47,4 +49,4 @@ def is_suppressed(customer: Customer) -> bool:
 
 def suppressed_customer_ids() -> QuerySet[Suppression]:
     """A subquery of suppressed customer ids, for set-based audience and policy queries."""
-    return Suppression.objects.filter(lifted_at__isnull=True).values("customer_id")
+    return Suppression.objects.filter(lifted_at__isnull=True).order_by().values("customer_id").distinct()

@@ -65,7 +65,9 @@ def interaction_record(
         require_visible(actor, customer)
     _validate(channel, direction, purpose, outcome)
     if customer.status == CustomerStatus.MERGED:
-        raise ValidationFailed(_("This customer was merged; record the contact on the surviving customer."))
+        raise ValidationFailed(
+            _("This customer was merged; record the contact on the surviving customer.")
+        )
     now = timezone.now()
     occurred_at = occurred_at or now
     if occurred_at > now + timedelta(minutes=5):
@@ -73,13 +75,27 @@ def interaction_record(
     if len(subject) > 200:
         raise ValidationFailed(_("Subject is longer than 200 characters."), field="subject")
     interaction = Interaction.objects.create(
-        customer=customer, occurred_at=occurred_at, channel=channel, direction=direction, purpose=purpose,
-        outcome=outcome, subject=subject, body=body, actor=actor, unit=unit or customer.unit,
-        campaign_id=campaign_id, wave_id=wave_id, ticket_id=ticket_id, external_ref=external_ref[:64],
+        customer=customer,
+        occurred_at=occurred_at,
+        channel=channel,
+        direction=direction,
+        purpose=purpose,
+        outcome=outcome,
+        subject=subject,
+        body=body,
+        actor=actor,
+        unit=unit or customer.unit,
+        campaign_id=campaign_id,
+        wave_id=wave_id,
+        ticket_id=ticket_id,
+        external_ref=external_ref[:64],
     )
     customers_touch(customer_ids=[customer.pk], at=occurred_at)
     audit_record(
-        actor=actor, action="interaction.record", obj=interaction, customer_id=customer.pk,
+        actor=actor,
+        action="interaction.record",
+        obj=interaction,
+        customer_id=customer.pk,
         changes={"channel": channel, "purpose": purpose, "outcome": outcome},
     )
     return interaction
@@ -114,9 +130,18 @@ def interactions_record_bulk(*, rows: Sequence[InteractionRow], batch_size: int 
         Interaction.objects.bulk_create(
             [
                 Interaction(
-                    customer_id=r.customer_id, occurred_at=r.occurred_at, channel=r.channel, direction=r.direction,
-                    purpose=r.purpose, outcome=r.outcome, subject=r.subject[:200], unit_id=r.unit_id,
-                    actor_id=r.actor_id, campaign_id=r.campaign_id, wave_id=r.wave_id, ticket_id=r.ticket_id,
+                    customer_id=r.customer_id,
+                    occurred_at=r.occurred_at,
+                    channel=r.channel,
+                    direction=r.direction,
+                    purpose=r.purpose,
+                    outcome=r.outcome,
+                    subject=r.subject[:200],
+                    unit_id=r.unit_id,
+                    actor_id=r.actor_id,
+                    campaign_id=r.campaign_id,
+                    wave_id=r.wave_id,
+                    ticket_id=r.ticket_id,
                     external_ref=r.external_ref[:64],
                 )
                 for r in rows
@@ -132,8 +157,11 @@ def interactions_record_bulk(*, rows: Sequence[InteractionRow], batch_size: int 
         else:
             touched = sorted({r.customer_id for r in rows})
             newest = Subquery(
-                Interaction.objects.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
-                .annotate(m=Max("occurred_at")).values("m")[:1]
+                Interaction.objects.filter(customer_id=OuterRef("pk"))
+                .order_by()
+                .values("customer_id")
+                .annotate(m=Max("occurred_at"))
+                .values("m")[:1]
             )
             Customer.objects.filter(pk__in=touched).update(last_contact_at=newest)
     return len(rows)
@@ -153,16 +181,27 @@ def suppression_set(
     if reason not in SuppressionReason.values:
         raise ValidationFailed(_("Unknown suppression reason."), field="reason")
     existing = Suppression.objects.filter(
-        customer=customer, reason=reason, source_type=source_type, source_id=str(source_id), lifted_at__isnull=True
+        customer=customer,
+        reason=reason,
+        source_type=source_type,
+        source_id=str(source_id),
+        lifted_at__isnull=True,
     ).first()
     if existing:
         return existing
     row = Suppression.objects.create(
-        customer=customer, reason=reason, source_type=source_type, source_id=str(source_id),
-        note=note[:255], created_by=actor,
+        customer=customer,
+        reason=reason,
+        source_type=source_type,
+        source_id=str(source_id),
+        note=note[:255],
+        created_by=actor,
     )
     audit_record(
-        actor=actor, action="suppression.set", obj=row, customer_id=customer.pk,
+        actor=actor,
+        action="suppression.set",
+        obj=row,
+        customer_id=customer.pk,
         changes={"reason": reason, "source": f"{source_type}:{source_id}"},
     )
     return row
@@ -180,7 +219,11 @@ def suppression_lift(
     """Lift the active suppression for this reason and source; returns how many rows were lifted."""
     rows = list(
         Suppression.objects.select_for_update().filter(
-            customer=customer, reason=reason, source_type=source_type, source_id=str(source_id), lifted_at__isnull=True
+            customer=customer,
+            reason=reason,
+            source_type=source_type,
+            source_id=str(source_id),
+            lifted_at__isnull=True,
         )
     )
     now = timezone.now()
@@ -188,7 +231,10 @@ def suppression_lift(
         row.lifted_at, row.lifted_by = now, actor
         row.save(update_fields=["lifted_at", "lifted_by"])
         audit_record(
-            actor=actor, action="suppression.lift", obj=row, customer_id=customer.pk,
+            actor=actor,
+            action="suppression.lift",
+            obj=row,
+            customer_id=customer.pk,
             changes={"reason": reason, "source": f"{source_type}:{source_id}"},
         )
     return len(rows)

@@ -6,6 +6,7 @@ Every selector that returns customers (or anything owned by a customer) filters 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,25 +34,23 @@ class Access:
 
     def require(self, perm: Perm) -> None:
         if perm not in self.perms:
-            raise PermissionDenied(_("You do not have permission to do this."), code="permission_denied")
+            raise PermissionDenied(
+                _("You do not have permission to do this."), code="permission_denied"
+            )
 
     @property
     def is_admin(self) -> bool:
         return Role.ADMIN in self.roles
 
-    @property
-    def sees_full_pii_by_default(self) -> bool:
-        """Nobody sees personal data in full by default: revealing it is a deliberate, audited act."""
-        return False
 
 
 def _compute(user: Any) -> Access:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Access(user_id=None)
     memberships = list(
-        Membership.objects.filter(user_id=user.pk).select_related("unit").only(
-            "role", "unit__id", "unit__path"
-        )
+        Membership.objects.filter(user_id=user.pk)
+        .select_related("unit")
+        .only("role", "unit__id", "unit__path")
     )
     roles = frozenset(m.role for m in memberships)
     if user.is_superuser:
@@ -93,10 +92,8 @@ def access_for(user: Any) -> Access:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is None:
         cached = _compute(user)
-        try:
+        with contextlib.suppress(AttributeError):  # AnonymousUser and the like
             setattr(user, _CACHE_ATTR, cached)
-        except AttributeError:  # AnonymousUser and the like
-            pass
     return cached
 
 

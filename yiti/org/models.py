@@ -124,7 +124,9 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_user_at"),
             models.Index(
-                fields=["user"], condition=models.Q(read_at__isnull=True), name="notification_unread"
+                fields=["user"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
             ),
         ]
 

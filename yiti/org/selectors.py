@@ -15,7 +15,9 @@ def units_visible(user: Any) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(id__in=access_for(user).unit_ids).order_by("path")
 
 
-def users_in_units(unit_ids: set[int] | frozenset[int], *, role: str | None = None) -> QuerySet[User]:
+def users_in_units(
+    unit_ids: set[int] | frozenset[int], *, role: str | None = None
+) -> QuerySet[User]:
     qs = User.objects.filter(is_active=True, memberships__unit_id__in=unit_ids)
     if role:
         qs = qs.filter(memberships__role=role)

@@ -18,7 +18,7 @@ from yiti.org.access import access_reset
 from yiti.org.choices import Role, UnitKind
 from yiti.org.models import ApiToken, LoginAttempt, Membership, OrgUnit, User
 
-TOKEN_PREFIX = "yiti_"
+TOKEN_PREFIX = "yiti_"  # noqa: S105 - a public prefix, not a secret
 
 
 @transaction.atomic
@@ -35,7 +35,9 @@ def unit_create(
     unit.path = f"{parent.path if parent else '/'}{unit.pk}/"
     unit.depth = (parent.depth + 1) if parent else 0
     unit.save(update_fields=["path", "depth"])
-    audit_record(actor=actor, action="org.unit_create", obj=unit, changes={"name": name, "kind": kind})
+    audit_record(
+        actor=actor, action="org.unit_create", obj=unit, changes={"name": name, "kind": kind}
+    )
     return unit
 
 
@@ -139,20 +141,31 @@ def login_attempt_record(*, username: str, ip: str | None, succeeded: bool) -> N
 
 
 def notify(
-    *, users: list[User], title: str, body: str = "", link: str = "", kind: str = "", email: bool = False
+    *,
+    users: list[User],
+    title: str,
+    body: str = "",
+    link: str = "",
+    kind: str = "",
+    email: bool = False,
 ) -> int:
     """In-app notification to each user; with ``email`` also an e-mail, sent after commit."""
     from django.core.mail import send_mail
 
     from yiti.org.models import Notification
 
-    rows = [Notification(user=u, title=title[:200], body=body, link=link[:255], kind=kind) for u in users]
+    rows = [
+        Notification(user=u, title=title[:200], body=body, link=link[:255], kind=kind)
+        for u in users
+    ]
     Notification.objects.bulk_create(rows)
     if email:
         recipients = [u.email for u in users if u.email]
         if recipients:
             transaction.on_commit(
-                lambda: send_mail(title[:200], f"{body}\n\n{link}".strip(), None, recipients, fail_silently=False)
+                lambda: send_mail(
+                    title[:200], f"{body}\n\n{link}".strip(), None, recipients, fail_silently=False
+                )
             )
     return len(rows)
 

@@ -82,7 +82,9 @@ def _cast_for(ticket: Ticket, users: Sequence[User]) -> _Cast | None:
     finance = [u for u in users if rules.is_finance(u)]
     if not (creators and managers and travellers and finance):
         return None
-    agents = [u for u in creators if u not in managers] or creators
+    agents = [
+        u for u in creators if rules.holds_role_over(u, unit, frozenset({Role.SERVICE_AGENT}))
+    ] or creators
     return _Cast(agents[0], managers[0], travellers[0], finance[0])
 
 
@@ -123,11 +125,19 @@ def _walk(
     rng: Any, ticket: Ticket, cast: _Cast, target: str, twist: str, *, dealer: bool
 ) -> WorkOrder:
     now = timezone.now()
-    start = now - timedelta(days=4 + _index(rng, 20), hours=_index(rng, 8))
+    start = timezone.localtime(now - timedelta(days=4 + _index(rng, 20))).replace(
+        hour=9 + _index(rng, 6), minute=_index(rng, 60)
+    )
     clock = [start]
 
     def tick(hours: int = 5) -> datetime:
-        clock[0] = min(clock[0] + timedelta(hours=hours + _index(rng, 6)), now)
+        """The next step some hours later, moved into office hours (09:00-18:00)."""
+        at = timezone.localtime(clock[0] + timedelta(hours=hours + _index(rng, 6)))
+        if at.hour >= 18:
+            at = (at + timedelta(days=1)).replace(hour=9 + _index(rng, 3))
+        elif at.hour < 9:
+            at = at.replace(hour=9 + _index(rng, 3))
+        clock[0] = min(at, now)
         return clock[0]
 
     def reached(status: str) -> bool:

@@ -247,26 +247,33 @@ STATUS_ORDER = [s.value for s in WorkOrderStatus]
 
 
 def _chain(wo: WorkOrder, steps: list[Any]) -> list[dict[str, Any]]:
-    """The stepper: each step of the chain with its state and its latest record."""
+    """The stepper: each step of the chain, done / current / to do, with who took it when.
+
+    Step ``i`` (after "created") is the step of the ``i-1``-th status, so it is done once the
+    order stands at status ``i`` or later. The current step is marked "sent back" when the
+    last thing that happened was a rejection.
+    """
     latest: dict[str, Any] = {}
     for row in steps:
-        latest[row.step] = row
+        if row.decision != Decision.REJECT:
+            latest[row.step] = row
+    returned = bool(steps) and steps[-1].decision == Decision.REJECT
     position = STATUS_ORDER.index(wo.status)
     out = []
     for i, step in enumerate(CHAIN):
-        # step i is taken when the order has moved past status i-1 (create: always)
-        state = "done" if i <= position else "todo"
-        if i == position + 1 and wo.status != WorkOrderStatus.CLOSED:
+        if i <= position:
+            state = "done"
+        elif i == position + 1:
             state = "current"
-        record = latest.get(step)
+        else:
+            state = "todo"
         out.append(
             {
                 "step": step,
                 "label": Step(step).label,
                 "state": state,
-                "record": record
-                if state == "done" or (record and record.decision == Decision.REJECT)
-                else None,
+                "record": latest.get(step) if state == "done" else None,
+                "returned": state == "current" and returned,
                 "actor": rules.STAGES[STATUS_ORDER[i - 1]].actor if i else None,
             }
         )

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.core.servers.basehttp import get_internal_wsgi_application
+from waitress.server import create_server
 
 from yiti.demo.company import company_exists, logins_load, logins_table
 from yiti.demo.seed import SeedOptions, seed, seed_summary
@@ -50,13 +53,10 @@ class Command(BaseCommand):
             report = seed(SeedOptions(customers=customers, seed=int(opts["seed"])))  # type: ignore[call-overload]
             out.write(seed_summary(report))
 
-        from django.conf import settings
-        from waitress.server import create_server
-
         # whitenoise serves the apps' static files through its finders; an existing (empty)
         # STATIC_ROOT keeps it from warning about a missing collectstatic directory.
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
-        from yiti.config.wsgi import application
+        application = get_internal_wsgi_application()  # settings.WSGI_APPLICATION
 
         server = create_server(application, host=host, port=port, threads=int(opts["threads"]))  # type: ignore[call-overload]
         worker = WorkerThread()
