@@ -170,3 +170,14 @@ def test_a_rule_ignores_events_before_it_applies(customer, care, resolved):
     # then only the repair resolved since then gets a call
     assert list(CareTask.objects.values_list("ticket_id", flat=True)) == [after.pk]
     assert before.pk != after.pk
+
+
+def test_the_sweep_is_scheduled_every_ten_minutes_and_runs_as_a_task(customer, care, resolved):
+    from yiti.care.tasks import followups_sweep
+    from yiti.core.scheduling import schedules
+
+    schedule = {s.name: s for s in schedules()}["care.followups"]
+    assert schedule.cron == "*/10 * * * *" and schedule.task is followups_sweep
+    ticket = resolved(customer, opened=sh(2025, 6, 9, 9), at=sh(2025, 6, 9, 10))
+    created = followups_sweep.call(slot=sh(2025, 6, 9, 10, 10).isoformat())
+    assert sum(created.values()) == 1 and CareTask.objects.filter(ticket=ticket).exists()

@@ -14,13 +14,16 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from tests.conftest import PASSWORD
-from yiti.core.errors import PermissionDenied
+from yiti.core.errors import PermissionDenied, ValidationFailed
 from yiti.core.models import AuditEvent
 from yiti.customers.choices import ImportStatus
-from yiti.customers.imports import customers_import
+from yiti.customers.contacts import normalize_email, normalize_phone
+from yiti.customers.imports import _email, _phone, customers_import
 from yiti.customers.models import (
     Assignment,
     ConsentEvent,
@@ -397,6 +400,32 @@ def test_query_count_does_not_grow_with_the_number_of_rows(org, django_assert_ma
         result = customers_import(actor=admin, file_name="q.csv", data=data)
     assert result.job.updated_count == 500
     assert Customer.objects.filter(unit=org.nb).count() == 500
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=10, max_size=10),
+    st.sampled_from(["1{}", "+861{}", "+86 1{}", "1{} ", " 1{}"]),
+)
+def test_the_fast_phone_path_agrees_with_normalize_phone(digits, pattern):
+    raw = pattern.format(digits)
+    try:
+        expected = normalize_phone(raw)
+    except ValidationFailed:
+        with pytest.raises(ValidationFailed):
+            _phone(raw)
+        return
+    assert _phone(raw) == expected
+
+
+@given(st.emails() | st.from_regex(r"[a-z.]{1,8}@[a-z-]{1,8}(\.[a-z]{1,3}){1,2}", fullmatch=True))
+def test_the_fast_email_path_agrees_with_normalize_email(raw):
+    try:
+        expected = normalize_email(raw)
+    except ValidationFailed:
+        with pytest.raises(ValidationFailed):
+            _email(raw)
+        return
+    assert _email(raw) == expected
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "yiti.service",
     "yiti.service.dispatch",
     "yiti.care",
+    "yiti.care.reports",
+    "yiti.decisions",
     "yiti.api",
     "yiti.demo",
 ]

@@ -15,5 +15,6 @@ urlpatterns = [
     path("service/", include("yiti.service.urls")),
     path("dispatch/", include("yiti.service.dispatch.urls")),
     path("care/", include("yiti.care.urls")),
+    path("reports/", include("yiti.care.reports.urls")),
     path("api/v1/", api.urls),
 ]

@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
+from yiti.core.bulk import insert_rows
 from yiti.core.middleware import current_request_meta
 from yiti.core.models import AuditEvent
 
@@ -82,22 +84,18 @@ def audit_bulk(
     summary: str = "",
     batch_size: int = 5000,
 ) -> int:
-    """Audit many changes at once: ``rows`` are ``(object_id, customer_id, changes)``."""
+    """Audit many changes at once: ``rows`` are ``(object_id, customer_id, changes)``.
+
+    Written with ``yiti.core.bulk.insert_rows``: one statement per batch, no model instances.
+    """
     meta = current_request_meta()
-    actor_obj = actor if getattr(actor, "pk", None) else None
+    fields = ("actor", "action", "object_type", "summary", "ip_address", "request_id", "at")
+    common = (getattr(actor, "pk", None), action, object_type, summary[:255])
+    common += (meta.get("ip"), meta.get("request_id", ""), timezone.now())
     events = [
-        AuditEvent(
-            actor=actor_obj,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            customer_id=customer_id,
-            changes={k: _plain(v) for k, v in changes.items()},
-            summary=summary[:255],
-            ip_address=meta.get("ip"),
-            request_id=meta.get("request_id", ""),
-        )
+        (*common, str(object_id), customer_id, {k: _plain(v) for k, v in changes.items()})
         for object_id, customer_id, changes in rows
     ]
-    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    fields += ("object_id", "customer_id", "changes")
+    insert_rows(AuditEvent, fields, events, batch_size=batch_size)
     return len(events)

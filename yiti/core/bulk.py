@@ -3,8 +3,9 @@
 ``bulk_create`` prepares every value through its model field and builds instances first; at
 hundreds of thousands of rows that Python work, not the database, is most of the time.
 These helpers take tuples, choose one preparation per column up front (most columns need
-none), and send the rows with ``executemany`` — or a multi-row ``INSERT … RETURNING`` when
-the new ids are needed. Each call is one statement per batch, whatever the row count.
+none), and send the rows the fastest way the database offers: ``COPY`` on PostgreSQL,
+``executemany`` on SQLite, multi-row ``INSERT`` elsewhere. The number of statements does not
+depend on the number of rows beyond one per batch.
 """
 
 from __future__ import annotations
@@ -131,28 +132,75 @@ def insert_rows(
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     # identifiers come from model metadata, quoted; every value is a parameter
     head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+    max_params = connection.features.max_query_params or 65535  # PostgreSQL: protocol limit
+    per_statement = max(1, min(batch_size, max_params // len(columns)))
     with connection.cursor() as cursor:
-        if not returning_ids:
+        if connection.vendor == "postgresql":
+            return _copy(connection, cursor, model, columns, params, returning_ids=returning_ids)
+        if not returning_ids and connection.vendor == "sqlite":
+            # in-process: executemany is the fastest way and not limited to 999 parameters
             for start in range(0, len(params), batch_size):
                 cursor.executemany(head + placeholders, params[start : start + batch_size])
             return []
-        if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
-            ids = []
+        if returning_ids and not connection.features.can_return_rows_from_bulk_insert:
+            ids = []  # SQLite before 3.35: no RETURNING
             for row in params:
                 cursor.execute(head + placeholders, row)
                 ids.append(connection.ops.last_insert_id(cursor, model._meta.db_table, "id"))
             return ids
+        # a server: one multi-row INSERT per batch, not one statement per row
         pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[union-attr]
-        per_statement = max(
-            1, min(batch_size, connection.features.max_query_params // len(columns))
-        )
-        ids: list[int] = []
+        returning = f" RETURNING {pk}" if returning_ids else ""
+        ids = []
         for start in range(0, len(params), per_statement):
             chunk = params[start : start + per_statement]
-            sql = head + ", ".join([placeholders] * len(chunk)) + f" RETURNING {pk}"
+            sql = head + ", ".join([placeholders] * len(chunk)) + returning
             cursor.execute(sql, [value for row in chunk for value in row])
-            ids.extend(row[0] for row in cursor.fetchall())
+            if returning_ids:
+                ids.extend(row[0] for row in cursor.fetchall())
         return ids
+
+
+def _copy(
+    connection: Any,
+    cursor: Any,
+    model: type[models.Model],
+    columns: list[str],
+    params: list[tuple[Any, ...]],
+    *,
+    returning_ids: bool,
+) -> list[int]:
+    """PostgreSQL: ``COPY … FROM STDIN``, the fastest way in; ids come from the sequence first."""
+    meta = model._meta
+    ids: list[int] = []
+    if returning_ids:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(params)],  # type: ignore[union-attr]
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        columns = [connection.ops.quote_name(meta.pk.column), *columns]  # type: ignore[union-attr]
+        params = [(pk, *row) for pk, row in zip(ids, params, strict=True)]
+    table = connection.ops.quote_name(meta.db_table)
+    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+        for row in params:
+            copy.write_row(row)
+    return ids
+
+
+def analyze(*models_: type[models.Model], using: str = "default") -> None:
+    """Refresh the planner's statistics after a large bulk write (PostgreSQL).
+
+    Until autovacuum catches up, the planner believes freshly filled tables are nearly empty
+    and may choose nested loops that turn a full export quadratic.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models_)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def update_rows(

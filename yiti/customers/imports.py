@@ -54,7 +54,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yiti.core.audit import audit_bulk, audit_record
-from yiti.core.bulk import insert_rows, update_rows
+from yiti.core.bulk import analyze, insert_rows, update_rows
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.search import search_key
 from yiti.customers.choices import (
@@ -82,6 +82,7 @@ from yiti.org.models import Membership, OrgUnit, User
 from yiti.org.roles import Perm
 
 CHUNK = 2000  # rows per look-up query and per INSERT batch
+ANALYZE_AFTER = 10_000  # rows written after which the planner's statistics are refreshed
 MAX_STORED_ERRORS = 100_000
 ERRORS_SHOWN = 200
 
@@ -478,6 +479,13 @@ def _chunks(items: list[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
+# what validation reads of an existing customer (no timestamps: nothing to convert)
+_COMPARED = (
+    "external_id", "merged_into", "status", "unit", "owner", "kind", "name", "city", "address",
+    "industry", "note",
+)  # fmt: skip
+
+
 class _Validator:
     """Turns sheet rows into a :class:`Plan` with a constant number of queries per chunk."""
 
@@ -679,7 +687,7 @@ class _Validator:
         found: dict[str, Customer] = {}
         merged: dict[str, int] = {}
         for chunk in _chunks(sorted(set(external_ids))):
-            for customer in Customer.objects.filter(external_id__in=chunk):
+            for customer in Customer.objects.filter(external_id__in=chunk).only(*_COMPARED):
                 if customer.merged_into_id:
                     merged[customer.external_id or ""] = customer.merged_into_id
                 else:
@@ -690,7 +698,8 @@ class _Validator:
                 break
             survivors: dict[int, Customer] = {}
             for chunk in _chunks(sorted(set(merged.values()))):
-                survivors.update({c.pk: c for c in Customer.objects.filter(pk__in=chunk)})
+                found_chunk = Customer.objects.filter(pk__in=chunk).only(*_COMPARED)
+                survivors.update({c.pk: c for c in found_chunk})
             next_merged: dict[str, int] = {}
             for external_id, target_id in merged.items():
                 target = survivors.get(target_id)
@@ -1070,6 +1079,10 @@ def customers_import(
                     "skipped": job.skipped_count,
                 },
             )
+            if job.created_count + job.updated_count >= ANALYZE_AFTER:
+                transaction.on_commit(
+                    lambda: analyze(Customer, ContactPoint, ConsentEvent, ConsentState, Assignment)
+                )
     except DatabaseError as exc:
         job.pk = None
         job._state.adding = True

@@ -47,3 +47,15 @@ class SuppressionReason(models.TextChoices):
     DO_NOT_DISTURB = "do_not_disturb", _("Do not disturb")
     LEGAL = "legal", _("Legal hold")
     OTHER = "other", _("Other")
+
+
+class Weekday(models.IntegerChoices):
+    """Days of the week as Python's ``date.weekday()`` numbers them (Monday is 0)."""
+
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")

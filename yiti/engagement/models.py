@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from yiti.core.models import TimeStampedModel
 from yiti.customers.models import Customer
 from yiti.engagement.choices import (
     Direction,
@@ -130,3 +131,59 @@ class Suppression(models.Model):
     @property
     def active(self) -> bool:
         return self.lifted_at is None
+
+
+class ContactPolicyRule(TimeStampedModel):
+    """A contact cap: at most ``max_contacts`` weighted contacts in any ``window_days`` days.
+
+    The scope is a list of purposes and a list of channels (an empty list means all). A contact
+    in scope counts with the weight of its purpose (``weights``, e.g. ``{"marketing": 1,
+    "service": 0.5, "care": 0.5}``; a purpose not listed counts 1), so service and care contacts
+    add to the pressure that marketing may not exceed. Weights are counted in thousandths.
+    The contact policy engine (``yiti.engagement.policy``) applies every active rule.
+    """
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    max_contacts = models.PositiveIntegerField(_("at most (contacts)"))
+    window_days = models.PositiveIntegerField(_("in any window of (days)"))
+    purposes = models.JSONField(_("purposes"), default=list, blank=True)
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    weights = models.JSONField(_("weights per purpose"), default=dict, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("contact policy rule")
+        verbose_name_plural = _("contact policy rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_days__gte=1), name="contact_rule_window_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: ≤{self.max_contacts} / {self.window_days}d"
+
+
+class QuietHours(TimeStampedModel):
+    """A time when no contact is planned on some channels (an empty list means all).
+
+    ``days`` are ``Weekday`` numbers (Monday 0). From ``start`` to ``end`` local time; when
+    ``end`` is before ``start`` the quiet time runs over midnight into the next day (21:00–08:00
+    on Friday covers Friday 21:00 to Saturday 08:00); ``start`` equal to ``end`` is the whole day.
+    """
+
+    name = models.CharField(_("name"), max_length=80)
+    days = models.JSONField(_("days of the week"), default=list)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+    channels = models.JSONField(_("channels"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("quiet hours")
+        verbose_name_plural = _("quiet hours")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.start:%H:%M}–{self.end:%H:%M}"

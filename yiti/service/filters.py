@@ -67,7 +67,8 @@ class TicketFilters:
         if self.kind:
             qs = qs.filter(kind=self.kind)
         if self.complaint_class:
-            qs = qs.filter(complaint_class=self.complaint_class)
+            # only complaints have a class; saying so lets the (unit, kind) index serve it
+            qs = qs.filter(kind=TicketKind.COMPLAINT, complaint_class=self.complaint_class)
         if self.sla_state:
             qs = qs.filter(sla_state=self.sla_state)
         if self.mine:

@@ -214,6 +214,8 @@ class Ticket(TimeStampedModel):
                 condition=Q(campaign_id__isnull=False),
             ),
             models.Index(fields=["unit", "-opened_at"], name="ticket_unit_opened"),
+            models.Index(fields=["unit", "kind", "-opened_at"], name="ticket_unit_kind"),
+            models.Index(fields=["unit", "sla_state", "-opened_at"], name="ticket_unit_sla"),
             models.Index(
                 fields=["sla_next_at"],
                 name="ticket_sla_next",

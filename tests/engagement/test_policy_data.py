@@ -1,0 +1,189 @@
+"""Loading the contact policy's inputs from the database: right rows, constant query count."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.factories import CustomerFactory
+from yiti.customers.models import ConsentState, Customer
+from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
+from yiti.engagement.policy import (
+    CHANNELS,
+    DAY,
+    PURPOSES,
+    SUPPRESSION_REASONS,
+    Candidates,
+    evaluate,
+    plan_counts,
+)
+from yiti.engagement.policy_data import policy_inputs
+
+SH = ZoneInfo("Asia/Shanghai")
+PLAN = datetime(2026, 3, 12, 10, 0, tzinfo=SH)
+
+
+def local_day(dt: datetime) -> int:
+    return (int(dt.timestamp()) + 8 * 3600) // DAY
+
+
+def contact(customer, at, *, channel="sms", purpose="marketing", direction="out"):
+    Interaction.objects.create(
+        customer=customer,
+        occurred_at=at,
+        channel=channel,
+        direction=direction,
+        purpose=purpose,
+    )
+
+
+def consent(customer, channel, purpose, granted):
+    ConsentState.objects.create(
+        customer=customer, channel=channel, purpose=purpose, granted=granted, since=timezone.now()
+    )
+
+
+@pytest.fixture
+def weekly(db):
+    return ContactPolicyRule.objects.create(
+        name="weekly", max_contacts=1, window_days=7, weights={"service": 0.5}
+    )
+
+
+@pytest.mark.django_db
+def test_history_is_outbound_contacts_per_local_day_within_the_reach_of_the_longest_window(
+    org, weekly
+):
+    # given a customer contacted late at night (local), called in by him, and long ago
+    me, other = CustomerFactory(unit=org.hz), CustomerFactory(unit=org.hz)
+    late = datetime(2026, 3, 10, 23, 30, tzinfo=SH)  # 15:30 UTC, still the 10th locally
+    contact(me, late)
+    contact(me, late.replace(minute=45), channel="call", purpose="service")
+    contact(me, late, direction="in", purpose="service")  # his call to us: no pressure
+    contact(me, datetime(2026, 3, 5, 23, 59, tzinfo=SH))  # before the week around the plan
+    contact(me, datetime(2026, 3, 6, 0, 1, tzinfo=SH))  # first day a window can reach
+    contact(other, late)  # not in the audience
+    # when the inputs are loaded for an audience of one planned on the 12th
+    inputs = policy_inputs(customers=Customer.objects.filter(pk=me.pk), first=PLAN, last=PLAN)
+    # then the history holds his outbound contacts on their local days, aggregated
+    rows = sorted(
+        zip(
+            inputs.history.customer_id.tolist(),
+            inputs.history.day.tolist(),
+            [CHANNELS[c] for c in inputs.history.channel.tolist()],
+            [PURPOSES[p] for p in inputs.history.purpose.tolist()],
+            inputs.history.count.tolist(),
+            strict=True,
+        )
+    )
+    day10 = local_day(late)
+    assert rows == sorted(
+        [
+            (me.pk, day10 - 4, "sms", "marketing", 1),
+            (me.pk, day10, "sms", "marketing", 1),
+            (me.pk, day10, "call", "service", 1),
+        ]
+    )
+    assert inputs.utc_offset == 8 * 3600
+    assert [r.name for r in inputs.rules] == ["weekly"]
+    assert inputs.rules[0].weight_of("service") == 500
+
+
+@pytest.mark.django_db
+def test_consent_reads_the_rows_that_differ_from_the_default_and_suppression_the_active_ones(
+    org, weekly
+):
+    a, b, c = (CustomerFactory(unit=org.hz) for _ in range(3))
+    consent(a, "sms", "marketing", True)
+    consent(b, "email", "care", False)
+    consent(c, "sms", "marketing", False)  # same as no row
+    consent(c, "sms", "service", True)  # same as no row
+    Suppression.objects.create(customer=a, reason="open_complaint", source_type="ticket")
+    Suppression.objects.create(
+        customer=b, reason="do_not_disturb", lifted_at=timezone.now()
+    )  # lifted
+    outsider = CustomerFactory(unit=org.hz)
+    consent(outsider, "sms", "marketing", True)
+    Suppression.objects.create(customer=outsider, reason="legal")
+
+    inputs = policy_inputs(
+        customers=Customer.objects.filter(pk__in=[a.pk, b.pk, c.pk]), first=PLAN, last=PLAN
+    )
+
+    got = sorted(
+        zip(
+            inputs.consent.customer_id.tolist(),
+            [CHANNELS[x] for x in inputs.consent.channel.tolist()],
+            [PURPOSES[x] for x in inputs.consent.purpose.tolist()],
+            inputs.consent.granted.tolist(),
+            strict=True,
+        )
+    )
+    assert got == sorted([(a.pk, "sms", "marketing", True), (b.pk, "email", "care", False)])
+    assert inputs.suppressed.customer_id.tolist() == [a.pk]
+    assert [SUPPRESSION_REASONS[r] for r in inputs.suppressed.reason.tolist()] == ["open_complaint"]
+
+
+@pytest.mark.django_db
+def test_loading_takes_the_same_number_of_queries_for_10_and_200_customers(org, weekly):
+    QuietHours.objects.create(name="night", days=list(range(7)), start=time(21), end=time(8))
+    customers = [CustomerFactory(unit=org.hz) for _ in range(200)]
+    for i, cust in enumerate(customers):
+        contact(cust, datetime(2026, 3, 10, 9, tzinfo=SH))
+        consent(cust, "sms", "marketing", i % 2 == 0)
+        if i % 7 == 0:
+            Suppression.objects.create(customer=cust, reason="open_complaint")
+
+    counts = {}
+    for size in (10, 200):
+        audience = Customer.objects.filter(pk__in=[c.pk for c in customers[:size]])
+        with CaptureQueriesContext(connection) as captured:
+            inputs = policy_inputs(customers=audience, first=PLAN, last=PLAN)
+        counts[size] = len(captured.captured_queries)
+        assert len(inputs.history) == size
+    assert counts[10] == counts[200] == 5
+
+
+@pytest.mark.django_db
+def test_loaded_inputs_plan_a_wave(org, weekly):
+    # given three customers: one consented and quiet, one contacted this week, one not consented
+    fresh, busy, silent = (CustomerFactory(unit=org.hz) for _ in range(3))
+    for cust in (fresh, busy):
+        consent(cust, "sms", "marketing", True)
+    contact(busy, datetime(2026, 3, 9, 11, tzinfo=SH))
+    ids = [fresh.pk, busy.pk, silent.pk]
+    inputs = policy_inputs(customers=Customer.objects.filter(pk__in=ids), first=PLAN, last=PLAN)
+    # when a marketing SMS is planned for each on the 12th
+    candidates = Candidates.of(
+        customer_id=ids,
+        campaign_id=[1, 1, 1],
+        wave_id=[1, 1, 1],
+        channel=["sms"] * 3,
+        purpose=["marketing"] * 3,
+        planned_at=[int(PLAN.timestamp())] * 3,
+        priority=[1, 1, 1],
+        expected_value=[1, 1, 1],
+    )
+    decision = evaluate(
+        candidates,
+        inputs.history,
+        inputs.rules,
+        inputs.quiet,
+        inputs.consent,
+        inputs.suppressed,
+        utc_offset=inputs.utc_offset,
+    )
+    # then only the fresh one is kept
+    assert decision.labels() == ["", "cap:weekly", "opted_out"]
+    assert plan_counts(decision) == {
+        "audience": 3,
+        "kept": 1,
+        "excluded": {"cap:weekly": 1, "opted_out": 1},
+    }
+    assert np.array_equal(decision.keep, [True, False, False])

@@ -1,0 +1,1 @@
+"""Satisfaction and problem-customer reports: scheduled snapshots, their pages and exports."""

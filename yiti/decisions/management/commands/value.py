@@ -1,0 +1,122 @@
+"""``yiti value fit``: fit the value model (BG/NBD + Gamma-Gamma) on a transaction file.
+
+For analysts who want to check the model on their own data. Reads ``customer_id,date,amount``,
+fits both models and prints the parameters; it never touches the database.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from yiti.core.errors import ValidationFailed
+from yiti.decisions.transactions import read_transactions_csv
+from yiti.decisions.value_model import (
+    DAYS_PER_UNIT,
+    ModelFitError,
+    TimeUnit,
+    ValueFit,
+    fit_value_model,
+    rfm_from_transactions,
+)
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CommandError(
+            _("--end %(value)r is not a date YYYY-MM-DD") % {"value": value}
+        ) from exc
+
+
+class Command(BaseCommand):
+    help = "Customer value model. 'yiti value fit --transactions FILE.csv --end DATE [--json]'."
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        fit = actions.add_parser(
+            "fit",
+            help=_("Fit BG/NBD and Gamma-Gamma on a CSV file; writes nothing to the database."),
+        )
+        fit.add_argument(
+            "--transactions",
+            required=True,
+            metavar="FILE.csv",
+            help=_("CSV with a header and the columns customer_id,date,amount."),
+        )
+        fit.add_argument(
+            "--end",
+            required=True,
+            metavar="DATE",
+            help=_("End of the observation window (YYYY-MM-DD); later rows are ignored."),
+        )
+        fit.add_argument(
+            "--time-unit",
+            choices=sorted(DAYS_PER_UNIT),
+            default="day",
+            help=_("Unit of recency and T, and so of the BG/NBD alpha (default: day)."),
+        )
+        fit.add_argument(
+            "--json", action="store_true", help=_("Print one JSON object instead of a summary.")
+        )
+
+    def handle(self, *args: object, **opts: Any) -> None:
+        end = _iso_date(str(opts["end"]))
+        time_unit: TimeUnit = "week" if opts["time_unit"] == "week" else "day"
+        try:
+            data = read_transactions_csv(str(opts["transactions"]))
+            rfm = rfm_from_transactions(
+                data.customer_ids, data.dates, data.amounts, end=end, time_unit=time_unit
+            )
+            if not len(rfm):
+                raise CommandError(
+                    _("No transaction on or before %(end)s.") % {"end": end.isoformat()}
+                )
+            fitted = fit_value_model(rfm)
+        except ValidationFailed as exc:
+            raise CommandError(exc.message) from exc
+        except ModelFitError as exc:
+            raise CommandError(
+                _("The model cannot be fitted: %(reason)s") % {"reason": exc}
+            ) from exc
+        result = _result(fitted, end=end, time_unit=time_unit)
+        if opts["json"]:
+            self.stdout.write(json.dumps(result))
+        else:
+            self.stdout.write(_summary(result))
+
+
+def _result(fitted: ValueFit, *, end: date, time_unit: str) -> dict[str, Any]:
+    return {
+        "bgnbd": fitted.bgnbd.as_dict(),
+        "gamma_gamma": fitted.gamma_gamma.as_dict(),
+        "customers": len(fitted.rfm),
+        "transactions": fitted.rfm.transactions,
+        "end": end.isoformat(),
+        "time_unit": time_unit,
+    }
+
+
+def _summary(result: dict[str, Any]) -> str:
+    bg, gg = result["bgnbd"], result["gamma_gamma"]
+    return "\n".join(
+        [
+            _("Value model fitted on %(customers)s customers, %(transactions)s transactions")
+            % {
+                "customers": f"{result['customers']:,}",
+                "transactions": f"{result['transactions']:,}",
+            },
+            _("up to %(end)s (time unit: %(unit)s).")
+            % {"end": result["end"], "unit": result["time_unit"]},
+            _("BG/NBD:      r = %(r).4f  alpha = %(alpha).4f  a = %(a).4f  b = %(b).4f") % bg,
+            _("             log-likelihood = %(ll).2f") % {"ll": bg["log_likelihood"]},
+            _("Gamma-Gamma: p = %(p).4f  q = %(q).4f  v = %(v).4f") % gg,
+        ]
+    )
