@@ -21,9 +21,13 @@ from yiti.api.auth import API_AUTH
 from yiti.api.docs import OfflineSwagger
 from yiti.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from yiti.api.idempotency import idempotent
+from yiti.care.api import router as care_router
+from yiti.care.reports.api import router as reports_router
 from yiti.customers.api import router as customers_router
 from yiti.engagement.api import router as engagement_router
 from yiti.org.api import router as org_router
+from yiti.service.api import router as service_router
+from yiti.service.dispatch.api import router as dispatch_router
 
 DESCRIPTION = """
 Yiti's REST API. Authenticate with `Authorization: Bearer <token>` (make one with
@@ -129,3 +133,7 @@ api.add_decorator(idempotent)
 api.add_router("", org_router)
 api.add_router("/customers", customers_router)
 api.add_router("", engagement_router)
+api.add_router("/service", service_router)
+api.add_router("", dispatch_router)
+api.add_router("/care", care_router)
+api.add_router("/reports", reports_router)

@@ -89,13 +89,15 @@ def audit_bulk(
     Written with ``yiti.core.bulk.insert_rows``: one statement per batch, no model instances.
     """
     meta = current_request_meta()
-    fields = ("actor", "action", "object_type", "summary", "ip_address", "request_id", "at")
-    common = (getattr(actor, "pk", None), action, object_type, summary[:255])
-    common += (meta.get("ip"), meta.get("request_id", ""), timezone.now())
+    common_fields = ("actor", "action", "object_type", "summary", "ip_address", "request_id", "at")
+    common = (
+        getattr(actor, "pk", None), action, object_type, summary[:255],
+        meta.get("ip"), meta.get("request_id", ""), timezone.now(),
+    )
     events = [
         (*common, str(object_id), customer_id, {k: _plain(v) for k, v in changes.items()})
         for object_id, customer_id, changes in rows
     ]
-    fields += ("object_id", "customer_id", "changes")
+    fields = (*common_fields, "object_id", "customer_id", "changes")
     insert_rows(AuditEvent, fields, events, batch_size=batch_size)
     return len(events)

@@ -81,8 +81,8 @@ class CustomerForm(forms.Form):
             for name in ("owner", "phone", "email"):
                 del self.fields[name]  # ownership moves by reassignment; contacts on the 360 page
         else:
-            self.fields["owner"].queryset = account_managers_visible(user)
-        self.fields["unit"].queryset = units.order_by("path")
+            self.fields["owner"].queryset = account_managers_visible(user)  # type: ignore[attr-defined]
+        self.fields["unit"].queryset = units.order_by("path")  # type: ignore[attr-defined]
 
     @classmethod
     def initial_for(cls, customer: Customer) -> dict[str, Any]:
@@ -141,7 +141,7 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["to_user"].queryset = account_managers_visible(user)
+        self.fields["to_user"].queryset = account_managers_visible(user)  # type: ignore[attr-defined]
 
 
 class BulkReassignForm(forms.Form):
@@ -171,8 +171,8 @@ class BulkReassignForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         managers = account_managers_visible(user)
-        self.fields["from_user"].queryset = managers
-        self.fields["to_users"].queryset = managers
+        self.fields["from_user"].queryset = managers  # type: ignore[attr-defined]
+        self.fields["to_users"].queryset = managers  # type: ignore[attr-defined]
 
 
 STATUS_FILTER_CHOICES = [*CustomerStatus.choices, ("all", _("All"))]

@@ -69,25 +69,31 @@ def customers_visible(user: Any) -> QuerySet[Customer]:
     return qs
 
 
-def _search(qs: QuerySet[Customer], q: str) -> QuerySet[Customer]:
-    """Phone (full or leading digits), external id (exact) or name (leading characters)."""
+def _search(qs: QuerySet[Customer], q: str) -> tuple[QuerySet[Customer], tuple[str, ...]]:
+    """Phone (full or leading digits), external id (exact) or name (leading characters).
+
+    Returns the filtered queryset and its ordering. An exact external id wins outright; a name
+    search is ordered by name so a common surname walks the (status, name_key, id) index
+    instead of sorting every match by id.
+    """
+    if Customer.objects.filter(external_id=q).exists():
+        return qs.filter(external_id=q), ("-id",)
     key = phone_search_key(q)
     if key is not None:
         phone_match = ContactPoint.objects.filter(
             prefix_q("search_key", key), kind=ContactKind.PHONE
         )
-        ids = phone_match.values("customer_id")
-        return qs.filter(Q(pk__in=ids) | Q(external_id=q))
-    name_q = prefix_q("name_key", search_key(q))
-    return qs.filter(name_q | Q(external_id=q))
+        return qs.filter(pk__in=phone_match.values("customer_id")), ("-id",)
+    return qs.filter(prefix_q("name_key", search_key(q))), ("name_key", "id")
 
 
 def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
     qs = customers_visible(user).select_related("unit", "owner")
     if filters.status != "all":
         qs = qs.filter(status=filters.status)
+    ordering: tuple[str, ...] = ("-id",)
     if filters.q:
-        qs = _search(qs, filters.q)
+        qs, ordering = _search(qs, filters.q)
     if filters.unit_id:
         qs = qs.filter(unit_id=filters.unit_id)
     if filters.owner_id:
@@ -102,7 +108,7 @@ def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
         qs = qs.filter(
             Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True)
         )
-    return qs.order_by("-id")
+    return qs.order_by(*ordering)
 
 
 def customer_get_for(user: Any, customer_id: int) -> Customer:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.core.audit import audit_bulk, audit_record, diff, snapshot
+from yiti.core.bulk import insert_rows
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.core.search import search_key
 from yiti.customers.choices import (
@@ -572,28 +573,35 @@ def customers_reassign_bulk(
     unit_of = dict(rows)
     batch = uuid.uuid4().hex
     now = timezone.now()
-    history: list[Assignment] = []
+    history: list[tuple[Any, ...]] = []
     audit_rows: list[tuple[int, int, dict[str, Any]]] = []
+    actor_id = actor.pk if actor is not None else None
     for user_id, ids in plan.items():
         for start in range(0, len(ids), batch_size):
             chunk = ids[start : start + batch_size]
             Customer.objects.filter(pk__in=chunk).update(owner_id=user_id, updated_at=now)
         for cid in ids:
+            unit_id = unit_of[cid]
             history.append(
-                Assignment(
-                    customer_id=cid,
-                    from_user_id=from_user.pk,
-                    to_user_id=user_id,
-                    from_unit_id=unit_of[cid],
-                    to_unit_id=unit_of[cid],
-                    at=now,
-                    actor=actor,
-                    reason=reason[:255],
-                    batch=batch,
-                )
+                (cid, from_user.pk, user_id, unit_id, unit_id, now, actor_id, reason[:255], batch)
             )
             audit_rows.append((cid, cid, {"owner": [from_user.pk, user_id], "batch": batch}))
-    Assignment.objects.bulk_create(history, batch_size=batch_size)
+    insert_rows(
+        Assignment,
+        (
+            "customer",
+            "from_user",
+            "to_user",
+            "from_unit",
+            "to_unit",
+            "at",
+            "actor",
+            "reason",
+            "batch",
+        ),
+        history,
+        batch_size=batch_size,
+    )
     audit_bulk(
         actor=actor,
         action="customer.reassign",

@@ -37,6 +37,7 @@ from yiti.org.access import access_for
 from yiti.org.forms import apply_error
 from yiti.org.roles import Perm
 from yiti.org.selectors import account_managers_visible, units_visible
+from yiti.org.web import acting_user
 
 # --- list ------------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
     access_for(request.user).require(Perm.CUSTOMER_CREATE)
-    form = CustomerForm(request.POST or None, user=request.user)
+    form = CustomerForm(request.POST or None, user=acting_user(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         contacts = [
@@ -90,7 +91,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         ]
         try:
             customer = services.customer_create(
-                actor=request.user,
+                actor=acting_user(request),
                 name=data["name"],
                 kind=data["kind"],
                 unit=data["unit"],
@@ -122,13 +123,15 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
         raise DjangoPermissionDenied(_("You may not change this customer."))
     form = CustomerForm(
         request.POST or None,
-        user=request.user,
+        user=acting_user(request),
         customer=customer,
         initial=CustomerForm.initial_for(customer),
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.customer_update(actor=request.user, customer=customer, **form.changes())
+            services.customer_update(
+                actor=acting_user(request), customer=customer, **form.changes()
+            )
         except ValidationFailed as exc:
             apply_error(form, exc)
         else:
@@ -207,7 +210,7 @@ def _detail_context(
     }
     if context["can_reassign"]:
         context["reassign_form"] = reassign_form or ReassignForm(
-            user=request.user, initial={"to_user": customer.owner_id}
+            user=acting_user(request), initial={"to_user": customer.owner_id}
         )
     context.update(_contacts_context(request, customer, revealed=revealed, form=contact_form))
     context.update(_consent_context(request, customer, form=consent_form))
@@ -244,7 +247,7 @@ def _detail_or_partial(
 def contacts_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Show the contact points in full: permitted roles only, and audited."""
     customer = selectors.customer_get_for(request.user, customer_id)
-    services.contacts_reveal(actor=request.user, customer=customer, reason=_("360 page"))
+    services.contacts_reveal(actor=acting_user(request), customer=customer, reason=_("360 page"))
     return _detail_or_partial(
         request,
         customer,
@@ -264,7 +267,7 @@ def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.contact_point_add(
-                actor=request.user,
+                actor=acting_user(request),
                 customer=customer,
                 kind=data["kind"],
                 value=data["value"],
@@ -277,7 +280,7 @@ def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
             if not is_htmx(request):
                 messages.success(request, _("Contact point added."))
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#contacts")
-            form = None
+            form = None  # type: ignore[assignment]
     return _detail_or_partial(
         request,
         customer,
@@ -298,7 +301,7 @@ def consent_change(request: HttpRequest, customer_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.consent_record(
-                actor=request.user,
+                actor=acting_user(request),
                 customer=customer,
                 channel=data["channel"],
                 purpose=data["purpose"],
@@ -312,7 +315,7 @@ def consent_change(request: HttpRequest, customer_id: int) -> HttpResponse:
             if not is_htmx(request):
                 messages.success(request, _("Consent recorded."))
                 return redirect(reverse("customers:detail", args=[customer.pk]) + "#consent")
-            form = None
+            form = None  # type: ignore[assignment]
     return _detail_or_partial(
         request,
         customer,
@@ -329,11 +332,11 @@ def consent_change(request: HttpRequest, customer_id: int) -> HttpResponse:
 def customer_reassign(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = selectors.customer_get_for(request.user, customer_id)
     access_for(request.user).require(Perm.CUSTOMER_REASSIGN)
-    form = ReassignForm(request.POST, user=request.user)
+    form = ReassignForm(request.POST, user=acting_user(request))
     if form.is_valid():
         try:
             services.customer_reassign(
-                actor=request.user,
+                actor=acting_user(request),
                 customer=customer,
                 to_user=form.cleaned_data["to_user"],
                 reason=form.cleaned_data["reason"],
@@ -373,7 +376,7 @@ def reassign_bulk(request: HttpRequest) -> HttpResponse:
     """Choose, confirm (with the plan's counts), then move a departing manager's customers."""
     access_for(request.user).require(Perm.CUSTOMER_REASSIGN)
     initial = {"from_user": request.GET.get("from_user")}
-    form = BulkReassignForm(request.POST or None, user=request.user, initial=initial)
+    form = BulkReassignForm(request.POST or None, user=acting_user(request), initial=initial)
     if request.method == "POST" and "edit" not in request.POST and form.is_valid():
         data = form.cleaned_data
         to_users = list(data["to_users"])

@@ -50,6 +50,7 @@ from yiti.customers.models import (
     Order,
 )
 from yiti.demo.company import PRODUCTS, Company, company_build, company_exists, company_load
+from yiti.demo.desk import DeskReport, desk_seeded, seed_desk
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
 from yiti.engagement.models import Interaction
 from yiti.org.choices import Role
@@ -305,6 +306,7 @@ class SeedReport:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     company_created: bool = False
+    desk: DeskReport | None = None  # tickets, work orders, care tasks, reports (first seed only)
 
     def rows(self) -> int:
         return sum(
@@ -354,7 +356,10 @@ def _pools(seed: int) -> Pools:
 def _valid_phone_prefixes() -> tuple[list[str], np.ndarray]:
     """The prefixes above that China's numbering plan accepts for any 8 following digits."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
-    pattern = re.compile(meta.mobile.national_number_pattern)
+    mobile = meta.mobile if meta is not None else None
+    if mobile is None or not mobile.national_number_pattern:
+        raise RuntimeError("phonenumbers has no mobile number pattern for CN")
+    pattern = re.compile(str(mobile.national_number_pattern))
     prefixes = [
         p
         for p in PHONE_PREFIXES
@@ -416,7 +421,14 @@ def _with_nulls(values: list[Any], present: np.ndarray) -> list[Any]:
 
 
 def _next_id(model: type[models.Model]) -> int:
-    return (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+    return (model._default_manager.aggregate(m=Max("pk"))["m"] or 0) + 1
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or not field.column:
+        raise ValueError(f"{model.__name__}.{name} is not a concrete column")
+    return field.column
 
 
 def _local_day(seconds: np.ndarray) -> np.ndarray:
@@ -466,7 +478,7 @@ class _Writer:
     ) -> int:
         meta = model._meta
         qn = connection.ops.quote_name
-        cols = ", ".join(qn(meta.get_field(name).column) for name in columns)
+        cols = ", ".join(qn(_column(model, name)) for name in columns)
         marks = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {qn(meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
         rebuild = (
@@ -534,7 +546,7 @@ def seed(
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous=OFF")
     try:
-        _seed_customers(options, company, report, progress)
+        customer_ids = _seed_customers(options, company, report, progress)
     finally:
         if tuned:
             with connection.cursor() as cursor:
@@ -549,13 +561,19 @@ def seed(
         ):
             cursor.execute(sql)
     report.phases["analyze"] = time.perf_counter() - t
+    if not desk_seeded():  # after the sequence reset: these rows are written through the ORM
+        progress("Opening tickets, dispatching engineers, calling customers back, reporting…")
+        t = time.perf_counter()
+        report.desk = seed_desk(seed=options.seed, company=company, customer_ids=customer_ids)
+        report.phases["service, care, reports"] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report
 
 
 def _seed_customers(
     options: SeedOptions, company: Company, report: SeedReport, progress: Callable[[str], None]
-) -> None:
+) -> np.ndarray:
+    """Insert the customers and their history; returns the new customers' ids."""
     n = options.customers
     rng = np.random.default_rng(options.seed)
     writer = _Writer(options.chunk_size, progress)
@@ -715,7 +733,7 @@ def _seed_customers(
         if not len(sel):
             continue
         outs = _pick(rng, plan.outcomes, len(sel))
-        i_outcome[sel] = np.array([o.value for o, _ in plan.outcomes], dtype=object)[outs]
+        i_outcome[sel] = np.array([str(o) for o, _ in plan.outcomes], dtype=object)[outs]
         i_subject[sel] = np.array(plan.subjects, dtype=object)[
             rng.integers(0, len(plan.subjects), size=len(sel))
         ]
@@ -873,12 +891,12 @@ def _seed_customers(
     ev_granted: list[np.ndarray] = []
     ev_at: list[np.ndarray] = []
     ev_source: list[np.ndarray] = []
-    for si, plan in enumerate(CONSENT_PLANS):
-        eligible = has_email if plan.needs_email else np.ones(n, dtype=bool)
+    for si, consent_plan in enumerate(CONSENT_PLANS):
+        eligible = has_email if consent_plan.needs_email else np.ones(n, dtype=bool)
         roll = rng.random(n)
-        granted = eligible & (roll < plan.grant)
-        refused = eligible & ~granted & (rng.random(n) < plan.refuse)
-        withdraw = granted & (rng.random(n) < plan.withdraw)
+        granted = eligible & (roll < consent_plan.grant)
+        refused = eligible & ~granted & (rng.random(n) < consent_plan.refuse)
+        withdraw = granted & (rng.random(n) < consent_plan.withdraw)
         first = np.flatnonzero(granted | refused)
         ev_cust.append(first)
         ev_slot.append(np.full(len(first), si))
@@ -910,8 +928,8 @@ def _seed_customers(
         ConsentSource.PORTAL.value,
     ]
     notes = ["开户时登记", "开户时登记", "回复TD退订", "网上营业厅自助退订"]
-    slot_channel = [p.channel.value for p in CONSENT_PLANS]
-    slot_purpose = [p.purpose.value for p in CONSENT_PLANS]
+    slot_channel = [str(p.channel) for p in CONSENT_PLANS]
+    slot_purpose = [str(p.purpose) for p in CONSENT_PLANS]
 
     def consent_rows(
         rows: np.ndarray, first_id: int, part: slice, *, ledger: bool
@@ -1069,9 +1087,9 @@ def _seed_customers(
     lap("insert assignments")
 
     # --- interactions ----------------------------------------------------------------------
-    chan = [p.channel.value for p in CONTACT_PLANS]
-    direc = [p.direction.value for p in CONTACT_PLANS]
-    purp = [p.purpose.value for p in CONTACT_PLANS]
+    chan = [str(p.channel) for p in CONTACT_PLANS]
+    direc = [str(p.direction) for p in CONTACT_PLANS]
+    purp = [str(p.purpose) for p in CONTACT_PLANS]
     i0 = _next_id(Interaction)
 
     def interaction_rows(part: slice) -> Iterable[tuple]:
@@ -1124,6 +1142,7 @@ def _seed_customers(
         m,
     )
     lap("insert interactions")
+    return cids
 
 
 def seed_summary(report: SeedReport) -> str:
@@ -1137,4 +1156,12 @@ def seed_summary(report: SeedReport) -> str:
         f"{report.interactions:,} interactions",
     ]
     rate = report.rows() / report.seconds if report.seconds else 0
-    return f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s)."
+    text = f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s)."
+    desk = report.desk
+    if desk is not None:
+        text += (
+            f"\nService and care: {desk.tickets:,} tickets ({desk.complaints:,} complaints), "
+            f"{desk.work_orders:,} work orders, {desk.care_tasks:,} care tasks, "
+            f"{desk.reports:,} report snapshots."
+        )
+    return text

@@ -26,6 +26,7 @@ from yiti.engagement.services import interaction_record
 from yiti.org.access import access_for
 from yiti.org.forms import apply_error
 from yiti.org.roles import Perm
+from yiti.org.web import acting_user
 
 
 def timeline_context(
@@ -66,7 +67,7 @@ def interaction_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     form = InteractionForm(request.POST)
     if form.is_valid():
         try:
-            interaction_record(actor=request.user, customer=customer, **form.cleaned_data)
+            interaction_record(actor=acting_user(request), customer=customer, **form.cleaned_data)
         except ValidationFailed as exc:
             apply_error(form, exc)
         else:

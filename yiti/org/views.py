@@ -26,6 +26,7 @@ from yiti.org.roles import Perm
 from yiti.org.selectors import tokens_of
 from yiti.org.services import login_allowed, login_attempt_record, token_create
 from yiti.org.services import token_revoke as token_revoke_service
+from yiti.org.web import acting_user
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -90,13 +91,13 @@ def tokens(request: HttpRequest) -> HttpResponse:
     created = raw = None
     if request.method == "POST" and form.is_valid():
         try:
-            created, raw = token_create(user=request.user, name=form.cleaned_data["name"])
+            created, raw = token_create(user=acting_user(request), name=form.cleaned_data["name"])
         except ValidationFailed as exc:
             apply_error(form, exc)
         else:
             form = TokenCreateForm()
     context = {
-        "tokens": tokens_of(request.user),
+        "tokens": tokens_of(acting_user(request)),
         "form": form,
         "created": created,
         "raw_token": raw,  # shown once, in this response only; never stored
@@ -111,11 +112,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @yiti_errors
 @require_http_methods(["GET", "POST"])
 def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = tokens_of(request.user).filter(pk=token_id, revoked_at__isnull=True).first()
+    token = tokens_of(acting_user(request)).filter(pk=token_id, revoked_at__isnull=True).first()
     if token is None:
         raise Http404(_("No such active token."))
     if request.method == "POST":
-        token_revoke_service(user=request.user, token_id=token.pk)
+        token_revoke_service(user=acting_user(request), token_id=token.pk)
         messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
         return redirect("org:tokens")
     return render(request, "org/token_revoke.html", {"token": token})
