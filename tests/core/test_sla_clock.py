@@ -73,7 +73,11 @@ def reference_elapsed(kind, timeline, now, first_response_at=None) -> int:
     while step < now:
         status = [s for instant, s in visible if instant <= step][-1]
         if kind is ClockKind.FIRST_RESPONSE:
-            responded = responded or status not in (NEW, ASSIGNED)
+            # any move out of new/assigned so far is a response, even one followed at the
+            # same instant by another status
+            responded = responded or any(
+                s not in (NEW, ASSIGNED) for instant, s in visible if instant <= step
+            )
             if first_response_at is not None and first_response_at <= step:
                 responded = True
             runs = not responded

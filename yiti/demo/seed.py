@@ -1009,6 +1009,9 @@ def _seed_customers(
         _ts_strings(o_at),
     )
     o_channel_l, o_status_l = o_channel.tolist(), o_status.tolist()
+    # An order row was written when it was taken: created_at = updated_at = ordered_at. (The
+    # care sweep takes a fulfilled order's updated_at as its fulfilment time; stamping the
+    # whole history "now" would queue a satisfaction call for every order ever sold.)
     o0 = _next_id(Order)
     report.orders = writer.insert(
         Order,
@@ -1030,8 +1033,8 @@ def _seed_customers(
         lambda part: (
             (
                 o0 + j,
-                now_text,
-                now_text,
+                at_t[j],
+                at_t[j],
                 cid_list[o_cust_l[j]],
                 product_ids[j],
                 amount_t[j],
