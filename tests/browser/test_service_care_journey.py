@@ -164,7 +164,11 @@ def test_complaint_suppresses_marketing_and_a_dissatisfied_follow_up_opens_anoth
     assert complaint.status in ("new", "assigned")
     assert complaint.campaign_id == CAMPAIGN_ID
     task.refresh_from_db()
-    assert (task.status, task.outcome, task.complaint_ticket_id) == ("done", "reached", complaint.pk)
+    assert (task.status, task.outcome, task.complaint_ticket_id) == (
+        "done",
+        "reached",
+        complaint.pk,
+    )
     # and the customer is suppressed again
     assert is_suppressed(customer)
     # and the care page shows the complaint it opened

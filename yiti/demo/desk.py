@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import transaction
 from django.utils import timezone
 
 from yiti.care.demo import seed_care

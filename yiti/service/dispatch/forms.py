@@ -212,6 +212,7 @@ class ClaimForm(LinesMixin):
         label=_("Reason for exceeding the budget"),
         required=False,
         widget=_textarea(2),
+        # xgettext:no-python-format
         help_text=_("Required when the claim is more than 10% over the approved budget."),
     )
 
