@@ -55,8 +55,11 @@ def report_slots(now: datetime) -> dict[str, datetime]:
     }
 
 
-def seed_desk(*, seed: int, company: Company, customer_ids: np.ndarray) -> DeskReport:
-    """Tickets, work orders, care tasks and reports for a sample of ``customer_ids``."""
+def seed_desk(
+    *, seed: int, company: Company, customer_ids: np.ndarray, tickets: int = 300
+) -> DeskReport:
+    """About ``tickets`` tickets, a dozen work orders, care tasks in every state and the last
+    daily, weekly and monthly reports, for a sample of ``customer_ids``."""
     rng = np.random.default_rng(seed + 7919)  # its own stream: the customers do not shift it
     report = DeskReport()
     if not len(customer_ids):
@@ -64,11 +67,20 @@ def seed_desk(*, seed: int, company: Company, customer_ids: np.ndarray) -> DeskR
     size = min(SAMPLE_CUSTOMERS, len(customer_ids))
     sample = np.sort(rng.choice(customer_ids, size=size, replace=False)).tolist()
     users = {u.username: u for u in User.objects.filter(is_active=True).order_by("username")}
-    tickets = seed_service(rng=rng, customers_sample=sample, users=users, units=dict(company.units))
-    report.tickets = len(tickets)
-    report.complaints = sum(1 for t in tickets if t.kind == TicketKind.COMPLAINT)
-    report.work_orders = len(seed_dispatch(rng=rng, tickets=tickets, users=users))
-    report.care_tasks = seed_care(rng=rng).tasks
+    # One transaction for the lot: a few thousand service calls commit once, and a failure
+    # leaves no half-seeded desk behind.
+    with transaction.atomic():
+        made = seed_service(
+            rng=rng,
+            customers_sample=sample,
+            users=users,
+            units=dict(company.units),
+            count=tickets,
+        )
+        report.tickets = len(made)
+        report.complaints = sum(1 for t in made if t.kind == TicketKind.COMPLAINT)
+        report.work_orders = len(seed_dispatch(rng=rng, tickets=made, users=users))
+        report.care_tasks = seed_care(rng=rng).tasks
     now = timezone.now()
     for kind, slot in report_slots(now).items():
         report.reports += report_generate(kind=kind, slot=slot).snapshots

@@ -292,6 +292,7 @@ class SeedOptions:
     orders_per_customer: float = 1.5
     departing_customers: int | None = None  # default: about 2% of the book, 10..3,000
     chunk_size: int = 100_000
+    tickets: int = 300  # service-desk tickets on the first seed; 0: no desk, care or reports
 
 
 @dataclass
@@ -561,10 +562,16 @@ def seed(
         ):
             cursor.execute(sql)
     report.phases["analyze"] = time.perf_counter() - t
-    if not desk_seeded():  # after the sequence reset: these rows are written through the ORM
+    # After the sequence reset: these rows are written through the services and the ORM.
+    if options.tickets > 0 and not desk_seeded():
         progress("Opening tickets, dispatching engineers, calling customers back, reporting…")
         t = time.perf_counter()
-        report.desk = seed_desk(seed=options.seed, company=company, customer_ids=customer_ids)
+        report.desk = seed_desk(
+            seed=options.seed,
+            company=company,
+            customer_ids=customer_ids,
+            tickets=options.tickets,
+        )
         report.phases["service, care, reports"] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report

@@ -11,7 +11,8 @@ from yiti.demo.seed import SeedOptions, SeedRefused, seed, seed_summary
 class Command(BaseCommand):
     help = (
         "Seed a demo company (org, users for every role, products) and N customers with contact "
-        "points, consent, orders, assignment history and a year of interactions."
+        "points, consent, orders, assignment history and a year of interactions; on the first "
+        "seed also service tickets, work orders, care tasks and the last satisfaction reports."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +33,13 @@ class Command(BaseCommand):
             help="Customers of the departing account manager am_leaving (default: 2%%, 10..3000).",
         )
         parser.add_argument(
+            "--tickets",
+            type=int,
+            default=300,
+            help="Service tickets (with work orders, care tasks and reports) on the first seed; "
+            "0 for none.",
+        )
+        parser.add_argument(
             "--chunk-size", type=int, default=100_000, help="Rows per insert transaction."
         )
         parser.add_argument(
@@ -48,6 +56,7 @@ class Command(BaseCommand):
             orders_per_customer=float(opts["orders_per_customer"]),  # type: ignore[arg-type]
             departing_customers=opts["departing_customers"],  # type: ignore[arg-type]
             chunk_size=int(opts["chunk_size"]),  # type: ignore[call-overload]
+            tickets=int(opts["tickets"]),  # type: ignore[call-overload]
         )
         if options.customers < 0:
             raise CommandError("--customers must not be negative")
