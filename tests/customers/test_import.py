@@ -357,6 +357,19 @@ def test_rows_of_a_merged_customer_update_the_surviving_customer(org):
     assert Customer.objects.count() == 3
 
 
+def test_two_rows_for_customers_merged_into_one_are_refused(org):
+    run("customers.csv", actor=org.users["admin"])
+    source = Customer.objects.get(external_id="CRM-002")
+    customer_merge(actor=None, source=source, target=Customer.objects.get(external_id="CRM-001"))
+
+    data = csv_bytes("name,unit,city,external_id", "A,hz,X,CRM-001", "B,hz,Y,CRM-002")
+    result = run("merged.csv", data=data, actor=org.users["admin"])
+
+    assert [(e[0], e[1]) for e in result.job.errors] == [(3, "external_id")]
+    assert "Row 2 already updates this customer" in result.job.errors[0][3]
+    assert not Customer.objects.filter(city__in=["X", "Y"]).exists()
+
+
 def test_updating_a_customer_outside_the_scope_is_refused(org):
     run("customers.csv", actor=org.users["admin"])
     data = csv_bytes("name,unit,phone,external_id", "Zhang Wei,bj,13812345678,CRM-001")
@@ -486,12 +499,16 @@ def test_cli_prints_the_errors_as_a_table_and_exits_non_zero(org, capsys, tmp_pa
     assert Customer.objects.count() == 0
 
 
-def test_cli_default_unit_skip_invalid_and_dry_run(org, capsys):
+def test_cli_default_unit_skip_invalid_and_dry_run(org, capsys, tmp_path):
     data = DATA / "bad_phone.csv"
     assert yiti("import", "customers", str(data), "--dry-run", "--skip-invalid") == 0
     assert Customer.objects.count() == 0
     assert yiti("import", "customers", str(data), "--skip-invalid", "--unit", "nb") == 0
     assert Customer.objects.get().unit == org.hz  # the file names hz; --unit only fills gaps
+    all_bad = tmp_path / "all_bad.csv"
+    all_bad.write_bytes(csv_bytes("name,unit,phone", "Bad,hz,123"))
+    assert yiti("import", "customers", str(all_bad), "--skip-invalid") == 1
+    assert "every row is invalid" in capsys.readouterr().err
     assert yiti("import", "customers", str(DATA / "empty.csv")) == 1
     assert "The file is empty." in capsys.readouterr().err
     assert yiti("import", "customers", str(DATA / "customers.csv"), "--user", "am_hz") == 1

@@ -9,9 +9,14 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from yiti.care.choices import TaskKind
+from yiti.care.models import CareTask
+from yiti.care.reports.choices import ReportKind, SnapshotStatus
+from yiti.care.reports.models import ReportSnapshot
 from yiti.customers.choices import ContactKind
 from yiti.customers.contacts import normalize_email, normalize_phone
 from yiti.customers.models import (
@@ -27,11 +32,16 @@ from yiti.demo.company import DEMO_PASSWORD, LEAVING_USERNAME
 from yiti.engagement.models import Interaction
 from yiti.org.choices import Role, UnitKind
 from yiti.org.models import Membership, OrgUnit, User
+from yiti.service.choices import TicketKind
+from yiti.service.dispatch.models import WorkOrder
+from yiti.service.models import Ticket
 
 
-def _seed(customers: int = 300, seed: int = 7, **extra: object) -> str:
+def _seed(customers: int = 300, seed: int = 7, tickets: int = 0, **extra: object) -> str:
+    """Seed through the command; the service desk (slow: every ticket goes through the
+    services) only when ``tickets`` is given."""
     out = io.StringIO()
-    call_command("seed", customers=customers, seed=seed, stdout=out, **extra)
+    call_command("seed", customers=customers, seed=seed, tickets=tickets, stdout=out, **extra)
     return out.getvalue()
 
 
@@ -186,27 +196,93 @@ def test_refuses_to_seed_over_customers_unless_forced(seeded):
     assert OrgUnit.objects.filter(kind=UnitKind.COMPANY).count() == 1
 
 
-def _wipe_customers() -> None:
-    for model in (
-        Interaction,
-        Order,
-        Assignment,
-        ConsentEvent,
-        ConsentState,
-        ContactPoint,
-        Customer,
-    ):
-        model.objects.all().delete()
+def test_first_seed_opens_tickets_dispatches_engineers_calls_back_and_reports(db):
+    out = _seed(customers=300, tickets=120)
+
+    # tickets of every kind for the seeded customers, complaints among them
+    tickets = Ticket.objects.all()
+    assert 100 <= tickets.count() <= 140  # unhappy survey answers open a few more complaints
+    assert set(tickets.values_list("kind", flat=True)) >= {
+        TicketKind.CONSULTATION,
+        TicketKind.REPAIR,
+        TicketKind.COMPLAINT,
+    }
+    assert tickets.filter(kind=TicketKind.COMPLAINT).exclude(complaint_class="").exists()
+    sampled = set(tickets.values_list("customer_id", flat=True))
+    assert len(sampled) >= 20 and sampled <= set(Customer.objects.values_list("id", flat=True))
+    assert len(set(tickets.values_list("status", flat=True))) >= 4
+    # work orders standing at several steps of the chain
+    orders = WorkOrder.objects.all()
+    assert orders.count() >= 6
+    assert len(set(orders.values_list("status", flat=True))) >= 4
+    # care tasks in several states, and satisfaction calls only for orders fulfilled now, not
+    # for the whole seeded order history
+    tasks = CareTask.objects.all()
+    assert tasks.exists()
+    assert len(set(tasks.values_list("status", flat=True))) >= 3
+    satisfaction = tasks.filter(kind=TaskKind.SATISFACTION).count()
+    assert satisfaction <= 8 + tickets.filter(kind=TicketKind.ORDER_PROCESSING).count()
+    # the last daily, weekly and monthly reports are ready, company-wide
+    company = ReportSnapshot.objects.filter(unit__isnull=True, status=SnapshotStatus.READY)
+    assert set(company.values_list("kind", flat=True)) == set(ReportKind.values)
+    weekly = company.get(kind=ReportKind.WEEKLY)
+    assert weekly.period_start.weekday() == 0
+    assert weekly.period_end == weekly.period_start + timedelta(days=6)
+    assert weekly.period_end < timezone.localdate()
+    # and the command says how many of each it made
+    assert "tickets" in out and "work orders" in out and "care tasks" in out
+    assert f"{tickets.count():,} tickets" in out
 
 
-def test_same_seed_gives_the_same_customers(db):
-    _seed(customers=120, seed=11)
-    first = list(Customer.objects.order_by("id").values_list("name", "primary_phone", "unit__code"))
-    _wipe_customers()
-    _seed(customers=120, seed=11)
-    again = list(Customer.objects.order_by("id").values_list("name", "primary_phone", "unit__code"))
+def test_a_forced_top_up_adds_customers_but_no_second_desk(db):
+    _seed(customers=100, tickets=30)
+    before = Ticket.objects.count()
+    out = _seed(customers=20, tickets=30, force=True)
+    assert Customer.objects.count() == 120
+    assert Ticket.objects.count() == before
+    assert "Service and care" not in out
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _seeded_data(seed: int) -> dict[str, list[tuple]]:
+    """What a seed of 120 customers with 40 tickets made, then rolled back (ids left out)."""
+    try:
+        with transaction.atomic():
+            _seed(customers=120, seed=seed, tickets=40)
+            raise _Rollback(
+                {
+                    "customers": list(
+                        Customer.objects.order_by("id").values_list(
+                            "name", "primary_phone", "unit__code"
+                        )
+                    ),
+                    "tickets": list(
+                        Ticket.objects.order_by("id").values_list(
+                            "customer__name", "kind", "subject", "status", "assignee__username"
+                        )
+                    ),
+                    "work_orders": list(
+                        WorkOrder.objects.order_by("id").values_list("customer__name", "status")
+                    ),
+                    "care_tasks": sorted(
+                        CareTask.objects.values_list("customer__name", "kind", "status")
+                    ),
+                }
+            )
+    except _Rollback as done:
+        return done.args[0]
+    raise AssertionError("unreachable")
+
+
+def test_same_seed_gives_the_same_customers_tickets_work_orders_and_care_tasks(db):
+    first = _seeded_data(11)
+    assert first["tickets"] and first["work_orders"] and first["care_tasks"]
+    assert Customer.objects.count() == 0  # rolled back
+    again = _seeded_data(11)
     assert again == first
-    _wipe_customers()
-    _seed(customers=120, seed=12)
-    other = list(Customer.objects.order_by("id").values_list("name", "primary_phone", "unit__code"))
-    assert other != first
+    other = _seeded_data(12)
+    assert other["customers"] != first["customers"]
+    assert other["tickets"] != first["tickets"]

@@ -91,8 +91,13 @@ def audit_bulk(
     meta = current_request_meta()
     common_fields = ("actor", "action", "object_type", "summary", "ip_address", "request_id", "at")
     common = (
-        getattr(actor, "pk", None), action, object_type, summary[:255],
-        meta.get("ip"), meta.get("request_id", ""), timezone.now(),
+        getattr(actor, "pk", None),
+        action,
+        object_type,
+        summary[:255],
+        meta.get("ip"),
+        meta.get("request_id", ""),
+        timezone.now(),
     )
     events = [
         (*common, str(object_id), customer_id, {k: _plain(v) for k, v in changes.items()})

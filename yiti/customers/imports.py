@@ -592,7 +592,7 @@ class _Validator:
             self._resolve(row, units, owners)
         targets = {c.pk for c in existing.values()}
         points, consents = self._contacts_and_consent_of(sorted(targets))
-        seen_targets: dict[int, int] = {}
+        seen_targets: dict[int, _Row] = {}
         for row in rows:
             customer = existing.get(row.external_id or "")
             if customer is None:
@@ -600,16 +600,18 @@ class _Validator:
                 if row.number not in self.plan.invalid_rows:
                     self.plan.creates.append(row)
                 continue
-            if customer.pk in seen_targets:
-                self.error(
-                    row.number,
-                    "external_id",
-                    row.external_id or "",
-                    _("Row %(n)s already updates this customer (the two were merged).")
-                    % {"n": seen_targets[customer.pk]},
-                )
+            first = seen_targets.get(customer.pk)
+            if first is not None:
+                if first.external_id != row.external_id:  # (a repeated id is reported already)
+                    self.error(
+                        row.number,
+                        "external_id",
+                        row.external_id or "",
+                        _("Row %(n)s already updates this customer (the two were merged).")
+                        % {"n": first.number},
+                    )
                 continue
-            seen_targets[customer.pk] = row.number
+            seen_targets[customer.pk] = row
             if (
                 self.access is not None
                 and not self.access.is_admin
@@ -982,13 +984,13 @@ class ImportResult:
     @property
     def blocked(self) -> bool:
         """Nothing was (or, for a dry run, would be) written because of errors."""
-        if self.job.status in (ImportStatus.REJECTED, ImportStatus.FAILED):
+        job = self.job
+        if job.status in (ImportStatus.REJECTED, ImportStatus.FAILED):
             return True
-        return (
-            self.job.status == ImportStatus.VALIDATED
-            and self.job.error_count > 0
-            and not self.job.skip_invalid
-        )
+        if not job.error_count:
+            return False
+        valid_rows = job.created_count + job.updated_count + job.unchanged_count
+        return not job.skip_invalid or valid_rows == 0  # errors and nothing (valid) to write
 
 
 def _default_unit(access: Access | None, code: str | None) -> OrgUnit | None:

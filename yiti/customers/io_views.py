@@ -27,6 +27,7 @@ from yiti.customers.exports import (
 from yiti.customers.imports import (
     COLUMNS,
     ERRORS_SHOWN,
+    ImportResult,
     customers_import,
     error_report_rows,
     import_job_get_for,
@@ -123,6 +124,7 @@ def import_result(request: HttpRequest, job_id: int) -> HttpResponse:
     job = import_job_get_for(request.user, job_id)
     context = {
         "job": job,
+        "blocked": ImportResult(job=job).blocked,
         "errors": job.errors[:ERRORS_SHOWN],
         "errors_shown": min(len(job.errors), ERRORS_SHOWN),
         "more_errors": max(job.error_count - ERRORS_SHOWN, 0),

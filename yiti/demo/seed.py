@@ -11,6 +11,10 @@ The derived fields are computed exactly as the services compute them: phone valu
 ``normalize_phone`` gives them, ``name_key`` with ``search_key``, order margins as
 ``amount × margin_rate`` rounded half-even to cents, ``ConsentState`` as the latest ledger
 event per channel and purpose, and ``last_contact_at`` as the newest interaction.
+
+The first seed then opens a few hundred service tickets for a sample of the customers,
+dispatches a dozen work orders, walks care tasks into every state and generates the last
+daily, weekly and monthly reports, all through the services (``desk.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from yiti.org.choices import Role
 
 DAY = 86400
 TZ_OFFSET = 8 * 3600  # the demo company works on Beijing time
+DESK_PHASE = "service, care, reports"
 LEAVING_SILENCE_DAYS = 45  # the leaver's customers have not been contacted for 6+ weeks
 
 # Mobile prefixes of the three operators, weighted roughly by how common they are.
@@ -572,7 +577,7 @@ def seed(
             customer_ids=customer_ids,
             tickets=options.tickets,
         )
-        report.phases["service, care, reports"] = time.perf_counter() - t
+        report.phases[DESK_PHASE] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -1165,8 +1170,9 @@ def seed_summary(report: SeedReport) -> str:
         f"{report.assignments:,} assignments",
         f"{report.interactions:,} interactions",
     ]
-    rate = report.rows() / report.seconds if report.seconds else 0
-    text = f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s)."
+    bulk = report.seconds - report.phases.get(DESK_PHASE, 0.0)
+    rate = report.rows() / bulk if bulk > 0 else 0
+    text = f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s in bulk)."
     desk = report.desk
     if desk is not None:
         text += (

@@ -53,3 +53,24 @@ class WorkerThread(threading.Thread):
     def stop(self, timeout: float = 10.0) -> None:
         self.worker.stop()
         self.join(timeout)
+
+
+class SchedulerThread(threading.Thread):
+    """Enqueues the periodic jobs (SLA sweep, follow-ups, reports) when their slots come due."""
+
+    def __init__(self, *, interval: float = 20.0):
+        super().__init__(name="yiti-scheduler", daemon=True)
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        from yiti.core.scheduling import scheduler_loop
+
+        try:
+            scheduler_loop(self._stop_event, interval=self.interval)
+        finally:
+            connections.close_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop_event.set()
+        self.join(timeout)

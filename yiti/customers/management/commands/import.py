@@ -138,6 +138,8 @@ class Command(BaseCommand):
         if result.blocked:
             if job.status == "failed":
                 reason = job.message
+            elif job.skip_invalid:
+                reason = _("Nothing was written: every row is invalid.")
             elif job.dry_run:
                 reason = _("Validation found errors: an import would write nothing.")
             else:

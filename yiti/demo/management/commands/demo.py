@@ -15,7 +15,7 @@ from waitress.server import create_server
 
 from yiti.demo.company import company_exists, logins_load, logins_table
 from yiti.demo.seed import SeedOptions, seed, seed_summary
-from yiti.demo.server import WorkerThread
+from yiti.demo.server import SchedulerThread, WorkerThread
 
 
 class Command(BaseCommand):
@@ -61,6 +61,8 @@ class Command(BaseCommand):
         server = create_server(application, host=host, port=port, threads=int(opts["threads"]))  # type: ignore[call-overload]
         worker = WorkerThread()
         worker.start()
+        scheduler = SchedulerThread()
+        scheduler.start()
 
         def stop(signum: int, frame: FrameType | None) -> None:
             raise SystemExit(0)
@@ -74,7 +76,7 @@ class Command(BaseCommand):
         out.write(logins_table(logins_load()))
         out.write("")
         out.write(
-            f"Yiti is running at http://{shown}:{port}/  (task worker running; Ctrl+C stops both)"
+            f"Yiti is running at http://{shown}:{port}/  (task worker and scheduler running; Ctrl+C stops them)"
         )
         if not opts["no_browser_hint"]:
             out.write(
@@ -85,6 +87,7 @@ class Command(BaseCommand):
             server.run()  # returns on Ctrl+C (KeyboardInterrupt) or SIGTERM (SystemExit)
         finally:
             server.close()
+            scheduler.stop()
             worker.stop()
             out.write("Yiti stopped.")
             out.flush()

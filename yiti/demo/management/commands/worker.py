@@ -1,9 +1,12 @@
-"""``yiti worker``: the background task worker (django-tasks-db's ``db_worker``, all queues)."""
+"""``yiti worker``: the background task worker (django-tasks-db's ``db_worker``, all queues)
+and the scheduler that enqueues periodic jobs."""
 
 from __future__ import annotations
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from yiti.demo.server import SchedulerThread
 
 
 class Command(BaseCommand):
@@ -26,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-tasks", type=int, default=None, help="Exit after this many tasks."
         )
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="Do not enqueue periodic jobs from this worker (run the scheduler elsewhere).",
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
         argv = [f"--queue-name={opts['queue_name']}", f"--interval={opts['interval']}"]
@@ -34,4 +42,13 @@ class Command(BaseCommand):
         if opts["max_tasks"]:
             argv.append(f"--max-tasks={opts['max_tasks']}")
         argv += [str(a) for a in opts["worker_args"]]  # type: ignore[attr-defined]
-        call_command("db_worker", *argv, verbosity=opts.get("verbosity", 1))
+        scheduler = None
+        if not opts["batch"] and not opts["no_scheduler"]:
+            # every worker may tick: a slot is enqueued once (unique ScheduledRun rows)
+            scheduler = SchedulerThread()
+            scheduler.start()
+        try:
+            call_command("db_worker", *argv, verbosity=opts.get("verbosity", 1))
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
