@@ -149,7 +149,7 @@ def insert_rows(
                 ids.append(connection.ops.last_insert_id(cursor, model._meta.db_table, "id"))
             return ids
         # a server: one multi-row INSERT per batch, not one statement per row
-        pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[union-attr]
+        pk = connection.ops.quote_name(model._meta.pk.column)  # type: ignore[arg-type]
         returning = f" RETURNING {pk}" if returning_ids else ""
         ids = []
         for start in range(0, len(params), per_statement):
@@ -176,10 +176,10 @@ def _copy(
     if returning_ids:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(params)],  # type: ignore[union-attr]
+            [meta.db_table, meta.pk.column, len(params)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        columns = [connection.ops.quote_name(meta.pk.column), *columns]  # type: ignore[union-attr]
+        columns = [connection.ops.quote_name(meta.pk.column), *columns]
         params = [(pk, *row) for pk, row in zip(ids, params, strict=True)]
     table = connection.ops.quote_name(meta.db_table)
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
@@ -216,7 +216,7 @@ def update_rows(
     ``auto_now`` fields (``updated_at``) are set to now unless given.
     """
     connection = connections[using]
-    pk_name = model._meta.pk.name  # type: ignore[union-attr]
+    pk_name = model._meta.pk.name
     columns, params = _prepared(model, [*fields, pk_name], rows, connection, adding=False)
     if not params:
         return
