@@ -41,7 +41,7 @@ import time
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +177,7 @@ def _alias_table() -> dict[str, str]:
 
 def _kind_table() -> dict[str, str]:
     """Accepted spellings of each kind, including its label in the active language."""
-    table = dict(KIND_ALIASES)
+    table: dict[str, str] = {k: v.value for k, v in KIND_ALIASES.items()}
     for choice in CustomerKind:
         table[choice.value] = table[str(choice.label).lower()] = choice.value
     return table
@@ -385,7 +385,7 @@ class Plan:
 
 _PHONE_JUNK = str.maketrans("", "", " -()")
 _CN_MOBILE = re.compile(
-    phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern  # type: ignore[union-attr]
+    str(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)  # type: ignore[union-attr]
 )
 _SIMPLE_EMAIL = re.compile(
     r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -420,7 +420,7 @@ def _email(raw: str) -> Normalized:
     return normalize_email(raw)
 
 
-_NORMALIZERS = {
+_NORMALIZERS: dict[str, Callable[[str], Normalized]] = {
     ContactKind.PHONE: _phone,
     ContactKind.EMAIL: _email,
     ContactKind.WECHAT: lambda raw: normalize_handle(raw, field="wechat"),
@@ -463,14 +463,6 @@ def _map_headers(headers: list[str], *, default_unit: bool) -> tuple[dict[str, i
                 % {"key": column.key, "aliases": ", ".join(column.aliases[:3])},
                 "missing_column",
             )
-    if not any(key in index for key in CONTACT_COLUMNS):
-        raise _file_error(
-            _(
-                "The file needs a “phone”, “email” or “wechat” column: "
-                "every customer needs a way to be reached."
-            ),
-            "missing_column",
-        )
     return index, ignored
 
 

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -96,7 +97,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
             upload = form.cleaned_data["file"]
             unit = form.cleaned_data["unit"]
             result = customers_import(
-                actor=request.user,
+                actor=request.user,  # type: ignore[arg-type]  # login_required: a User
                 file_name=upload.name,
                 data=upload.read(),
                 default_unit=unit.code if unit else None,
@@ -174,7 +175,7 @@ def import_template(request: HttpRequest) -> HttpResponse:
 @login_required
 @yiti_errors
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
+def export(request: HttpRequest) -> HttpResponseBase:
     """``?<customer list filters>&format=csv|xlsx[&reveal=1]``; without a format, the form."""
     _require(request, Perm.CUSTOMER_EXPORT)
     fmt = request.GET.get("format", "")
@@ -201,7 +202,7 @@ def export(request: HttpRequest) -> HttpResponse:
         context = {"message": exc.message, "query": query.urlencode()}
         return render(request, "customers_io/export_refused.html", context, status=422)
     if fmt == "csv":
-        response: HttpResponse = StreamingHttpResponse(
+        response: HttpResponseBase = StreamingHttpResponse(
             csv_chunks(result), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{result.file_stem}.csv"'

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import NotFound
@@ -62,11 +63,23 @@ class CustomerFilters:
 
 
 def customers_visible(user: Any) -> QuerySet[Customer]:
+    """The customers the user may see (ADR 0002), as a queryset to filter further.
+
+    On SQLite the unit test is written ``+unit_id IN (…)``: the unary plus keeps SQLite from
+    answering "my unit OR mine" with a MULTI-INDEX OR that collects and sorts a whole branch
+    (~90 ms for 160,000 customers) and lets it walk the ``(status, id)`` index newest first,
+    stopping after one page (~0.1 ms). PostgreSQL's planner needs no such help.
+    """
     access = access_for(user)
     qs = Customer.objects.all()
-    if not access.is_admin:
-        qs = qs.filter(visible_q(access))
-    return qs
+    if access.is_admin:
+        return qs
+    if access.user_id is not None and connections[qs.db].vendor == "sqlite":
+        unit = Func(F("unit_id"), template="+%(expressions)s", output_field=BigIntegerField())
+        return qs.alias(scope_unit=unit).filter(
+            Q(scope_unit__in=access.unit_ids) | Q(owner_id=access.user_id)
+        )
+    return qs.filter(visible_q(access))
 
 
 def _search(qs: QuerySet[Customer], q: str) -> tuple[QuerySet[Customer], tuple[str, ...]]:

@@ -21,7 +21,8 @@ def _width(text: str) -> int:
 
 def _fit(text: str, width: int) -> str:
     """Cut ``text`` to ``width`` terminal columns and pad it (CJK characters take two)."""
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for ch in text:
         w = _width(ch)
         if used + w > width:
