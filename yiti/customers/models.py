@@ -77,7 +77,6 @@ class Customer(TimeStampedModel):
             models.Index(fields=["unit", "status", "-id"], name="customer_unit_status_id"),
             models.Index(fields=["owner", "-id"], name="customer_owner_id"),
             models.Index(fields=["status", "-id"], name="customer_status_id"),
-            models.Index(fields=["status", "name_key", "id"], name="customer_status_name"),
             models.Index(fields=["last_contact_at"], name="customer_last_contact"),
         ]
         constraints = [

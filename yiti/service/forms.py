@@ -18,7 +18,7 @@ from yiti.service.choices import (
     TicketChannel,
     TicketKind,
 )
-from yiti.service.models import BusinessCalendar, SlaPolicy
+from yiti.service.models import BusinessCalendar, RoutingRule, SlaPolicy
 
 BLANK = [("", "—")]
 
@@ -105,6 +105,36 @@ class SlaPolicyForm(forms.ModelForm):
             "resolution_minutes": _("Business minutes, e.g. 1500 = about three working days."),
             "warning_ratio": _("Warn when this share of the target is used, e.g. 0.80."),
         }
+
+
+class RoutingRuleForm(forms.ModelForm):
+    """One routing rule; the unit choices are the units the manager can see."""
+
+    class Meta:
+        model = RoutingRule
+        fields = ["position", "kind", "complaint_class", "territory", "target_unit", "active"]
+        labels = {
+            "position": _("Order"),
+            "kind": _("Ticket kind"),
+            "complaint_class": _("Complaint class"),
+            "territory": _("Customers of unit"),
+            "target_unit": _("Route to unit"),
+            "active": _("Active"),
+        }
+        help_texts = {
+            "position": _("Rules are tried from the lowest number; the first match wins."),
+            "kind": _("Blank: any kind."),
+            "complaint_class": _("Blank: any class. Only for complaints."),
+            "territory": _("Customers of this unit and the units below it. Blank: anywhere."),
+            "target_unit": _("The service unit whose queue takes the ticket."),
+        }
+
+    def __init__(self, *args: Any, units: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["territory"].empty_label = _("Anywhere")  # type: ignore[attr-defined]
+        if units is not None:
+            self.fields["territory"].queryset = units  # type: ignore[attr-defined]
+            self.fields["target_unit"].queryset = units  # type: ignore[attr-defined]
 
 
 WEEKDAY_LABELS = {

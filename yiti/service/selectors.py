@@ -22,7 +22,7 @@ from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit, User
 from yiti.service.choices import OPEN_STATUSES, TicketKind, TicketStatus
 from yiti.service.filters import TicketFilters
-from yiti.service.models import BusinessCalendar, SlaPolicy, Ticket, TicketEvent
+from yiti.service.models import BusinessCalendar, RoutingRule, SlaPolicy, Ticket, TicketEvent
 from yiti.service.routing import agents_of
 
 LIST_RELATED = ("customer", "unit", "assignee")
@@ -168,6 +168,11 @@ def assignable_agents(ticket: Ticket) -> list[User]:
 
 def sla_policies() -> QuerySet[SlaPolicy]:
     return SlaPolicy.objects.order_by("kind", "priority")
+
+
+def routing_rules() -> QuerySet[RoutingRule]:
+    """All routing rules in the order they are tried (the first active match wins)."""
+    return RoutingRule.objects.select_related("territory", "target_unit").order_by("position", "id")
 
 
 def calendars_visible(user: Any) -> QuerySet[BusinessCalendar]:

@@ -37,8 +37,15 @@ from yiti.service.choices import (
     TicketStatus,
 )
 from yiti.service.filters import STATUS_ALL, STATUS_OPEN, TicketFilters
-from yiti.service.forms import AssignForm, CalendarForm, ReplyForm, SlaPolicyForm, TicketForm
-from yiti.service.models import SlaPolicy, Ticket
+from yiti.service.forms import (
+    AssignForm,
+    CalendarForm,
+    ReplyForm,
+    RoutingRuleForm,
+    SlaPolicyForm,
+    TicketForm,
+)
+from yiti.service.models import RoutingRule, SlaPolicy, Ticket
 from yiti.service.routing import agents_of
 from yiti.service.rules import can_manage_sla, can_work
 
@@ -366,5 +373,41 @@ def calendar_edit(request: HttpRequest, calendar_id: int | None = None) -> HttpR
         request,
         "service/calendar_form.html",
         {"form": form, "calendar": calendar},
+        status=422 if form.errors else 200,
+    )
+
+
+# --- routing rules ---------------------------------------------------------------------------
+
+
+@login_required
+@yiti_errors
+@require_GET
+def routing_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    return render(request, "service/routing.html", {"rules": selectors.routing_rules()})
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def routing_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+    _require_manager(request)
+    rule = RoutingRule.objects.filter(pk=rule_id).first() if rule_id else None
+    if rule_id and rule is None:
+        raise NotFound(_("Routing rule not found."))
+    form = RoutingRuleForm(request.POST or None, instance=rule, units=units_visible(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.routing_rule_save(actor=_actor(request), rule=rule, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_error(cast(forms.Form, form), exc)
+        else:
+            messages.success(request, _("Routing rule saved."))
+            return redirect("service:routing")
+    return render(
+        request,
+        "service/routing_form.html",
+        {"form": form, "rule": rule},
         status=422 if form.errors else 200,
     )
