@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 os.environ.setdefault("YITI_DATA_DIR", os.path.join(os.getcwd(), "var", "test"))
 
@@ -83,3 +84,13 @@ def _fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """Tests assert the English source text; Yiti itself defaults to Chinese (zh-hans).
+
+    tests/browser overrides this fixture to keep the Chinese default and check the switch."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -52,3 +52,8 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
     artifacts = Path(os.environ.get("YITI_TEST_ARTIFACTS", "test-artifacts"))
     artifacts.mkdir(exist_ok=True)
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _english() -> None:
+    """Browser journeys run in Yiti's default language (Chinese) and switch it themselves."""

@@ -11,7 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.care.choices import Bucket, TaskKind, TaskStatus
-from yiti.care.models import CareAttempt, CareTask, SurveyAnswer, SurveyResponse, SurveyTemplate
+from yiti.care.models import (
+    CareAttempt,
+    CareTask,
+    FollowUpRule,
+    SurveyAnswer,
+    SurveyResponse,
+    SurveyTemplate,
+)
 from yiti.care.rules import task_visible_q
 from yiti.core.errors import NotFound
 from yiti.customers.rules import visible_q
@@ -201,6 +208,11 @@ def survey_templates(*, active_only: bool = True) -> QuerySet[SurveyTemplate]:
     if active_only:
         qs = qs.filter(active=True)
     return qs.order_by("name")
+
+
+def followup_rules() -> QuerySet[FollowUpRule]:
+    """Every follow-up rule with its survey, for the settings page."""
+    return FollowUpRule.objects.select_related("survey_template").order_by("trigger", "name")
 
 
 def open_tasks_of_customer(customer: Any, *, limit: int = 10) -> QuerySet[CareTask]:

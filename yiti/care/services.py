@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -50,7 +50,7 @@ from yiti.care.models import (
     SurveyTemplate,
 )
 from yiti.care.roster import CareRoster, managers_for
-from yiti.core.audit import audit_record
+from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.customers.choices import CustomerStatus, OrderStatus
 from yiti.customers.models import Customer, Order
@@ -749,6 +749,8 @@ class QuestionInput:
     target: str = ""
     complaint_class: str = ""
     required: bool = True
+    id: int | None = None  # an existing question of the template (survey_template_save)
+    position: int | None = None  # blank: after the previous question
 
 
 @transaction.atomic
@@ -858,3 +860,243 @@ def followup_rule_create(
         },
     )
     return rule
+
+
+# --- editing rules and templates (the settings pages) ------------------------------------------
+
+
+RULE_FIELDS = [
+    "name",
+    "trigger",
+    "due_business_days",
+    "second_after_days",
+    "survey_template",
+    "max_attempts",
+    "starts_at",
+    "lookback_days",
+    "active",
+]
+
+
+def _whole(value: Any, *, field: str, low: int, high: int = 32767) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(_("Enter a whole number."), field=field) from exc
+    if not low <= number <= high:
+        raise ValidationFailed(
+            _("Enter a number from %(low)s to %(high)s.") % {"low": low, "high": high},
+            field=field,
+        )
+    return number
+
+
+@transaction.atomic
+def followup_rule_save(
+    *,
+    actor: User | None,
+    rule: FollowUpRule | None = None,
+    name: str,
+    trigger: str,
+    due_business_days: Any = 3,
+    second_after_days: Any = 0,
+    survey_template: SurveyTemplate | None = None,
+    max_attempts: Any = 3,
+    starts_at: datetime | None = None,
+    lookback_days: Any = 14,
+    active: bool = True,
+) -> FollowUpRule:
+    """Create or change a follow-up rule. Tasks already created keep their due times; the next
+    sweep uses the new settings. Switching a rule off stops new tasks, open ones stay."""
+    rules.require_manage(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("Name the rule."), field="name", code="required")
+    if trigger not in Trigger.values:
+        raise ValidationFailed(_("Unknown trigger."), field="trigger")
+    due = _whole(due_business_days, field="due_business_days", low=0, high=365)
+    second = _whole(second_after_days, field="second_after_days", low=0, high=365)
+    if second and trigger != Trigger.COMPLAINT_RESOLVED:
+        raise ValidationFailed(
+            _("Only complaint follow-ups have a second call."), field="second_after_days"
+        )
+    attempts = _whole(max_attempts, field="max_attempts", low=1, high=20)
+    lookback = _whole(lookback_days, field="lookback_days", low=1, high=365)
+    before: dict[str, Any] = {}
+    if rule is not None:
+        # read the stored values: a form may have changed the instance in memory already
+        before = snapshot(FollowUpRule.objects.select_for_update().get(pk=rule.pk), RULE_FIELDS)
+    survey_changed = survey_template is not None and (
+        before.get("survey_template") != survey_template.pk
+    )
+    if survey_changed and survey_template is not None and not survey_template.active:
+        raise ValidationFailed(_("This survey is switched off."), field="survey_template")
+    target = rule or FollowUpRule()
+    target.name, target.trigger = name[:120], trigger
+    target.due_business_days, target.second_after_days = due, second
+    target.survey_template, target.max_attempts, target.lookback_days = (
+        survey_template,
+        attempts,
+        lookback,
+    )
+    starts = starts_at or (target.starts_at if rule else None) or timezone.now()
+    if timezone.is_naive(starts):
+        starts = timezone.make_aware(starts)
+    target.starts_at = starts.astimezone(UTC)  # as stored, so the audit diff compares like
+    target.active = bool(active)
+    target.save()
+    audit_record(
+        actor=actor,
+        action="care.rule_update" if rule else "care.rule_create",
+        obj=target,
+        changes=diff(before, snapshot(target, RULE_FIELDS)),
+    )
+    return target
+
+
+TEMPLATE_FIELDS = [
+    "name",
+    "code",
+    "intro",
+    "thanks",
+    "dissatisfied_at_or_below",
+    "link_valid_days",
+    "active",
+]
+
+
+def _question_rows(template: SurveyTemplate | None) -> list[dict[str, Any]]:
+    if template is None:
+        return []
+    return [
+        {
+            "id": q.pk,
+            "position": q.position,
+            "kind": q.kind,
+            "text": q.text,
+            "target": q.target,
+            "complaint_class": q.complaint_class,
+            "required": q.required,
+        }
+        for q in template.questions.order_by("position", "id")
+    ]
+
+
+def _check_questions(template: SurveyTemplate | None, questions: list[QuestionInput]) -> None:
+    if not questions:
+        raise ValidationFailed(_("A survey needs at least one question."), field="questions")
+    existing = (
+        {q.pk: q for q in SurveyQuestion.objects.filter(template=template)} if template else {}
+    )
+    answered = set(
+        SurveyAnswer.objects.filter(question_id__in=list(existing))
+        .values_list("question_id", flat=True)
+        .distinct()
+    )
+    for number, q in enumerate(questions, start=1):
+        where = {"n": number}
+        if q.kind not in QuestionKind.values:
+            raise ValidationFailed(_("Question %(n)s: unknown kind.") % where, field="questions")
+        if not q.text.strip():
+            raise ValidationFailed(
+                _("Question %(n)s: enter the question.") % where, field="questions"
+            )
+        if q.target not in QuestionTarget.values:
+            raise ValidationFailed(_("Question %(n)s: unknown target.") % where, field="questions")
+        if q.complaint_class and q.complaint_class not in ComplaintClass.values:
+            raise ValidationFailed(
+                _("Question %(n)s: unknown complaint class.") % where, field="questions"
+            )
+        if q.id is not None and q.id not in existing:
+            raise ValidationFailed(
+                _("Question %(n)s is not a question of this survey.") % where, field="questions"
+            )
+        if q.id in answered and existing[q.id].kind != q.kind:
+            raise ValidationFailed(
+                _("Question %(n)s has answers already; its kind cannot change.") % where,
+                field="questions",
+                code="answered",
+            )
+    kept = {q.id for q in questions if q.id is not None}
+    if len(kept) != len([q for q in questions if q.id is not None]):
+        raise ValidationFailed(_("A question is listed twice."), field="questions")
+    if answered - kept:
+        raise ValidationFailed(
+            _(
+                "A question with answers cannot be removed; switch the survey off and "
+                "make a new one instead."
+            ),
+            field="questions",
+            code="answered",
+        )
+
+
+@transaction.atomic
+def survey_template_save(
+    *,
+    actor: User | None,
+    template: SurveyTemplate | None = None,
+    name: str,
+    code: str,
+    questions: list[QuestionInput],
+    dissatisfied_at_or_below: Any = 2,
+    intro: str = "",
+    thanks: str = "",
+    link_valid_days: Any = 14,
+    active: bool = True,
+) -> SurveyTemplate:
+    """Create or change a survey and its questions in one go.
+
+    ``questions`` is the whole list in order: an item with ``id`` changes that question, one
+    without adds a question, and questions left out are removed. Questions that have answers
+    keep their kind and cannot be removed, so past results stay readable.
+    """
+    rules.require_manage(actor)
+    name, code = (name or "").strip(), (code or "").strip()
+    if not name:
+        raise ValidationFailed(_("Name the survey."), field="name", code="required")
+    if not code:
+        raise ValidationFailed(_("Give the survey a code."), field="code", code="required")
+    clash = SurveyTemplate.objects.filter(code=code)
+    if template is not None:
+        clash = clash.exclude(pk=template.pk)
+    if clash.exists():
+        raise ValidationFailed(_("A survey with this code exists."), field="code", code="duplicate")
+    threshold = _whole(dissatisfied_at_or_below, field="dissatisfied_at_or_below", low=1, high=5)
+    valid_days = _whole(link_valid_days, field="link_valid_days", low=1, high=365)
+    if template is not None:
+        template = SurveyTemplate.objects.select_for_update().get(pk=template.pk)
+    _check_questions(template, questions)
+    before = snapshot(template, TEMPLATE_FIELDS) if template else {}
+    questions_before = _question_rows(template)
+    target = template or SurveyTemplate()
+    target.name, target.code = name[:120], code
+    target.intro, target.thanks = intro or "", thanks or ""
+    target.dissatisfied_at_or_below, target.link_valid_days = threshold, valid_days
+    target.active = bool(active)
+    target.save()
+    existing = {q.pk: q for q in SurveyQuestion.objects.filter(template=target)}
+    kept = {q.id for q in questions if q.id is not None}
+    SurveyQuestion.objects.filter(template=target).exclude(pk__in=kept).delete()
+    changed: list[SurveyQuestion] = []
+    added: list[SurveyQuestion] = []
+    for i, q in enumerate(questions):
+        row = existing[q.id] if q.id is not None else SurveyQuestion(template=target)
+        row.position = q.position if q.position is not None else (i + 1) * 10
+        row.kind, row.text, row.target = q.kind, q.text.strip()[:255], q.target
+        row.complaint_class, row.required = q.complaint_class, bool(q.required)
+        (changed if q.id is not None else added).append(row)
+    fields = ["position", "kind", "text", "target", "complaint_class", "required"]
+    SurveyQuestion.objects.bulk_update(changed, fields)
+    SurveyQuestion.objects.bulk_create(added)
+    changes: dict[str, Any] = diff(before, snapshot(target, TEMPLATE_FIELDS))
+    questions_after = _question_rows(target)
+    if questions_after != questions_before:
+        changes["questions"] = [questions_before, questions_after]
+    audit_record(
+        actor=actor,
+        action="care.survey_template_update" if template else "care.survey_template_create",
+        obj=target,
+        changes=changes,
+    )
+    return target

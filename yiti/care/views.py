@@ -18,9 +18,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from yiti.care import selectors, services
 from yiti.care.choices import Bucket, TaskKind, TaskStatus
-from yiti.care.forms import AttemptForm, CancelForm, SurveyForm
-from yiti.care.models import CareTask
-from yiti.care.rules import can_use_care, can_work
+from yiti.care.forms import (
+    AttemptForm,
+    CancelForm,
+    FollowUpRuleForm,
+    QuestionFormSet,
+    SurveyForm,
+    SurveyTemplateForm,
+    question_initial,
+)
+from yiti.care.models import CareTask, FollowUpRule, SurveyTemplate
+from yiti.care.rules import can_manage, can_use_care, can_work
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
@@ -65,6 +73,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "buckets": Bucket.choices,
         "kinds": TaskKind.choices,
         "units": units_visible(request.user),
+        "can_manage": can_manage(access),
     }
     return render_page_or_partial(request, "care/queue.html", "care/_queue_results.html", context)
 
@@ -229,4 +238,106 @@ def survey_public(request: HttpRequest, token: str) -> HttpResponse:
         "care/survey.html",
         {"form": form, "template": template},
         status=status,
+    )
+
+
+# --- settings: follow-up rules and survey templates --------------------------------------------
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not can_manage(access_for(request.user)):
+        raise DjangoPermissionDenied(
+            _("Only administrators and region managers manage follow-up rules and surveys.")
+        )
+
+
+@login_required
+@yiti_errors
+@require_GET
+def rule_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    return render(request, "care/rules.html", {"rules": selectors.followup_rules()})
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def rule_edit(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
+    _require_manager(request)
+    rule = FollowUpRule.objects.filter(pk=rule_id).first() if rule_id else None
+    if rule_id and rule is None:
+        raise NotFound(_("Follow-up rule not found."))
+    form = FollowUpRuleForm(request.POST or None, initial=FollowUpRuleForm.initial_for(rule))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.followup_rule_save(actor=_actor(request), rule=rule, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Follow-up rule saved."))
+            return redirect("care:rules")
+    return render(
+        request,
+        "care/rule_form.html",
+        {"form": form, "rule": rule},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@yiti_errors
+@require_GET
+def survey_list(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    return render(
+        request, "care/surveys.html", {"templates": selectors.survey_templates(active_only=False)}
+    )
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def survey_edit(request: HttpRequest, template_id: int | None = None) -> HttpResponse:
+    _require_manager(request)
+    template = SurveyTemplate.objects.filter(pk=template_id).first() if template_id else None
+    if template_id and template is None:
+        raise NotFound(_("Survey not found."))
+    data = request.POST or None
+    form = SurveyTemplateForm(data, initial=SurveyTemplateForm.initial_for(template))
+    questions = QuestionFormSet(data, initial=question_initial(template), prefix="questions")
+    if request.method == "POST" and form.is_valid() and questions.is_valid():
+        rows = [
+            q
+            for q in questions.cleaned_data
+            if q and not q.get("DELETE")  # blank extra rows have no cleaned data
+        ]
+        try:
+            services.survey_template_save(
+                actor=_actor(request),
+                template=template,
+                questions=[
+                    services.QuestionInput(
+                        id=q["id"],
+                        position=q["position"],
+                        kind=q["kind"],
+                        text=q["text"],
+                        target=q["target"],
+                        complaint_class=q["complaint_class"],
+                        required=q["required"],
+                    )
+                    for q in rows
+                ],
+                **form.cleaned_data,
+            )
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Survey saved."))
+            return redirect("care:surveys")
+    failed = bool(form.errors) or (request.method == "POST" and not questions.is_valid())
+    return render(
+        request,
+        "care/survey_form.html",
+        {"form": form, "questions": questions, "template": template},
+        status=422 if failed else 200,
     )
