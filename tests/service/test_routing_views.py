@@ -86,3 +86,34 @@ def test_service_agents_may_not_see_or_change_routing(client, org):
     assert response.status_code == 403
     rule.refresh_from_db()
     assert rule.kind == "" and rule.position == 100
+
+
+def test_editing_an_sla_policy_through_its_page_audits_the_change(org):
+    from django.test import Client
+
+    from yiti.core.models import AuditEvent
+    from yiti.service.services import sla_policy_save
+
+    policy = sla_policy_save(
+        actor=org.users["admin"],
+        kind="repair",
+        priority="normal",
+        first_response_minutes=60,
+        resolution_minutes=480,
+    )
+    client = Client()
+    client.force_login(org.users["admin"])
+    response = client.post(
+        f"/service/sla/{policy.pk}/",
+        {
+            "kind": "repair",
+            "priority": "normal",
+            "first_response_minutes": 30,
+            "resolution_minutes": 480,
+            "warning_ratio": "0.80",
+            "active": "on",
+        },
+    )
+    assert response.status_code in (200, 302)
+    event = AuditEvent.objects.filter(action="sla_policy.update", object_id=str(policy.pk)).get()
+    assert event.changes["first_response_minutes"] == [60, 30]

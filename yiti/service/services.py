@@ -700,7 +700,9 @@ def sla_policy_save(
             field="priority",
             code="duplicate",
         )
-    before = snapshot(policy, POLICY_FIELDS) if policy else {}
+    # compare with what is stored: a ModelForm may already have changed ``policy`` in memory
+    stored = SlaPolicy.objects.filter(pk=policy.pk).first() if policy else None
+    before = snapshot(stored, POLICY_FIELDS) if stored else {}
     target = policy or SlaPolicy()
     target.kind, target.priority = kind, priority
     target.first_response_minutes, target.resolution_minutes = first, resolution
@@ -776,7 +778,8 @@ def calendar_save(
         )
     for day, hours, _note in rows:
         hours_from_json(hours, str(day))
-    before = snapshot(calendar, CALENDAR_FIELDS) if calendar else {}
+    stored = BusinessCalendar.objects.filter(pk=calendar.pk).first() if calendar else None
+    before = snapshot(stored, CALENDAR_FIELDS) if stored else {}
     target = calendar or BusinessCalendar()
     target.unit, target.name, target.time_zone = unit, name[:80], time_zone
     target.weekly_hours, target.use_cn_holidays = weekly, bool(use_cn_holidays)
