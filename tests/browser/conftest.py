@@ -45,7 +45,9 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, live_server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="zh-CN", base_url=live_server.url, viewport={"width": 1366, "height": 900})
+    context = browser.new_context(
+        locale="zh-CN", base_url=live_server.url, viewport={"width": 1366, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

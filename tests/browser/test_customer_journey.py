@@ -19,13 +19,32 @@ def test_account_manager_finds_customer_by_phone_and_reads_timeline(page, org):
     # given a customer of Hangzhou with contacts from sales and service on the timeline
     am = org.users["am_hz"]
     customer = customer_create(
-        actor=am, name="陈晓东", unit=org.hz, owner=am, contacts=[ContactInput("phone", "13912345678")]
+        actor=am,
+        name="陈晓东",
+        unit=org.hz,
+        owner=am,
+        contacts=[ContactInput("phone", "13912345678")],
     )
-    customer_create(actor=am, name="陈一", unit=org.hz, contacts=[ContactInput("phone", "13800000001")])
-    interaction_record(actor=am, customer=customer, channel="visit", direction="out", purpose="sales",
-                       subject="上门推荐千兆宽带", occurred_at=timezone.now() - timezone.timedelta(days=2))
-    interaction_record(actor=org.users["svc_east"], customer=customer, channel="call", direction="in",
-                       purpose="service", subject="来电咨询账单")
+    customer_create(
+        actor=am, name="陈一", unit=org.hz, contacts=[ContactInput("phone", "13800000001")]
+    )
+    interaction_record(
+        actor=am,
+        customer=customer,
+        channel="visit",
+        direction="out",
+        purpose="sales",
+        subject="上门推荐千兆宽带",
+        occurred_at=timezone.now() - timezone.timedelta(days=2),
+    )
+    interaction_record(
+        actor=org.users["svc_east"],
+        customer=customer,
+        channel="call",
+        direction="in",
+        purpose="service",
+        subject="来电咨询账单",
+    )
 
     # when the account manager signs in
     page.goto("/login/")
@@ -54,7 +73,9 @@ def test_account_manager_finds_customer_by_phone_and_reads_timeline(page, org):
 
     # when the timeline is filtered to sales
     page.select_option("#tl-purpose", "sales")
-    page.wait_for_function("!document.querySelector('#timeline').innerText.includes('来电咨询账单')")
+    page.wait_for_function(
+        "!document.querySelector('#timeline').innerText.includes('来电咨询账单')"
+    )
     assert page.locator("#timeline li .subject").all_inner_texts() == ["上门推荐千兆宽带"]
 
     # when the language is switched to English

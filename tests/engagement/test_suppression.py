@@ -26,9 +26,7 @@ def test_customer_stays_suppressed_until_the_last_complaint_is_lifted(org):
         actor=agent, customer=customer, reason="open_complaint", source_type="ticket", source_id=2
     )
     assert Suppression.objects.filter(customer=customer, lifted_at__isnull=True).count() == 2
-    assert list(suppressed_customer_ids().values_list("customer_id", flat=True)) == [
-        customer.pk
-    ]
+    assert list(suppressed_customer_ids().values_list("customer_id", flat=True)) == [customer.pk]
 
     assert (
         suppression_lift(

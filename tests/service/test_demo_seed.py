@@ -23,12 +23,16 @@ def test_seed_service_builds_a_desk_at_work(org):
     ProductFactory()
     owners = [org.users["am_hz"], org.users["am_nb"], org.users["am_bj"], None]
     sample = [
-        customer_create(actor=None, name=f"客户{i}", unit=unit, owner=owners[i % 4] if unit != partner else None)
+        customer_create(
+            actor=None, name=f"客户{i}", unit=unit, owner=owners[i % 4] if unit != partner else None
+        )
         for i, unit in enumerate([org.hz, org.nb, org.bj, partner] * 10)
     ]
     units = {u.code: u for u in OrgUnit.objects.all()}
 
-    tickets = seed_service(rng=random.Random(7), customers_sample=sample, users=org.users, units=units, count=120)
+    tickets = seed_service(
+        rng=random.Random(7), customers_sample=sample, users=org.users, units=units, count=120
+    )
 
     assert len(tickets) == 120
     assert SlaPolicy.objects.count() == 20 and BusinessCalendar.objects.filter(unit=None).exists()
@@ -37,7 +41,11 @@ def test_seed_service_builds_a_desk_at_work(org):
     assert set(Ticket.objects.values_list("status", flat=True)) == set(TicketStatus.values)
     complaints = Ticket.objects.filter(kind=TicketKind.COMPLAINT)
     assert not complaints.filter(complaint_class="").exists()
-    assert set(complaints.exclude(campaign_id=None).values_list("campaign_id", flat=True)) <= {1, 2, 3}
+    assert set(complaints.exclude(campaign_id=None).values_list("campaign_id", flat=True)) <= {
+        1,
+        2,
+        3,
+    }
     assert Ticket.objects.filter(sla_state=SlaState.BREACHED).exists()
     assert Ticket.objects.filter(sla_state=SlaState.PAUSED).exists()
     assert set(complaints.values_list("unit__code", flat=True)) == {"csc"}

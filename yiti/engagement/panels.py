@@ -13,7 +13,9 @@ from yiti.core.panels import register_panel
 def render_timeline(request: HttpRequest, customer: Any) -> str:
     from yiti.engagement.views import timeline_context
 
-    return render_to_string("engagement/_timeline_panel.html", timeline_context(request, customer), request=request)
+    return render_to_string(
+        "engagement/_timeline_panel.html", timeline_context(request, customer), request=request
+    )
 
 
 def register() -> None:

@@ -49,4 +49,9 @@ def is_suppressed(customer: Customer) -> bool:
 
 def suppressed_customer_ids() -> QuerySet[Suppression, Any]:
     """A subquery of suppressed customer ids, for set-based audience and policy queries."""
-    return Suppression.objects.filter(lifted_at__isnull=True).order_by().values("customer_id").distinct()
+    return (
+        Suppression.objects.filter(lifted_at__isnull=True)
+        .order_by()
+        .values("customer_id")
+        .distinct()
+    )

@@ -43,7 +43,6 @@ class Access:
         return Role.ADMIN in self.roles
 
 
-
 def _compute(user: Any) -> Access:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Access(user_id=None)
