@@ -18,7 +18,12 @@ def test_models_and_migrations_agree():
 
 
 def _yiti(args, env_extra, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YITI_")}
+    # a clean environment: no YITI_* of the test run, and not the browser tests' async override
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("YITI_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update({"YITI_DATA_DIR": str(tmp_path)}, **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "yiti.cli", *args],
