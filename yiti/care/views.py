@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -37,15 +37,9 @@ from yiti.customers.selectors import contact_points_for
 from yiti.engagement.selectors import timeline
 from yiti.org.access import access_for
 from yiti.org.forms import apply_error
-from yiti.org.models import User
 from yiti.org.roles import Perm
 from yiti.org.selectors import units_visible
-
-
-def _actor(request: HttpRequest) -> User:
-    """The signed-in user (the views are behind ``login_required``)."""
-    return cast(User, request.user)
-
+from yiti.org.web import acting_user as _actor
 
 # --- queue -----------------------------------------------------------------------------------
 

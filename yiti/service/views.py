@@ -28,6 +28,7 @@ from yiti.org.access import access_for
 from yiti.org.forms import apply_error
 from yiti.org.models import User
 from yiti.org.selectors import units_visible
+from yiti.org.web import acting_user as _actor
 from yiti.service import selectors, services, workflow
 from yiti.service.choices import (
     COMPLAINT_REASON_CLASS,
@@ -48,12 +49,6 @@ from yiti.service.forms import (
 from yiti.service.models import RoutingRule, SlaPolicy, Ticket
 from yiti.service.routing import agents_of
 from yiti.service.rules import can_manage_sla, can_work
-
-
-def _actor(request: HttpRequest) -> User:
-    """The signed-in user (every view here is behind ``login_required``)."""
-    return cast(User, request.user)
-
 
 # --- queues ----------------------------------------------------------------------------------
 

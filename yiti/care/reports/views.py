@@ -3,7 +3,7 @@ export, the generation status (polled by htmx) and "Generate now"."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,15 +25,11 @@ from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import Page, paginate, parse_page
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
-from yiti.org.models import User
 from yiti.org.selectors import units_visible
+from yiti.org.web import acting_user as _actor
 
 PROBLEMS_PER_PAGE = 100
 BUSY = (SnapshotStatus.QUEUED, SnapshotStatus.RUNNING)
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 @login_required
