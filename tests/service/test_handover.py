@@ -124,3 +124,53 @@ def test_the_seller_sees_the_progress_on_my_orders(client, org, customers, polic
     assert f"/service/tickets/{ticket.pk}/" in page and "杭州客户" in page
     # and the ticket itself, because the customer is his
     assert client.get(f"/service/tickets/{ticket.pk}/").status_code == 200
+
+
+def test_the_customer_is_told_the_progress_by_email(
+    org, customers, policies, settings, smtp_server, django_capture_on_commit_callbacks
+):
+    # given a customer with an e-mail address and real SMTP delivery
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    from yiti.customers.services import contact_point_add
+    from yiti.engagement.models import Interaction
+
+    customer = customers["hz"]
+    contact_point_add(actor=None, customer=customer, kind="email", value="chen@example.cn")
+    customer = Customer.objects.get(pk=customer.pk)
+    agent = org.users["svc_east"]
+    _order, ticket = order_take(
+        actor=org.users["am_hz"], customer=customer, product=ProductFactory()
+    )
+    # when service starts and finishes the work
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_transition(actor=agent, ticket=ticket, to_status=TicketStatus.IN_PROGRESS)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_resolve(actor=agent, ticket=ticket, resolution="宽带已开通")
+    # then the customer received two messages, the last saying it is done, with the resolution
+    assert [m.rcpt_to for m in smtp_server.messages] == [["chen@example.cn"]] * 2
+    assert f"[#{ticket.pk}]" in smtp_server.messages[-1].subject
+    assert "宽带已开通" in smtp_server.messages[-1].body
+    # and both e-mails are on the timeline
+    assert (
+        Interaction.objects.filter(ticket_id=ticket.pk, channel="email", outcome="sent").count()
+        == 2
+    )
+
+
+def test_a_customer_who_withdrew_service_email_gets_none(
+    org, customers, policies, mailoutbox, django_capture_on_commit_callbacks
+):
+    from yiti.customers.services import consent_record, contact_point_add
+
+    customer = customers["hz"]
+    contact_point_add(actor=None, customer=customer, kind="email", value="chen@example.cn")
+    consent_record(actor=None, customer=customer, channel="email", purpose="service", granted=False)
+    customer = Customer.objects.get(pk=customer.pk)
+    _order, ticket = order_take(
+        actor=org.users["am_hz"], customer=customer, product=ProductFactory()
+    )
+    ticket_transition(
+        actor=org.users["svc_east"], ticket=ticket, to_status=TicketStatus.IN_PROGRESS
+    )
+    assert mailoutbox == []

@@ -16,21 +16,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import PermissionDenied, ValidationFailed
-from yiti.customers.choices import CustomerStatus, OrderStatus, SalesChannel
-from yiti.customers.models import Customer, Order, Product
+from yiti.customers.choices import Channel, CustomerStatus, OrderStatus, Purpose, SalesChannel
+from yiti.customers.models import ConsentState, Customer, Order, Product
 from yiti.customers.rules import require_visible
 from yiti.customers.services import order_create, order_set_status
 from yiti.engagement.choices import (
     Direction,
     InteractionChannel,
     InteractionPurpose,
+    Outcome,
     SuppressionReason,
 )
 from yiti.engagement.services import interaction_record, suppression_lift, suppression_set
@@ -114,6 +117,52 @@ def _timeline(
         ticket_id=ticket.pk,
         check_access=False,
     )
+
+
+# statuses the customer hears about: work started, we need you, done
+CUSTOMER_NEWS = {
+    TicketStatus.IN_PROGRESS: gettext_lazy("We are working on your request"),
+    TicketStatus.WAITING_CUSTOMER: gettext_lazy("We need something from you"),
+    TicketStatus.RESOLVED: gettext_lazy("Your request is done"),
+}
+
+
+def _tell_customer(
+    *, actor: User | None, ticket: Ticket, headline: str, body: str, at: datetime
+) -> bool:
+    """Keep the customer informed of the ticket's progress by e-mail (until the portal shows it).
+
+    Sent after commit through Django's mail backend (real SMTP in production, files in the
+    embedded demo) to the primary e-mail, unless the customer withdrew e-mail for service;
+    the message lands on the timeline. Returns whether a message was sent.
+    """
+    customer = ticket.customer
+    if not customer.primary_email:
+        return False
+    withdrawn = ConsentState.objects.filter(
+        customer=customer, channel=Channel.EMAIL, purpose=Purpose.SERVICE, granted=False
+    ).exists()
+    if withdrawn:
+        return False
+    subject = f"[#{ticket.pk}] {headline}: {ticket.subject}"[:200]
+    text = "\n\n".join(filter(None, [f"{customer.name}:", str(headline), body]))
+    recipient = customer.primary_email
+    transaction.on_commit(lambda: send_mail(subject, text, None, [recipient], fail_silently=False))
+    interaction_record(
+        actor=actor,
+        customer=customer,
+        channel=InteractionChannel.EMAIL,
+        direction=Direction.OUTBOUND,
+        purpose=InteractionPurpose.SERVICE,
+        outcome=Outcome.SENT,
+        subject=subject,
+        body=text,
+        occurred_at=min(at, timezone.now()),
+        unit=ticket.unit,
+        ticket_id=ticket.pk,
+        check_access=False,
+    )
+    return True
 
 
 def _suppress(*, actor: User | None, ticket: Ticket) -> None:
@@ -407,6 +456,9 @@ def ticket_transition(
         _suppress(actor=actor, ticket=ticket)
     if ticket.kind == TicketKind.ORDER_PROCESSING and ticket.order_id:
         _follow_order(ticket, to_status)
+    news = CUSTOMER_NEWS.get(TicketStatus(to_status))
+    if news is not None:
+        _tell_customer(actor=actor, ticket=ticket, headline=str(news), body=body, at=at)
     if to_status == TicketStatus.RESOLVED:
         _timeline(
             actor=actor,
@@ -574,6 +626,9 @@ def ticket_reply(
             % {"id": ticket.pk, "subject": ticket.subject},
             body=body,
             at=at,
+        )
+        _tell_customer(
+            actor=actor, ticket=ticket, headline=_("A reply to your request"), body=body, at=at
         )
     audit_record(
         actor=actor,
