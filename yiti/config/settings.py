@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "yiti.core",
+    "yiti.channels",
     "yiti.org",
     "yiti.customers",
     "yiti.engagement",
@@ -182,6 +183,20 @@ EMAIL_USE_TLS = env_bool("YITI_EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("YITI_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("YITI_EMAIL_FROM", "yiti@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# SMS (yiti.channels): an HTTP gateway when YITI_SMS_GATEWAY_URL is set, else one JSON line
+# per message in the data directory's outbox.
+YITI_SMS_GATEWAY_URL = env_str("YITI_SMS_GATEWAY_URL")
+YITI_SMS_GATEWAY_TOKEN = env_str("YITI_SMS_GATEWAY_TOKEN")
+YITI_SMS_TIMEOUT = env_int("YITI_SMS_TIMEOUT", 10)
+YITI_SMS_BACKEND = env_str("YITI_SMS_BACKEND", "http" if YITI_SMS_GATEWAY_URL else "file")
+if YITI_SMS_BACKEND not in {"http", "file"}:
+    raise ImproperlyConfigured(
+        f"YITI_SMS_BACKEND must be 'http' or 'file', got {YITI_SMS_BACKEND!r}"
+    )
+if YITI_SMS_BACKEND == "http" and not YITI_SMS_GATEWAY_URL:
+    raise ImproperlyConfigured("YITI_SMS_BACKEND=http needs YITI_SMS_GATEWAY_URL")
+YITI_SMS_FILE_PATH = DATA_DIR / "outbox" / "sms.jsonl"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
