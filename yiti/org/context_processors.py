@@ -9,6 +9,7 @@ from django.utils.functional import SimpleLazyObject
 
 from yiti.org.access import Access, access_for
 from yiti.org.choices import Role
+from yiti.org.selectors import unread_notifications_count
 
 
 def access(request: HttpRequest) -> dict[str, Any]:
@@ -31,6 +32,7 @@ def access(request: HttpRequest) -> dict[str, Any]:
         return [str(label) for value, label in Role.choices if value in codes]
 
     return {
+        "yiti_unread": SimpleLazyObject(lambda: unread_notifications_count(user)),
         "yiti_access": SimpleLazyObject(_access),
         "yiti_perms": SimpleLazyObject(_perms),
         "yiti_roles": SimpleLazyObject(_roles),

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from yiti.org.access import access_for
 from yiti.org.choices import Role
-from yiti.org.models import ApiToken, OrgUnit, User
+from yiti.org.models import ApiToken, Notification, OrgUnit, User
 
 
 def units_visible(user: Any) -> QuerySet[OrgUnit]:
@@ -30,3 +30,14 @@ def account_managers_visible(user: Any) -> QuerySet[User]:
 
 def tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def notifications_of(user: User) -> QuerySet[Notification]:
+    """The user's in-app notifications, newest first."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def unread_notifications_count(user: Any) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -15,5 +15,7 @@ app_name = "org"
 urlpatterns = [
     path("audit/", views.audit_log, name="audit"),
     path("account/tokens/", views.tokens, name="tokens"),
+    path("account/notifications/", views.notifications, name="notifications"),
+    path("account/notifications/read/", views.notifications_read, name="notifications_read"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -23,8 +23,13 @@ from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
 from yiti.org.forms import AuditFilterForm, TokenCreateForm, apply_error
 from yiti.org.roles import Perm
-from yiti.org.selectors import tokens_of
-from yiti.org.services import login_allowed, login_attempt_record, token_create
+from yiti.org.selectors import notifications_of, tokens_of
+from yiti.org.services import (
+    login_allowed,
+    login_attempt_record,
+    notification_mark_read,
+    token_create,
+)
 from yiti.org.services import token_revoke as token_revoke_service
 from yiti.org.web import acting_user
 
@@ -120,3 +125,37 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
         return redirect("org:tokens")
     return render(request, "org/token_revoke.html", {"token": token})
+
+
+@login_required
+@require_http_methods(["GET"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's in-app notifications: SLA warnings and breaches, care escalations, …"""
+    page = paginate(
+        notifications_of(acting_user(request)),
+        page=parse_page(request.GET.get("page")),
+        size=settings.YITI_PAGE_SIZE,
+    )
+    return render(request, "org/notifications.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["POST"])
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    """Mark one notification (``id``) or all of them read; open the one's link if it has one."""
+    user = acting_user(request)
+    raw_id = request.POST.get("id")
+    if raw_id:
+        try:
+            notification_id = int(raw_id)
+        except ValueError as exc:
+            raise Http404 from exc
+        notification = notifications_of(user).filter(pk=notification_id).first()
+        if notification is None:
+            raise Http404
+        notification_mark_read(user=user, notification_id=notification_id)
+        if notification.link.startswith("/"):
+            return redirect(notification.link)
+    else:
+        notification_mark_read(user=user)
+    return redirect("org:notifications")

@@ -287,7 +287,9 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 def _require_manager(request: HttpRequest) -> None:
     if not can_manage_sla(access_for(request.user)):
         raise DjangoPermissionDenied(
-            _("Only administrators and region managers manage SLA policies and calendars.")
+            _(
+                "Only administrators and region managers manage SLA policies, calendars and routing rules."
+            )
         )
 
 
