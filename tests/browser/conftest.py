@@ -51,8 +51,6 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
-    artifacts = Path(os.environ.get("YITI_TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
     context.close()
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections
-from django.db.models import BigIntegerField, Exists, F, Func, OuterRef, Q, QuerySet, Sum
+from django.db.models import BigIntegerField, F, Func, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import NotFound
@@ -213,16 +213,4 @@ def assignments_of(customer: Customer, *, limit: int = 100) -> QuerySet[Assignme
         Assignment.objects.filter(customer=customer)
         .select_related("from_user", "to_user", "from_unit", "to_unit", "actor")
         .order_by("-at", "-id")[:limit]
-    )
-
-
-def customers_with_phone(normalized_phone: str) -> QuerySet[Customer]:
-    """Active customers holding this normalised (E.164) phone: the portal and duplicates use it."""
-    return Customer.objects.filter(
-        Exists(
-            ContactPoint.objects.filter(
-                customer_id=OuterRef("pk"), kind=ContactKind.PHONE, normalized=normalized_phone
-            )
-        ),
-        status=CustomerStatus.ACTIVE,
     )

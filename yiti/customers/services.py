@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from yiti.core.audit import audit_bulk, audit_record, diff, snapshot
 from yiti.core.bulk import insert_rows
-from yiti.core.errors import Conflict, NotFound, ValidationFailed
+from yiti.core.errors import Conflict, ValidationFailed
 from yiti.core.search import search_key
 from yiti.customers.choices import (
     Channel,
@@ -866,13 +866,6 @@ def customers_touch(*, customer_ids: Iterable[int], at: datetime) -> int:
         .filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at))
         .update(last_contact_at=at)
     )
-
-
-def customer_get(customer_id: int) -> Customer:
-    try:
-        return Customer.objects.get(pk=customer_id)
-    except Customer.DoesNotExist as exc:
-        raise NotFound(_("Customer not found.")) from exc
 
 
 @transaction.atomic
