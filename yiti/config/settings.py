@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "yiti.service.dispatch",
     "yiti.care",
     "yiti.care.reports",
+    "yiti.campaigns",
     "yiti.decisions",
     "yiti.api",
     "yiti.demo",
