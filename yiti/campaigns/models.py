@@ -360,7 +360,7 @@ class Delivery(models.Model):
     """One wave's contact with one customer: planned, excluded (with its reason), sent,
     delivered, opened, answered and converted. Unique per wave and customer.
 
-    Electronic deliveries are sent by background batches (``batch``); the idempotency key
+    Electronic deliveries are sent by background batches (``SendBatch``); the idempotency key
     ``yiti-d<id>`` goes with every attempt, so a re-run batch never sends twice. Calls and
     visits are worked by ``assignee`` in rank order (best expected value first).
     """
@@ -374,7 +374,6 @@ class Delivery(models.Model):
     planned_for = models.DateTimeField(_("planned for"))
     expected_value = models.FloatField(_("expected value"), default=0)
     rank = models.PositiveIntegerField(_("rank"), default=0)
-    batch = models.PositiveIntegerField(default=0)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -410,7 +409,7 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["wave", "customer"], name="delivery_wave_customer"),
         ]
         indexes = [
-            models.Index(fields=["wave", "status", "batch"], name="delivery_wave_status"),
+            models.Index(fields=["wave", "status"], name="delivery_wave_status"),
             models.Index(
                 fields=["planned_for"],
                 name="delivery_planned",
@@ -473,12 +472,14 @@ class OfferReservation(TimeStampedModel):
 class SendBatch(models.Model):
     """One batch of a wave's electronic deliveries, sent by one background task.
 
-    A worker claims the batch and beats ``heartbeat_at`` while sending; a batch whose worker
+    ``status``: pending (waiting for a worker), running, done. A worker claims the batch and beats ``heartbeat_at`` while sending; a batch whose worker
     stopped beating (killed, crashed) is handed to a new task by the recovery sweep.
     """
 
     wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()  # the batch is the wave's deliveries with ids in
+    last_id = models.BigIntegerField()  # [first_id, last_id]
     size = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, default="pending")
     runs = models.PositiveSmallIntegerField(default=0)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -23,10 +25,31 @@ class EmailAdapter:
 
     SMTP 5xx answers and refused recipients are ``rejected``; 4xx answers, refused
     connections and timeouts are ``failed`` and may be retried with the same key.
+
+    Used as a context manager (``with EmailAdapter() as mail: ...``) the adapter keeps one
+    SMTP session open for many messages (a sending batch) and reconnects after an error.
     """
 
     def __init__(self, *, from_email: str | None = None) -> None:
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
+        self._connection: Any = None
+
+    def __enter__(self) -> EmailAdapter:
+        self._connection = get_connection()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):  # the session is gone
+                self._connection.close()
+            self._connection = None
+
+    def _reset(self) -> None:
+        """After a failed send: drop the session so that the next message reconnects."""
+        if self._connection is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = get_connection()
 
     def send(self, message: OutboundMessage) -> SendResult:
         if "@" not in message.to:
@@ -38,18 +61,21 @@ class EmailAdapter:
             from_email=self.from_email,
             to=[message.to],
             headers={"Message-ID": mid},
-            connection=get_connection(),
+            connection=self._connection or get_connection(),
         )
         try:
             email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
             return SendResult.rejected(f"recipient refused: {exc.recipients}")
         except smtplib.SMTPResponseException as exc:
+            self._reset()
             error = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
             if 500 <= exc.smtp_code < 600:
                 return SendResult.rejected(error)
             return SendResult.failed(error)
         except (smtplib.SMTPException, OSError) as exc:
+            self._reset()
             log.warning("e-mail %s not sent: %s", mid, exc)
             return SendResult.failed(f"{type(exc).__name__}: {exc}")
         return SendResult.sent(mid)
