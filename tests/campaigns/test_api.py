@@ -18,12 +18,13 @@ from tests.api.conftest import Api
 from tests.campaigns.conftest import at_ten, consent, first_wave, sign_all
 from yiti.campaigns import services
 from yiti.campaigns.models import Campaign, Delivery, Offer, SendBatch
+from yiti.campaigns.outcomes import delivery_respond
 from yiti.campaigns.planning import wave_plan
 from yiti.campaigns.sending import batch_send, wave_start
 from yiti.core.models import AuditEvent
 from yiti.customers.services import ContactInput, customer_create, order_create
 from yiti.engagement.models import Interaction
-from yiti.org.services import token_create
+from yiti.org.services import membership_grant, token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -680,6 +681,25 @@ def test_who_may_record_a_response(world, sent, api_as):
         422,
         "not_contacted",
     )
+
+
+def test_seeing_the_customer_is_not_enough_to_record_a_response(world, sent, api_as):
+    # given finance staff of the East region: they see its customers and view campaigns,
+    # but neither work campaign contacts nor manage campaigns
+    membership_grant(user=world.org.users["fin"], unit=world.org.east, role="finance")
+    delivery = delivery_of(sent, "客户0")
+    fin = api_as("fin")
+    assert fin.get(f"/campaigns/deliveries/{delivery.pk}").json()["can_record"] is False
+
+    refused = fin.post(f"/campaigns/deliveries/{delivery.pk}/responses", {"kind": "accepted"})
+
+    assert_error(refused, 403, "permission_denied")
+    delivery.refresh_from_db()
+    assert delivery.response == "" and delivery.converted_at is None
+    # the customer's own answer through the response link (no user) is still recorded
+    delivery_respond(actor=None, delivery=delivery, kind="interested")
+    delivery.refresh_from_db()
+    assert delivery.response == "interested"
 
 
 def test_an_order_is_linked_to_the_contact_that_led_to_it(world, sent, api_as):
