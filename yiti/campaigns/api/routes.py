@@ -75,9 +75,15 @@ from yiti.campaigns.api.schemas import (
 from yiti.campaigns.conflicts import conflict_accept, conflicts_check, conflicts_of
 from yiti.campaigns.models import Offer, Segment, Wave
 from yiti.campaigns.planning import wave_plan
-from yiti.campaigns.rules import can_manage, can_record, can_work, require_manage
+from yiti.campaigns.rules import (
+    can_manage,
+    can_record,
+    can_work,
+    require_manage,
+    require_view,
+)
 from yiti.core.errors import ValidationFailed
-from yiti.core.pagination import paginate
+from yiti.core.pagination import Page, paginate
 from yiti.customers.models import Order, Product
 from yiti.org.access import access_for
 from yiti.org.api import UnitRef
@@ -91,6 +97,10 @@ router = Router(tags=["campaigns"])
 
 def _user(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
+
+
+def _paging(page: Page[Any]) -> dict[str, Any]:
+    return {"page": page.number, "page_size": page.size, "has_next": page.has_next}
 
 
 def _one(
@@ -226,6 +236,13 @@ def _campaign_detail(user: Any, campaign_id: int) -> CampaignDetailOut:
     )
 
 
+def _act(request: HttpRequest, campaign_id: int, service: Any, **kwargs: Any) -> CampaignDetailOut:
+    """One step of the campaign's life (a service taking ``actor`` and ``campaign``)."""
+    user = _user(request)
+    service(actor=user, campaign=selectors.campaign_get(user, campaign_id), **kwargs)
+    return _campaign_detail(user, campaign_id)
+
+
 def _wave_args(data: dict[str, Any]) -> dict[str, Any]:
     if "source_wave" in data:
         ref = data["source_wave"]
@@ -270,9 +287,7 @@ def offers_list(request: HttpRequest, query: Query[OfferQuery]) -> OfferPage:
     page = paginate(qs, page=query.page, size=query.page_size)
     return OfferPage(
         items=[OfferOut.of(o) for o in page.items],
-        page=page.number,
-        page_size=page.size,
-        has_next=page.has_next,
+        **_paging(page),
     )
 
 
@@ -324,7 +339,7 @@ def offers_update(request: HttpRequest, offer_id: int, payload: OfferPatch) -> O
     "choices, the values it accepts, so that an integration can build rules.",
 )
 def segment_fields(request: HttpRequest) -> RuleLanguageOut:
-    selectors.segments_list(_user(request))  # the rule language is open to campaign viewers
+    require_view(_user(request))
     return RuleLanguageOut(
         match=["all", "any"],
         max_conditions=segments.MAX_CONDITIONS,
@@ -365,9 +380,7 @@ def segments_list(request: HttpRequest, query: Query[PageQuery]) -> SegmentPage:
     page = paginate(selectors.segments_list(_user(request)), page=query.page, size=query.page_size)
     return SegmentPage(
         items=[SegmentOut.of(s) for s in page.items],
-        page=page.number,
-        page_size=page.size,
-        has_next=page.has_next,
+        **_paging(page),
     )
 
 
@@ -417,9 +430,7 @@ def calls_list(request: HttpRequest, query: Query[CallQuery]) -> CallPage:
         items=[
             CallOut(**DeliveryOut.fields_of(d, labels), **CallOut.context_of(d)) for d in page.items
         ],
-        page=page.number,
-        page_size=page.size,
-        has_next=page.has_next,
+        **_paging(page),
     )
 
 
@@ -433,9 +444,7 @@ def campaigns_list(request: HttpRequest, query: Query[CampaignQuery]) -> Campaig
     page = paginate(qs, page=query.page, size=query.page_size)
     return CampaignPage(
         items=[CampaignOut.of(c) for c in page.items],
-        page=page.number,
-        page_size=page.size,
-        has_next=page.has_next,
+        **_paging(page),
     )
 
 
@@ -470,11 +479,8 @@ def campaigns_get(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
 def campaigns_update(
     request: HttpRequest, campaign_id: int, payload: CampaignPatch
 ) -> CampaignDetailOut:
-    user = _user(request)
-    campaign = selectors.campaign_get(user, campaign_id)
     args = _campaign_args(payload.model_dump(exclude_unset=True))
-    services.campaign_update(actor=user, campaign=campaign, **args)
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_update, **args)
 
 
 @router.post(
@@ -485,9 +491,7 @@ def campaigns_update(
     "starts the front line's lead time and checks conflicts with other campaigns.",
 )
 def campaigns_submit(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
-    user = _user(request)
-    services.campaign_submit(actor=user, campaign=selectors.campaign_get(user, campaign_id))
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_submit)
 
 
 @router.post(
@@ -498,10 +502,7 @@ def campaigns_submit(request: HttpRequest, campaign_id: int) -> CampaignDetailOu
 def campaigns_return_to_draft(
     request: HttpRequest, campaign_id: int, payload: OptionalReasonIn
 ) -> CampaignDetailOut:
-    user = _user(request)
-    campaign = selectors.campaign_get(user, campaign_id)
-    services.campaign_return_to_draft(actor=user, campaign=campaign, reason=payload.reason)
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_return_to_draft, reason=payload.reason)
 
 
 @router.post(
@@ -512,9 +513,7 @@ def campaigns_return_to_draft(
     "all and `missing` lists it, one sentence each (see also `GET .../readiness`).",
 )
 def campaigns_launch(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
-    user = _user(request)
-    services.campaign_launch(actor=user, campaign=selectors.campaign_get(user, campaign_id))
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_launch)
 
 
 @router.post(
@@ -523,19 +522,14 @@ def campaigns_launch(request: HttpRequest, campaign_id: int) -> CampaignDetailOu
     summary="Pause a running campaign (batches stop before their next message)",
 )
 def campaigns_pause(request: HttpRequest, campaign_id: int, payload: ReasonIn) -> CampaignDetailOut:
-    user = _user(request)
-    campaign = selectors.campaign_get(user, campaign_id)
-    services.campaign_pause(actor=user, campaign=campaign, reason=payload.reason)
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_pause, reason=payload.reason)
 
 
 @router.post(
     "/{int:campaign_id}/resume", response=CampaignDetailOut, summary="Resume a paused campaign"
 )
 def campaigns_resume(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
-    user = _user(request)
-    services.campaign_resume(actor=user, campaign=selectors.campaign_get(user, campaign_id))
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_resume)
 
 
 @router.post(
@@ -544,9 +538,7 @@ def campaigns_resume(request: HttpRequest, campaign_id: int) -> CampaignDetailOu
     summary="Complete a campaign (contacts still planned are cancelled)",
 )
 def campaigns_complete(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
-    user = _user(request)
-    services.campaign_complete(actor=user, campaign=selectors.campaign_get(user, campaign_id))
-    return _campaign_detail(user, campaign_id)
+    return _act(request, campaign_id, services.campaign_complete)
 
 
 @router.get(
@@ -776,9 +768,7 @@ def deliveries_list(
     labels = selectors.reason_labels(d.reason for d in page.items)
     return DeliveryPage(
         items=[DeliveryOut(**DeliveryOut.fields_of(d, labels)) for d in page.items],
-        page=page.number,
-        page_size=page.size,
-        has_next=page.has_next,
+        **_paging(page),
     )
 
 

@@ -42,6 +42,19 @@ from yiti.org.api import UnitRef, UserRef
 Ref = int | str
 
 
+class PageQuery(Schema):
+    """``page`` and ``page_size`` of every list (pages answer ``has_next``, never a count)."""
+
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
+
+
+class PageOut(Schema):
+    page: int
+    page_size: int
+    has_next: bool
+
+
 # --- schemas: references --------------------------------------------------------------------
 
 
@@ -143,17 +156,12 @@ class OfferDetailOut(OfferOut):
     eligibility_summary: list[str] = Field(description="Each eligibility condition in words.")
 
 
-class OfferPage(Schema):
+class OfferPage(PageOut):
     items: list[OfferOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class OfferQuery(Schema):
+class OfferQuery(PageQuery):
     active: bool = Field(False, description="Only offers that are still active.")
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class OfferIn(Schema):
@@ -232,16 +240,8 @@ class SegmentDetailOut(SegmentOut):
     summary: list[str] = Field(description="Each condition in words.")
 
 
-class SegmentPage(Schema):
+class SegmentPage(PageOut):
     items: list[SegmentOut]
-    page: int
-    page_size: int
-    has_next: bool
-
-
-class PageQuery(Schema):
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class SegmentIn(Schema):
@@ -360,18 +360,13 @@ class CampaignOut(Schema):
         return cls(**cls.fields_of(c))
 
 
-class CampaignPage(Schema):
+class CampaignPage(PageOut):
     items: list[CampaignOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class CampaignQuery(Schema):
+class CampaignQuery(PageQuery):
     q: str = Field("", max_length=100, description="Part of the name or the code.")
     status: CampaignStatus | None = None
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class WaveOut(Schema):
@@ -773,20 +768,15 @@ class DeliveryOut(Schema):
         }
 
 
-class DeliveryPage(Schema):
+class DeliveryPage(PageOut):
     items: list[DeliveryOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class DeliveryQuery(Schema):
+class DeliveryQuery(PageQuery):
     status: DeliveryStatus | None = None
     reason: str = Field(
         "", max_length=120, description="An exclusion reason, or its head (cap, suppressed)."
     )
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class CallOut(DeliveryOut):
@@ -803,17 +793,12 @@ class CallOut(DeliveryOut):
         }
 
 
-class CallPage(Schema):
+class CallPage(PageOut):
     items: list[CallOut]
-    page: int
-    page_size: int
-    has_next: bool
 
 
-class CallQuery(Schema):
+class CallQuery(PageQuery):
     mine: bool = Field(True, description="Only calls assigned to you; false adds unassigned ones.")
-    page: int = Field(1, ge=1, le=100_000)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class DeliveryDetailOut(CallOut):
