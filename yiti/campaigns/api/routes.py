@@ -738,11 +738,11 @@ def waves_delete(request: HttpRequest, wave_id: int) -> Status[None]:
     '`{"dry_run": true}`.',
 )
 def waves_plan(
-    request: HttpRequest, wave_id: int, query: Query[PlanQuery], payload: PlanIn | None = None
+    request: HttpRequest, wave_id: int, query: Query[PlanQuery], payload: PlanIn
 ) -> dict[str, Any]:
     user = _user(request)
     wave = selectors.wave_get(user, wave_id)
-    dry_run = query.dry_run or (payload is not None and payload.dry_run)
+    dry_run = query.dry_run or payload.dry_run
     return wave_plan(actor=user, wave=wave, dry_run=dry_run).as_dict()
 
 
