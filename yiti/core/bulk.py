@@ -23,6 +23,7 @@ _PASS_THROUGH = {
     "BooleanField",
     "CharField",
     "EmailField",
+    "FloatField",
     "ForeignKey",
     "IntegerField",
     "PositiveBigIntegerField",

@@ -80,3 +80,12 @@ class ImportStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected, nothing written")
     FAILED = "failed", _("Failed and rolled back, nothing written")
+
+
+class ValueTier(models.TextChoices):
+    """Value tiers of one-to-one marketing (seed 003), set by ``yiti.decisions``' refit."""
+
+    MVC = "mvc", _("Most valuable")  # 最有价值客户
+    MGC = "mgc", _("Most growable")  # 最具成长性客户
+    STANDARD = "standard", _("Standard")  # 普通客户
+    BZ = "bz", _("Below zero")  # 负值客户

@@ -1,0 +1,195 @@
+"""Reading the book for a refit: a handful of set-based queries straight into numpy arrays.
+
+No model instances and no per-customer query: the customers, their orders and the counts of
+what it cost to serve them are each one query (the counts are grouped in SQL), however many
+customers there are. Rows are fetched in chunks and turned into arrays chunk by chunk, so
+ten million orders never exist as ten million Python tuples at once.
+
+Days are local calendar days (``settings.TIME_ZONE``): PostgreSQL converts each timestamp in
+SQL; SQLite stores UTC text, read as a Julian day and shifted by the zone's UTC offset at the
+end of the window (exact for zones without daylight saving time, such as Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+
+from yiti.care.models import CareAttempt
+from yiti.customers.choices import CustomerStatus, OrderStatus, ProductCategory
+from yiti.customers.models import Customer, Order, Product
+from yiti.decisions.choices import TICKET_COST_ITEMS, CostItem
+from yiti.decisions.scores import Book, Orders, positions
+from yiti.engagement.choices import Direction, InteractionChannel
+from yiti.engagement.models import Interaction
+from yiti.service.models import Ticket
+
+CHUNK = 250_000
+UNIX_EPOCH_JULIAN_DAY = 2440587.5
+
+
+def fetch_array(sql: str, params: list[Any], columns: int, dtype: Any = np.float64) -> np.ndarray:
+    """All rows of ``sql`` as a 2-D array, fetched and converted ``CHUNK`` rows at a time."""
+    parts: list[np.ndarray] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(CHUNK)
+            if not rows:
+                break
+            parts.append(np.array(rows, dtype=dtype).reshape(-1, columns))
+    if not parts:
+        return np.zeros((0, columns), dtype=dtype)
+    return np.concatenate(parts)
+
+
+def table(model: Any) -> str:
+    """The quoted table of a model, for hand-written SQL."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model: Any, name: str) -> str:
+    """The quoted column of a model field, for hand-written SQL."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def read_book() -> Book:
+    """Every customer that is not merged away, sorted by id (one query)."""
+    c = Customer
+    sql = (
+        f"SELECT {column(c, 'id')}, {column(c, 'unit')}, COALESCE({column(c, 'owner')}, 0) "  # noqa: S608
+        f"FROM {table(c)} WHERE {column(c, 'status')} <> %s ORDER BY {column(c, 'id')}"
+    )
+    rows = fetch_array(sql, [CustomerStatus.MERGED.value], 3, dtype=np.int64)
+    return Book(customer_id=rows[:, 0].copy(), unit=rows[:, 1].copy(), owner=rows[:, 2].copy())
+
+
+def _utc_offset_days(at: datetime) -> float:
+    offset = at.astimezone(ZoneInfo(settings.TIME_ZONE)).utcoffset()
+    return (offset.total_seconds() if offset else 0.0) / 86400.0
+
+
+def read_orders(*, start: datetime | None, end: datetime) -> Orders:
+    """The orders that are not cancelled, ordered in [start, end] (one query)."""
+    o = Order
+    at, amount, margin = column(o, "ordered_at"), column(o, "amount"), column(o, "margin")
+    where = [f"{column(o, 'status')} <> %s", f"{at} <= %s"]
+    params: list[Any] = [OrderStatus.CANCELLED.value, _db_time(end)]
+    if start is not None:
+        where.append(f"{at} >= %s")
+        params.append(_db_time(start))
+    if connection.vendor == "postgresql":
+        day = f"(({at} AT TIME ZONE %s)::date - DATE '1970-01-01')"
+        params.insert(0, settings.TIME_ZONE)
+        money = f"{amount}::float8, {margin}::float8"
+    else:
+        day = f"julianday({at})"
+        money = f"{amount}, {margin}"
+    sql = (
+        f"SELECT {column(o, 'customer')}, {day}, {money}, {column(o, 'product')} "  # noqa: S608
+        f"FROM {table(o)} WHERE {' AND '.join(where)}"
+    )
+    rows = fetch_array(sql, params, 5)
+    if connection.vendor == "postgresql":
+        days = rows[:, 1].astype(np.int64)
+    else:
+        days = np.floor(rows[:, 1] - UNIX_EPOCH_JULIAN_DAY + _utc_offset_days(end)).astype(np.int64)
+    codes = {value: i for i, value in enumerate(ProductCategory.values)}
+    product_category = dict(Product.objects.values_list("id", "category"))
+    lookup = np.zeros(max(product_category, default=0) + 1, dtype=np.int64)
+    for product_id, category in product_category.items():
+        lookup[product_id] = codes.get(category, codes[ProductCategory.OTHER])
+    return Orders(
+        customer_id=rows[:, 0].astype(np.int64),
+        day=days,
+        amount=rows[:, 2].copy(),
+        margin=rows[:, 3].copy(),
+        category=lookup[rows[:, 4].astype(np.int64)],
+    )
+
+
+def local_day(at: datetime) -> int:
+    """Days since 1970-01-01 of ``at``'s local date."""
+    local = at.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+    return int(np.datetime64(local.isoformat(), "D").astype(np.int64))
+
+
+def _db_time(at: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(at) if connection.vendor == "sqlite" else at
+
+
+@dataclass(frozen=True)
+class ServiceUse:
+    """Cost to serve over the lookback per customer (aligned with the book), and the counts
+    and cost per item over everyone, for the fit's diagnostics."""
+
+    cost: np.ndarray
+    counts: dict[str, int]
+    totals: dict[str, float]
+
+
+def read_service_use(
+    book: Book, *, start: datetime, end: datetime, unit_costs: dict[str, Decimal]
+) -> ServiceUse:
+    """Tickets by kind, care call attempts and account-manager visits per customer in
+    [start, end], priced at ``unit_costs`` (three grouped queries)."""
+    cost = np.zeros(len(book))
+    counts: dict[str, int] = {item: 0 for item in CostItem.values}
+    totals: dict[str, float] = {item: 0.0 for item in CostItem.values}
+
+    def add(item: str, rows: list[tuple[int, int]]) -> None:
+        if not rows:
+            return
+        data = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        where, found = positions(book.customer_id, data[:, 0])
+        n = data[found, 1]
+        unit = float(unit_costs.get(item, 0))
+        np.add.at(cost, where[found], n * unit)
+        counts[item] += int(n.sum())
+        totals[item] += float(n.sum()) * unit
+
+    tickets = (
+        Ticket.objects.filter(opened_at__gte=start, opened_at__lte=end)
+        .order_by()
+        .values_list("customer_id", "kind")
+        .annotate(n=Count("id"))
+    )
+    by_kind: dict[str, list[tuple[int, int]]] = {}
+    for customer_id, kind, n in tickets:
+        by_kind.setdefault(kind, []).append((customer_id, n))
+    for kind, rows in by_kind.items():
+        item = TICKET_COST_ITEMS.get(kind)
+        if item is not None:
+            add(item, rows)
+    add(
+        CostItem.CARE_CALL,
+        list(
+            CareAttempt.objects.filter(at__gte=start, at__lte=end)
+            .order_by()
+            .values_list("task__customer_id")
+            .annotate(n=Count("id"))
+        ),
+    )
+    add(
+        CostItem.VISIT,
+        list(
+            Interaction.objects.filter(
+                channel=InteractionChannel.VISIT,
+                direction=Direction.OUTBOUND,
+                occurred_at__gte=start,
+                occurred_at__lte=end,
+            )
+            .order_by()
+            .values_list("customer_id")
+            .annotate(n=Count("id"))
+        ),
+    )
+    return ServiceUse(cost=cost, counts=counts, totals=totals)
