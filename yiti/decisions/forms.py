@@ -17,7 +17,9 @@ from yiti.decisions.services import SETTINGS_FIELDS
 class ValueSettingsForm(forms.Form):
     """The tier thresholds and model settings, with the model's own validators."""
 
-    base_fields = fields_for_model(ValueSettings, fields=SETTINGS_FIELDS)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(fields_for_model(ValueSettings, fields=SETTINGS_FIELDS))
 
     @staticmethod
     def initial_for(values: ValueSettings) -> dict[str, Any]:
