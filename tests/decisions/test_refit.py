@@ -342,3 +342,20 @@ def test_merged_away_customers_are_not_scored_and_their_scores_go(book, org):
     assert CustomerValue.objects.filter(customer=target).exists()
     assert FollowUpRule.objects.filter(trigger=Trigger.VALUE_AT_RISK).exists()
     assert ValueModelFit.objects.filter(status=FitStatus.SUCCEEDED).count() == 2
+
+
+def test_packed_and_plain_order_reads_give_the_same_scores(book):
+    # The refit reads orders packed into integers when the window allows; with no window
+    # start it reads them column by column. On orders inside both windows, same scores.
+    book(150)
+    value_refit(end=END)
+    packed = {
+        k: (v.tier, round(v.clv, 6), v.purchases, v.last_purchase_on) for k, v in scores().items()
+    }
+    configure(window_months=0)
+    value_refit(end=END)
+    plain = {
+        k: (v.tier, round(v.clv, 6), v.purchases, v.last_purchase_on) for k, v in scores().items()
+    }
+    assert packed == plain
+    assert any(v[2] > 0 for v in packed.values())

@@ -62,14 +62,23 @@ def column(model: Any, name: str) -> str:
 
 
 def read_book() -> Book:
-    """Every customer that is not merged away, sorted by id (one query)."""
+    """Every customer that is not merged away, sorted by id (one query).
+
+    The unit and the account manager come packed in one integer (unit × 2^32 + owner; both
+    are ids of small tables): fetching is per value, and a million customers is the point.
+    """
     c = Customer
     sql = (
-        f"SELECT {column(c, 'id')}, {column(c, 'unit')}, COALESCE({column(c, 'owner')}, 0) "  # noqa: S608
+        f"SELECT {column(c, 'id')}, "  # noqa: S608
+        f"{column(c, 'unit')} * {2**32} + COALESCE({column(c, 'owner')}, 0) "
         f"FROM {table(c)} WHERE {column(c, 'status')} <> %s ORDER BY {column(c, 'id')}"
     )
-    rows = fetch_array(sql, [CustomerStatus.MERGED.value], 3, dtype=np.int64)
-    return Book(customer_id=rows[:, 0].copy(), unit=rows[:, 1].copy(), owner=rows[:, 2].copy())
+    rows = fetch_array(sql, [CustomerStatus.MERGED.value], 2, dtype=np.int64)
+    return Book(
+        customer_id=rows[:, 0].copy(),
+        unit=rows[:, 1] >> 32,
+        owner=rows[:, 1] & 0xFFFFFFFF,
+    )
 
 
 def _utc_offset_days(at: datetime) -> float:
@@ -77,42 +86,84 @@ def _utc_offset_days(at: datetime) -> float:
     return (offset.total_seconds() if offset else 0.0) / 86400.0
 
 
-def read_orders(*, start: datetime | None, end: datetime) -> Orders:
-    """The orders that are not cancelled, ordered in [start, end] (one query)."""
-    o = Order
-    at, amount, margin = column(o, "ordered_at"), column(o, "amount"), column(o, "margin")
-    where = [f"{column(o, 'status')} <> %s", f"{at} <= %s"]
-    params: list[Any] = [OrderStatus.CANCELLED.value, _db_time(end)]
-    if start is not None:
-        where.append(f"{at} >= %s")
-        params.append(_db_time(start))
-    if connection.vendor == "postgresql":
-        day = f"(({at} AT TIME ZONE %s)::date - DATE '1970-01-01')"
-        params.insert(0, settings.TIME_ZONE)
-        money = f"{amount}::float8, {margin}::float8"
-    else:
-        day = f"julianday({at})"
-        money = f"{amount}, {margin}"
-    sql = (
-        f"SELECT {column(o, 'customer')}, {day}, {money}, {column(o, 'product')} "  # noqa: S608
-        f"FROM {table(o)} WHERE {' AND '.join(where)}"
-    )
-    rows = fetch_array(sql, params, 5)
-    if connection.vendor == "postgresql":
-        days = rows[:, 1].astype(np.int64)
-    else:
-        days = np.floor(rows[:, 1] - UNIX_EPOCH_JULIAN_DAY + _utc_offset_days(end)).astype(np.int64)
+# The packed order row: customer id << 28 | day in the window << 16 | product id.
+DAY_BITS, PRODUCT_BITS = 12, 16
+CUSTOMER_SHIFT = DAY_BITS + PRODUCT_BITS
+
+
+def _category_lookup() -> np.ndarray:
+    """Product id -> category code (index into ProductCategory.values); one small query."""
     codes = {value: i for i, value in enumerate(ProductCategory.values)}
     product_category = dict(Product.objects.values_list("id", "category"))
     lookup = np.zeros(max(product_category, default=0) + 1, dtype=np.int64)
     for product_id, category in product_category.items():
         lookup[product_id] = codes.get(category, codes[ProductCategory.OTHER])
+    return lookup
+
+
+def read_orders(*, start: datetime | None, end: datetime) -> Orders:
+    """The orders that are not cancelled, ordered in [start, end] (one query).
+
+    Reading ten million rows costs mostly the Python objects made per value, so the
+    customer, the day in the window and the product travel packed in one 64-bit integer, and
+    amount and margin as whole cents: three integers a row instead of five mixed values
+    (measured on SQLite: about twice as fast). Without a window start, or with ids beyond the
+    packing's room, the rows come unpacked.
+    """
+    o = Order
+    at, amount, margin = column(o, "ordered_at"), column(o, "amount"), column(o, "margin")
+    customer, product = column(o, "customer"), column(o, "product")
+    where = [f"{column(o, 'status')} <> %s", f"{at} <= %s"]
+    where_params: list[Any] = [OrderStatus.CANCELLED.value, _db_time(end)]
+    if start is not None:
+        where.append(f"{at} >= %s")
+        where_params.append(_db_time(start))
+    if connection.vendor == "postgresql":
+        day = f"(({at} AT TIME ZONE %s)::date - DATE '1970-01-01')"
+        day_params: list[Any] = [settings.TIME_ZONE]
+        cents = f"ROUND({amount} * 100)::int8, ROUND({margin} * 100)::int8"
+    else:
+        # julianday - (2440587.5 - UTC offset) is the local day count since 1970, positive
+        day = f"CAST(julianday({at}) - %s AS INTEGER)"
+        day_params = [UNIX_EPOCH_JULIAN_DAY - _utc_offset_days(end)]
+        cents = f"CAST(ROUND({amount} * 100) AS INTEGER), CAST(ROUND({margin} * 100) AS INTEGER)"
+    lookup = _category_lookup()
+    end_day = local_day(end)
+    first_day = local_day(start) if start is not None else None
+    top = Customer.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    packed = (
+        first_day is not None
+        and end_day - first_day < 2**DAY_BITS
+        and len(lookup) <= 2**PRODUCT_BITS
+        and top < 2 ** (63 - CUSTOMER_SHIFT)
+    )
+    if packed:
+        key = (
+            f"{customer} * {2**CUSTOMER_SHIFT} + "
+            f"({day} - {first_day}) * {2**PRODUCT_BITS} + {product}"
+        )
+        sql = f"SELECT {key}, {cents} FROM {table(o)} WHERE {' AND '.join(where)}"  # noqa: S608
+        rows = fetch_array(sql, [*day_params, *where_params], 3, dtype=np.int64)
+        keys = rows[:, 0]
+        assert first_day is not None
+        return Orders(
+            customer_id=keys >> CUSTOMER_SHIFT,
+            day=first_day + ((keys >> PRODUCT_BITS) & (2**DAY_BITS - 1)),
+            amount=rows[:, 1] / 100.0,
+            margin=rows[:, 2] / 100.0,
+            category=lookup[keys & (2**PRODUCT_BITS - 1)],
+        )
+    sql = (
+        f"SELECT {customer}, {day}, {cents}, {product} "  # noqa: S608
+        f"FROM {table(o)} WHERE {' AND '.join(where)}"
+    )
+    rows = fetch_array(sql, [*day_params, *where_params], 5, dtype=np.int64)
     return Orders(
-        customer_id=rows[:, 0].astype(np.int64),
-        day=days,
-        amount=rows[:, 2].copy(),
-        margin=rows[:, 3].copy(),
-        category=lookup[rows[:, 4].astype(np.int64)],
+        customer_id=rows[:, 0].copy(),
+        day=rows[:, 1].copy(),
+        amount=rows[:, 2] / 100.0,
+        margin=rows[:, 3] / 100.0,
+        category=lookup[rows[:, 4]],
     )
 
 

@@ -149,12 +149,22 @@ def _fit(rfm: Rfm) -> tuple[BgNbdParams, GammaGammaParams]:
     return bgnbd, gamma_gamma
 
 
+HOLDOUT_SAMPLE = 200_000  # customers; a larger book is checked on every k-th customer id
+
+
 def _holdout(orders: Orders, end_day: int, months: int, full: Rfm) -> Holdout | None:
     """Fit on the window minus the last ``months`` and forecast those months' purchases for
-    the customers who had bought by then; compare with the purchase days they made."""
+    the customers who had bought by then; compare with the purchase days they made.
+
+    A diagnostic, so a book of more than ``HOLDOUT_SAMPLE`` buyers is checked on a sample
+    (the customers whose id is a multiple of k): the same check for a fraction of the time.
+    """
     days = round(months * DAYS_PER_MONTH)
     cut = end_day - days
     keep = orders.day <= cut
+    step = -(-len(full) // HOLDOUT_SAMPLE)
+    if step > 1:
+        keep &= orders.customer_id % step == 0
     if not keep.any():
         return None
     calibration = rfm_from_transactions(
