@@ -24,6 +24,7 @@ Decisions, documented here because they shape every number on the value page:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,7 +205,6 @@ def score_book(
     ``book``. ``cost_per_customer`` is the cost to serve over the lookback, aligned with the
     book. Raises :class:`ModelFitError` when the orders cannot support a fit."""
     lap = timer or (lambda _name: None)
-    n = len(book)
     pos, found = positions(book.customer_id, orders.customer_id)
     if not found.all():  # orders of customers not scored (merged away): not used
         orders = Orders(*(getattr(orders, f)[found] for f in Orders.__dataclass_fields__))
@@ -216,12 +216,34 @@ def score_book(
         end=np.datetime64(end_day, "D"),
     )
     lap("rfm")
+    # The holdout check is a second, independent fit: it runs on a thread of its own while
+    # this one fits and scores (numpy and scipy release the GIL in their loops, so the two
+    # use both cores); its result is collected before returning.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = (
+            pool.submit(_holdout, orders, end_day, settings.holdout_months, rfm)
+            if settings.holdout_months
+            else None
+        )
+        scores = _score(book, orders, rfm, pos, cost_per_customer, end_day, settings, lap)
+        scores.holdout = pending.result() if pending is not None else None
+        lap("holdout_wait")
+    return scores
+
+
+def _score(
+    book: Book,
+    orders: Orders,
+    rfm: Rfm,
+    pos: IntArray,
+    cost_per_customer: FloatArray,
+    end_day: int,
+    settings: ScoreSettings,
+    lap: Any,
+) -> Scores:
+    n = len(book)
     bgnbd, gamma_gamma = _fit(rfm)
     lap("fit")
-    holdout = (
-        _holdout(orders, end_day, settings.holdout_months, rfm) if settings.holdout_months else None
-    )
-    lap("holdout")
 
     # per-customer sums over the orders, in book positions
     amount = np.bincount(pos, weights=orders.amount, minlength=n)
@@ -306,5 +328,5 @@ def score_book(
         purchases=purchases,
         last_day=last_day,
         tier=tier,
-        holdout=holdout,
+        holdout=None,
     )
