@@ -244,6 +244,8 @@ SCORE_FIELDS = (
     "computed_at",
 )
 REBUILD_INDEXES_AT = 200_000  # SQLite: from this many rows, drop the indexes and rebuild them
+WRITE_CHUNK = 200_000  # score rows built at a time
+WRITE_CACHE_KIB = 512 * 1024  # SQLite page cache while the scores are rewritten
 
 
 def _write_scores(
@@ -268,35 +270,46 @@ def _write_scores(
     last = np.full(n, None, dtype=object)
     bought = scores.last_day >= 0
     last[bought] = np.datetime_as_string(scores.last_day[bought].astype("datetime64[D]"))
-    rows = list(
-        zip(
-            book_ids.tolist(),
-            tier_names[new].tolist(),
-            scores.clv.tolist(),
-            scores.expected_purchases.tolist(),
-            scores.p_alive.tolist(),
-            scores.churn_risk.tolist(),
-            scores.cost_to_serve.tolist(),
-            scores.net_value.tolist(),
-            scores.growth_gap.tolist(),
-            scores.rising.tolist(),
-            scores.purchases.tolist(),
-            last.tolist(),
-            repeat(fit_id, n),
-            repeat(at, n),
-            strict=False,  # the repeats are as long as the columns
-        )
+    columns = (
+        book_ids,
+        tier_names[new],
+        scores.clv,
+        scores.expected_purchases,
+        scores.p_alive,
+        scores.churn_risk,
+        scores.cost_to_serve,
+        scores.net_value,
+        scores.growth_gap,
+        scores.rising,
+        scores.purchases,
+        last,
     )
     indexes = _secondary_indexes(CustomerValue) if sqlite and n >= REBUILD_INDEXES_AT else []
     with connection.cursor() as cursor:
+        if sqlite:  # room for the whole table in the page cache while it is rewritten
+            cursor.execute("PRAGMA cache_size")
+            cache_size = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA cache_size = {-WRITE_CACHE_KIB}")
         cursor.execute(f"DELETE FROM {inputs.table(CustomerValue)}")  # noqa: S608
         for name, _sql in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    insert_rows(CustomerValue, SCORE_FIELDS, rows, batch_size=WRITE_BATCH, ready=True)
-    del rows
+    for begin in range(0, n, WRITE_CHUNK):  # rows made a chunk at a time: bounded memory
+        part = slice(begin, min(n, begin + WRITE_CHUNK))
+        size = part.stop - part.start
+        rows = list(
+            zip(
+                *(column[part].tolist() for column in columns),
+                repeat(fit_id, size),
+                repeat(at, size),
+                strict=False,  # the repeats are as long as the columns
+            )
+        )
+        insert_rows(CustomerValue, SCORE_FIELDS, rows, batch_size=WRITE_BATCH, ready=True)
     with connection.cursor() as cursor:
         for _name, sql in indexes:
             cursor.execute(sql)
+        if sqlite:
+            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
     insert_rows(
         TierChange,
         ("customer", "fit", "from_tier", "to_tier", "clv", "at"),

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CustomerValue',
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='value', serialize=False, to='customers.customer')),
+                ('customer', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='value', serialize=False, to='customers.customer')),
                 ('tier', models.CharField(choices=[('mvc', 'Most valuable'), ('mgc', 'Most growable'), ('standard', 'Standard'), ('bz', 'Below zero')], max_length=10, verbose_name='value tier')),
                 ('clv', models.FloatField(verbose_name='lifetime value')),
                 ('expected_purchases', models.FloatField(verbose_name='expected purchases')),
