@@ -359,3 +359,39 @@ def test_packed_and_plain_order_reads_give_the_same_scores(book):
     }
     assert packed == plain
     assert any(v[2] > 0 for v in packed.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_reads_the_orders_in_two_processes_with_the_same_result(book, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from yiti.decisions import inputs
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the two-process read is for SQLite")
+    book(120)
+    monkeypatch.setattr(inputs, "PARALLEL_AT", 10**9)
+    value_refit(end=END)
+    alone = {k: (v.tier, v.clv, v.purchases) for k, v in scores().items()}
+
+    submitted = []
+
+    class Spy(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    failures = []
+    monkeypatch.setattr(inputs, "PARALLEL_AT", 1)
+    monkeypatch.setattr(inputs, "ProcessPoolExecutor", Spy)
+    monkeypatch.setattr(inputs.logger, "exception", lambda *a, **k: failures.append(a))
+    # When a spawned process reads the upper half of the orders
+    value_refit(end=END)
+    # Then it did, and the scores are those of the read in one process
+    assert submitted == [inputs.sqlite_reader.fetch_slice] and not failures
+    assert {k: (v.tier, v.clv, v.purchases) for k, v in scores().items()} == alone
+    # And when the child cannot run, this process reads that half itself
+    monkeypatch.setattr(inputs.sqlite_reader, "fetch_slice", lambda *a: 1 / 0)
+    value_refit(end=END)
+    assert failures
+    assert {k: (v.tier, v.clv, v.purchases) for k, v in scores().items()} == alone

@@ -12,6 +12,9 @@ end of the window (exact for zones without daylight saving time, such as Asia/Sh
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +30,7 @@ from django.db.models import Count
 from yiti.care.models import CareAttempt
 from yiti.customers.choices import CustomerStatus, OrderStatus, ProductCategory
 from yiti.customers.models import Customer, Order, Product
+from yiti.decisions import sqlite_reader
 from yiti.decisions.choices import TICKET_COST_ITEMS, CostItem
 from yiti.decisions.scores import Book, Orders, positions
 from yiti.engagement.choices import Direction, InteractionChannel
@@ -34,6 +38,8 @@ from yiti.engagement.models import Interaction
 from yiti.service.models import Ticket
 
 CHUNK = 250_000
+PARALLEL_AT = 1_000_000  # orders (by row ids) from which SQLite reads them in two processes
+logger = logging.getLogger("yiti.decisions")
 UNIX_EPOCH_JULIAN_DAY = 2440587.5
 
 
@@ -151,7 +157,7 @@ def read_orders(*, start: datetime | None, end: datetime) -> Orders:
             f"SELECT {key}, {amount_cents}, {margin_cents} "  # noqa: S608
             f"FROM {table(o)} WHERE {' AND '.join(where)}"
         )
-        rows = fetch_array(sql, [*day_params, *where_params], 3, dtype=np.int64)
+        rows = _fetch_orders(sql, [*day_params, *where_params], 3)
         keys = rows[:, 0]
         assert first_day is not None
         return Orders(
@@ -165,7 +171,7 @@ def read_orders(*, start: datetime | None, end: datetime) -> Orders:
         f"SELECT {customer}, {day}, {amount_cents}, {margin_cents}, {product} "  # noqa: S608
         f"FROM {table(o)} WHERE {' AND '.join(where)}"
     )
-    rows = fetch_array(sql, [*day_params, *where_params], 5, dtype=np.int64)
+    rows = _fetch_orders(sql, [*day_params, *where_params], 5)
     return Orders(
         customer_id=rows[:, 0].copy(),
         day=rows[:, 1].copy(),
@@ -173,6 +179,46 @@ def read_orders(*, start: datetime | None, end: datetime) -> Orders:
         margin=rows[:, 3] / 100.0,
         category=lookup[rows[:, 4]],
     )
+
+
+def _fetch_orders(sql: str, params: list[Any], columns: int) -> np.ndarray:
+    """The order rows of ``sql`` (ending in its WHERE clause) as an int64 array.
+
+    On SQLite, outside a transaction and from ``PARALLEL_AT`` orders on, the upper half of the
+    row ids is read by a spawned process (:mod:`yiti.decisions.sqlite_reader`) while this one
+    reads the lower half: the two cores share the per-row cost. Inside a transaction a second
+    connection would not see its uncommitted rows, so the read stays in this process; and if
+    the child fails, this process reads its half too.
+    """
+    name = str(connection.settings_dict.get("NAME") or "")
+    if (
+        connection.vendor != "sqlite"
+        or connection.in_atomic_block
+        or not name
+        or name == ":memory:"
+        or "mode=memory" in name
+    ):
+        return fetch_array(sql, params, columns, dtype=np.int64)
+    pk = column(Order, "id")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN({pk}), MAX({pk}) FROM {table(Order)}")  # noqa: S608
+        low, high = cursor.fetchone()
+    if low is None or high - low + 1 < PARALLEL_AT:
+        return fetch_array(sql, params, columns, dtype=np.int64)
+    middle = (low + high) // 2
+    upper = f"{sql} AND {pk} > %s"
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        theirs = pool.submit(
+            sqlite_reader.fetch_slice, name, upper.replace("%s", "?"), [*params, middle], columns
+        )
+        mine = fetch_array(f"{sql} AND {pk} <= %s", [*params, middle], columns, dtype=np.int64)
+        try:
+            rest = theirs.result()
+        except Exception:  # no child process here: read the upper half in this one
+            logger.exception("parallel read of the orders failed; reading them here")
+            rest = fetch_array(upper, [*params, middle], columns, dtype=np.int64)
+    return np.concatenate([mine, rest])
 
 
 def local_day(at: datetime) -> int:
