@@ -56,7 +56,7 @@ def api(org):
 def fitted(book):
     made = book(150)
     first = value_refit(end=END)
-    ValueSettings.objects.filter(pk=1).update(mvc_share=0.3)
+    ValueSettings.objects.update_or_create(pk=1, defaults={"mvc_share": 0.3})
     second = value_refit(end=END)
     assert first.status == second.status == FitStatus.SUCCEEDED
     return made, second

@@ -26,7 +26,7 @@ from yiti.customers.services import customer_merge
 from yiti.decisions.choices import CostItem, FitStatus
 from yiti.decisions.models import ServiceCost, TierChange, ValueModelFit, ValueSettings
 from yiti.decisions.scores import annuity
-from yiti.decisions.selectors import tier_migration
+from yiti.decisions.selectors import tier_migration, value_settings_current
 from yiti.decisions.services import months_before, value_refit
 from yiti.engagement.models import Interaction
 from yiti.service.models import Ticket
@@ -37,7 +37,7 @@ def scores() -> dict[int, CustomerValue]:
 
 
 def configure(**values) -> ValueSettings:
-    current = ValueSettings.objects.get(pk=1)
+    current = value_settings_current()  # the row the migration made (or its defaults)
     for name, value in values.items():
         setattr(current, name, value)
     current.save()
@@ -59,7 +59,7 @@ def test_refit_scores_every_customer_and_the_tiers_follow_their_definitions(book
     assert set(values) == set(made.ids)
     rows = list(values.values())
     clv = np.array([v.clv for v in rows])
-    rules = ValueSettings.objects.get(pk=1)
+    rules = value_settings_current()
     for v in rows:
         assert v.fit_id == fit.pk
         assert v.churn_risk == pytest.approx(1 - v.p_alive)
@@ -184,7 +184,9 @@ def test_tier_changes_are_recorded_and_the_migration_matrix_counts_them(book, or
             unit=org.east,
             opened_at=END - timedelta(days=3),
         )
-    ServiceCost.objects.filter(item=CostItem.TICKET_COMPLAINT).update(cost=Decimal("5000"))
+    ServiceCost.objects.update_or_create(
+        item=CostItem.TICKET_COMPLAINT, defaults={"cost": Decimal("5000")}
+    )
     configure(mvc_share=0.2)
     second = value_refit(end=END)
     after = {k: v.tier for k, v in scores().items()}
@@ -262,7 +264,7 @@ def test_cost_to_serve_counts_tickets_care_calls_and_visits_at_unit_costs(org, b
         CostItem.VISIT: "60",
     }
     for item, cost in prices.items():
-        ServiceCost.objects.filter(item=item).update(cost=Decimal(cost))
+        ServiceCost.objects.update_or_create(item=item, defaults={"cost": Decimal(cost)})
     configure(cost_lookback_months=12, horizon_months=12, discount_rate=0.01)
     fit = value_refit(end=END)
     values = scores()
