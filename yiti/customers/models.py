@@ -334,7 +334,7 @@ class CustomerValue(models.Model):
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
-        ordering = ["-clv", "customer_id"]
+        ordering = ["customer_id"]
         verbose_name = _("customer value")
         verbose_name_plural = _("customer values")
         indexes = [
