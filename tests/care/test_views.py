@@ -125,6 +125,8 @@ def test_the_customer_360_page_has_a_care_panel(as_user, task):
     assert f"/care/tasks/{task.pk}/" in html
 
 
-def test_the_navigation_offers_care_to_care_agents_only(as_user, task):
+def test_the_navigation_offers_care_to_care_roles_and_account_managers(as_user, task):
     assert 'href="/care/"' in as_user("care_east").get("/customers/").content.decode()
-    assert 'href="/care/"' not in as_user("am_hz").get("/customers/").content.decode()
+    # account managers make the retention calls of their most valuable customers at risk
+    assert 'href="/care/"' in as_user("am_hz").get("/customers/").content.decode()
+    assert 'href="/care/"' not in as_user("svc_east").get("/customers/").content.decode()

@@ -25,6 +25,7 @@ from yiti.campaigns.api import router as campaigns_router
 from yiti.care.api import router as care_router
 from yiti.care.reports.api import router as reports_router
 from yiti.customers.api import router as customers_router
+from yiti.decisions.api import router as value_router
 from yiti.engagement.api import router as engagement_router
 from yiti.org.api import router as org_router
 from yiti.service.api import router as service_router
@@ -139,3 +140,4 @@ api.add_router("", dispatch_router)
 api.add_router("/care", care_router)
 api.add_router("/reports", reports_router)
 api.add_router("/campaigns", campaigns_router)
+api.add_router("", value_router)

@@ -8,12 +8,14 @@ class Trigger(models.TextChoices):
     REPAIR_RESOLVED = "repair_resolved", _("Repair resolved")
     COMPLAINT_RESOLVED = "complaint_resolved", _("Complaint resolved")
     ORDER_FULFILLED = "order_fulfilled", _("Order fulfilled")
+    VALUE_AT_RISK = "value_at_risk", _("Most valuable customer at risk")
 
 
 class TaskKind(models.TextChoices):
     FIRST = "first", _("Follow-up call")
     SECOND = "second", _("Second follow-up")
     SATISFACTION = "satisfaction", _("Satisfaction call")
+    RETENTION = "retention", _("Retention call")
 
 
 class TaskStatus(models.TextChoices):

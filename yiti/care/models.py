@@ -142,7 +142,10 @@ class FollowUpRule(TimeStampedModel):
 class CareTask(TimeStampedModel):
     """One care call to make: its source (a ticket or an order), the agent, due time, status.
 
-    Unique per rule, source and kind, so the sweep can run any number of times.
+    Unique per rule, source and kind, so the sweep can run any number of times. A retention
+    call (a most valuable customer at risk, created by the value refit) has no ticket or
+    order: its source is the customer's value scores, and a customer has at most one open
+    retention call per rule.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="care_tasks")
@@ -221,8 +224,14 @@ class CareTask(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=(Q(ticket__isnull=False) & Q(order__isnull=True))
-                | (Q(ticket__isnull=True) & Q(order__isnull=False)),
+                | (Q(ticket__isnull=True) & Q(order__isnull=False))
+                | (Q(kind=TaskKind.RETENTION) & Q(ticket__isnull=True) & Q(order__isnull=True)),
                 name="care_task_one_source",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "customer"],
+                condition=Q(kind=TaskKind.RETENTION, status=TaskStatus.OPEN),
+                name="care_task_one_open_retention",
             ),
         ]
         indexes = [

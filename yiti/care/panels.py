@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from yiti.care import selectors
-from yiti.care.rules import can_use_care
+from yiti.care.rules import can_use_queue
 from yiti.core.panels import register_panel
 from yiti.org.access import access_for
 
@@ -20,7 +20,7 @@ def render_care(request: HttpRequest, customer: Any) -> str:
         "customer": customer,
         "tasks": list(selectors.open_tasks_of_customer(customer)),
         "responses": list(selectors.recent_responses_of_customer(customer)),
-        "can_work": can_use_care(access_for(request.user)),
+        "can_work": can_use_queue(access_for(request.user)),
         "now": timezone.now(),
     }
     return render_to_string("care/_customer_panel.html", context, request=request)

@@ -3,8 +3,10 @@
 Seeing a care task: the customer is visible to the user (``customers.rules``: a care agent
 of a region sees the customers of the region's units), or the task sits in one of the user's
 units. Working it (recording attempts, sending the survey link): care agents, region managers
-and administrators who can see it, and whoever it is assigned to. Managing rules and survey
-templates: region managers and administrators. ``actor=None`` is the system: no checks.
+and administrators who can see it, and whoever it is assigned to. Account managers, who are
+assigned the retention calls of their most valuable customers at risk, have the care queue
+too, showing the calls assigned to them. Managing rules and survey templates: region
+managers and administrators. ``actor=None`` is the system: no checks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from yiti.org.choices import Role
 
 WORK_ROLES = frozenset({Role.CARE_AGENT, Role.REGION_MANAGER, Role.ADMIN})
 MANAGE_ROLES = frozenset({Role.REGION_MANAGER, Role.ADMIN})
+QUEUE_ROLES = WORK_ROLES | {Role.ACCOUNT_MANAGER}
 
 
 def task_visible_q(access: Access) -> Q:
@@ -47,6 +50,17 @@ def can_work(access: Access, task: Any) -> bool:
 def can_use_care(access: Access) -> bool:
     """Whether the care queue is for this user at all (navigation, queue page)."""
     return bool(access.roles & WORK_ROLES)
+
+
+def can_use_queue(access: Access) -> bool:
+    """Whether the user has a care queue: the care roles, and account managers for the calls
+    assigned to them (:func:`queue_own_only`)."""
+    return bool(access.roles & QUEUE_ROLES)
+
+
+def queue_own_only(access: Access) -> bool:
+    """An account manager (without a care role) sees only the calls assigned to him."""
+    return not (access.roles & WORK_ROLES)
 
 
 def can_manage(access: Access) -> bool:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -52,8 +52,8 @@ from yiti.care.models import (
 from yiti.care.roster import CareRoster, managers_for
 from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
-from yiti.customers.choices import CustomerStatus, OrderStatus
-from yiti.customers.models import Customer, Order
+from yiti.customers.choices import CustomerStatus, OrderStatus, ValueTier
+from yiti.customers.models import Customer, CustomerValue, Order
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
 from yiti.engagement.services import interaction_record
 from yiti.org.models import User
@@ -207,7 +207,12 @@ def followups_generate(*, now: datetime | None = None) -> SweepResult:
     """
     now = now or timezone.now()
     result = SweepResult()
-    active_rules = list(FollowUpRule.objects.filter(active=True).order_by("pk"))
+    # retention calls are created by the value refit (retention_calls_create), not by events
+    active_rules = list(
+        FollowUpRule.objects.filter(active=True)
+        .exclude(trigger=Trigger.VALUE_AT_RISK)
+        .order_by("pk")
+    )
     if not active_rules:
         return result
     book = CalendarBook()
@@ -319,6 +324,125 @@ def _second_followup_create(first: CareTask) -> CareTask | None:
         changes={"kind": task.kind, "parent": first.pk, "due_at": task.due_at},
     )
     return task
+
+
+# --- retention calls for most valuable customers at risk --------------------------------------
+
+
+def retention_rule_ensure() -> FollowUpRule:
+    """The follow-up rule of retention calls: the first one with the value-at-risk trigger, or
+    a new active one (due in 3 business days, 3 attempts) when there is none. A rule switched
+    off stays off: the refit then creates no retention calls."""
+    rule = FollowUpRule.objects.filter(trigger=Trigger.VALUE_AT_RISK).order_by("pk").first()
+    if rule is not None:
+        return rule
+    rule = FollowUpRule.objects.create(
+        name=_("Retention call: most valuable customer at risk"),
+        trigger=Trigger.VALUE_AT_RISK,
+        due_business_days=3,
+        max_attempts=3,
+        lookback_days=28,
+    )
+    audit_record(
+        actor=None,
+        action="care.rule_create",
+        obj=rule,
+        changes={"trigger": rule.trigger, "due_business_days": 3, "max_attempts": 3},
+        summary=rule.name,
+    )
+    return rule
+
+
+@dataclass(frozen=True)
+class RetentionResult:
+    created: int
+    rule_id: int | None
+
+
+def retention_calls_create(
+    *, churn_threshold: float, now: datetime | None = None, source: str = ""
+) -> RetentionResult:
+    """A retention call (回访) for every most valuable customer whose churn risk is at least
+    ``churn_threshold``, assigned to the customer's account manager (or, without one, to the
+    least-loaded care agent of the customer's care unit), due within the rule's business days.
+
+    Reads the scores the value refit just wrote (``customers.CustomerValue``). Set-based: one
+    query finds the customers at risk who have no open retention call of the rule and none
+    created within the rule's ``lookback_days`` (so a call that was made is not repeated every
+    week), calendars and care agents are read once, the tasks go in in bulk. Idempotent: a
+    second run creates nothing, and the unique open-retention constraint keeps two concurrent
+    runs from doubling a call. Call it inside the refit's transaction.
+    """
+    now = now or timezone.now()
+    rule = retention_rule_ensure()
+    if not rule.active:
+        return RetentionResult(created=0, rule_id=rule.pk)
+    recent = now - timedelta(days=rule.lookback_days)
+    candidates = list(
+        CustomerValue.objects.filter(tier=ValueTier.MVC, churn_risk__gte=churn_threshold)
+        .exclude(customer__status=CustomerStatus.MERGED)
+        .filter(
+            ~Exists(
+                CareTask.objects.filter(
+                    rule=rule, customer_id=OuterRef("customer_id"), kind=TaskKind.RETENTION
+                ).filter(Q(status=TaskStatus.OPEN) | Q(created_at__gte=recent))
+            )
+        )
+        .order_by("customer_id")
+        .values_list(
+            "customer_id",
+            "customer__owner_id",
+            "customer__owner__is_active",
+            "customer__unit_id",
+            "customer__unit__path",
+        )
+    )
+    if not candidates:
+        return RetentionResult(created=0, rule_id=rule.pk)
+    book = CalendarBook()
+    roster = CareRoster()
+    due_by_unit: dict[int, datetime] = {}
+    new: list[CareTask] = []
+    for customer_id, owner_id, owner_active, unit_id, unit_path in candidates:
+        if owner_id is not None and owner_active:
+            # the account manager calls, on the calendar of the customer's unit
+            if unit_id not in due_by_unit:
+                due_by_unit[unit_id] = book.due(
+                    path=unit_path, unit_id=unit_id, start=now, days=rule.due_business_days
+                )
+            task = CareTask(
+                customer_id=customer_id,
+                rule=rule,
+                kind=TaskKind.RETENTION,
+                source_at=now,
+                unit_id=unit_id,
+                assignee_id=owner_id,
+                due_at=due_by_unit[unit_id],
+                status=TaskStatus.OPEN,
+            )
+        else:
+            task = _new_task(
+                rule=rule,
+                kind=TaskKind.RETENTION,
+                customer_id=customer_id,
+                unit_path=unit_path,
+                unit_id=unit_id,
+                source_at=now,
+                days=rule.due_business_days,
+                book=book,
+                roster=roster,
+            )
+        new.append(task)
+    with transaction.atomic():
+        CareTask.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+        audit_record(
+            actor=None,
+            action="care.retention_calls_create",
+            object_type="care.caretask",
+            changes={"rule": rule.pk, "candidates": len(new), "churn_threshold": churn_threshold},
+            summary=f"{len(new)} retention calls {source}".strip(),
+        )
+    return RetentionResult(created=len(new), rule_id=rule.pk)
 
 
 # --- attempts --------------------------------------------------------------------------------

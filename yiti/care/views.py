@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,7 @@ from yiti.care.forms import (
     question_initial,
 )
 from yiti.care.models import CareTask, FollowUpRule, SurveyTemplate
-from yiti.care.rules import can_manage, can_use_care, can_work
+from yiti.care.rules import can_manage, can_use_queue, can_work, queue_own_only
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
@@ -50,9 +51,11 @@ from yiti.org.web import acting_user as _actor
 def queue(request: HttpRequest) -> HttpResponse:
     """Due today, overdue, upcoming and escalated follow-ups; htmx swaps only the results."""
     access = access_for(request.user)
-    if not can_use_care(access):
+    if not can_use_queue(access):
         raise DjangoPermissionDenied(_("The care queue is for care agents and their managers."))
     filters = selectors.CareTaskFilters.from_mapping(request.GET)
+    if queue_own_only(access):  # an account manager: the calls assigned to him
+        filters = replace(filters, assignee="me")
     now = timezone.now()
     page = paginate(
         selectors.care_queue(request.user, filters, now=now),

@@ -16,5 +16,6 @@ urlpatterns = [
     path("dispatch/", include("yiti.service.dispatch.urls")),
     path("care/", include("yiti.care.urls")),
     path("reports/", include("yiti.care.reports.urls")),
+    path("value/", include("yiti.decisions.urls")),
     path("api/v1/", api.urls),
 ]

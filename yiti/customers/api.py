@@ -25,6 +25,7 @@ from yiti.customers.choices import (
     CustomerKind,
     CustomerStatus,
     Purpose,
+    ValueTier,
 )
 from yiti.customers.models import ContactPoint, Customer
 from yiti.org.api import UnitRef, UserRef
@@ -145,6 +146,7 @@ class CustomerQuery(Schema):
         CustomerStatus.ACTIVE, json_schema_extra={"enum": [*CustomerStatus.values, "all"]}
     )
     city: str = Field("", max_length=60)
+    tier: ValueTier | None = Field(None, description="Only customers of this value tier.")
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 

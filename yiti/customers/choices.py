@@ -83,7 +83,9 @@ class ImportStatus(models.TextChoices):
 
 
 class ValueTier(models.TextChoices):
-    MVC = "mvc", _("Most valuable")
-    MGC = "mgc", _("Most growable")
-    STANDARD = "standard", _("Standard")
-    BZ = "bz", _("Below zero")
+    """Value tiers of one-to-one marketing (seed 003), set by ``yiti.decisions``' refit."""
+
+    MVC = "mvc", _("Most valuable")  # 最有价值客户
+    MGC = "mgc", _("Most growable")  # 最具成长性客户
+    STANDARD = "standard", _("Standard")  # 普通客户
+    BZ = "bz", _("Below zero")  # 负值客户

@@ -299,28 +299,63 @@ class ImportJob(TimeStampedModel):
 
 
 class CustomerValue(models.Model):
-    """The latest value scores of one customer, written by yiti.decisions' refit (set-based)."""
+    """The latest value scores of one customer, written by ``yiti.decisions``' refit (set-based).
 
+    Lives here, below decisions, so that campaigns and other apps that may not import
+    decisions can filter by tier and rank by lifetime value (ADR 0005). One row per customer
+    that is not merged away, including customers without orders (clv 0: below zero when
+    they cost something to serve, else standard). Money is in yuan, over the fit's horizon,
+    discounted.
+    """
+
+    # No foreign-key constraint in the database: the refit replaces every row at once from
+    # the customers table itself, and on SQLite the constraint costs a lookup per deleted and
+    # inserted row (a third of the write of a million rows). Deleting a customer through the
+    # ORM still deletes its row (CASCADE).
     customer = models.OneToOneField(
-        Customer, primary_key=True, on_delete=models.CASCADE, related_name="value"
+        Customer,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="value",
+        db_constraint=False,
     )
     tier = models.CharField(_("value tier"), max_length=10, choices=ValueTier.choices)
-    clv = models.FloatField(_("lifetime value"))
-    expected_purchases = models.FloatField()
-    p_alive = models.FloatField()
-    churn_risk = models.FloatField(_("churn risk"))
-    cost_to_serve = models.FloatField(_("cost to serve"))
-    net_value = models.FloatField(_("net value"))
-    growth_gap = models.FloatField(default=0)
-    fit_id = models.BigIntegerField()
-    computed_at = models.DateTimeField()
+    clv = models.FloatField(_("lifetime value"))  # predicted margin over the horizon, yuan
+    expected_purchases = models.FloatField(_("expected purchases"))
+    p_alive = models.FloatField(_("probability active"))
+    churn_risk = models.FloatField(_("churn risk"))  # 1 - p_alive
+    cost_to_serve = models.FloatField(_("cost to serve"))  # same horizon, from unit costs
+    net_value = models.FloatField(_("net value"))  # clv - cost_to_serve
+    growth_gap = models.FloatField(_("growth gap"), default=0)  # peers' value - clv, >= 0
+    rising = models.BooleanField(_("rising spend"), default=False)
+    purchases = models.IntegerField(_("purchase days in the window"), default=0)
+    last_purchase_on = models.DateField(_("last purchase"), null=True, blank=True)
+    fit_id = models.BigIntegerField()  # the decisions fit that produced it (plain id)
+    computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
         ordering = ["customer_id"]
+        verbose_name = _("customer value")
+        verbose_name_plural = _("customer values")
         indexes = [
             models.Index(fields=["tier"], name="customer_value_tier"),
             models.Index(fields=["clv"], name="customer_value_clv"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(p_alive__gte=0, p_alive__lte=1), name="customer_value_p_alive_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=ValueTier.values), name="customer_value_tier_known"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.customer_id}: {self.tier}"
+        return f"{self.customer_id}: {self.tier} ¥{self.clv:.0f}"
+
+    @classmethod
+    def merge_customers(cls, *, source_id: int, target_id: int) -> int:
+        """A merged-away customer's scores go; the target keeps its own until the next refit
+        (which scores the target on the orders of both)."""
+        deleted, _rows = cls.objects.filter(customer_id=source_id).delete()
+        return deleted

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from yiti.core.errors import NotFound
 from yiti.core.masking import mask_email, mask_generic, mask_phone
 from yiti.core.search import prefix_q, search_key
-from yiti.customers.choices import ContactKind, CustomerStatus, OrderStatus
+from yiti.customers.choices import ContactKind, CustomerStatus, OrderStatus, ValueTier
 from yiti.customers.contacts import phone_search_key
 from yiti.customers.models import (
     Assignment,
@@ -40,6 +40,7 @@ class CustomerFilters:
     status: str = CustomerStatus.ACTIVE
     city: str = ""
     no_contact_since: Any = None  # a datetime: customers not contacted since
+    tier: str = ""  # a ValueTier value: the latest value tier (CustomerValue)
 
     @classmethod
     def from_mapping(cls, data: Any) -> CustomerFilters:
@@ -59,6 +60,7 @@ class CustomerFilters:
             kind=data.get("kind") or "",
             status=status if status in [*CustomerStatus.values, "all"] else CustomerStatus.ACTIVE,
             city=(data.get("city") or "").strip()[:60],
+            tier=tier if (tier := data.get("tier") or "") in ValueTier.values else "",
         )
 
 
@@ -117,6 +119,8 @@ def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
         qs = qs.filter(kind=filters.kind)
     if filters.city:
         qs = qs.filter(city=filters.city)
+    if filters.tier:
+        qs = qs.filter(value__tier=filters.tier)
     if filters.no_contact_since is not None:
         qs = qs.filter(
             Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True)

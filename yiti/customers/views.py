@@ -21,7 +21,7 @@ from yiti.core.panels import render_panels
 from yiti.core.selectors import audit_of_customer
 from yiti.core.web import yiti_errors
 from yiti.customers import selectors, services
-from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose
+from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose, ValueTier
 from yiti.customers.forms import (
     CONTACT_ERROR_FIELDS,
     STATUS_FILTER_CHOICES,
@@ -67,6 +67,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             owners=account_managers_visible(request.user),
             kinds=CustomerKind.choices,
             statuses=STATUS_FILTER_CHOICES,
+            tiers=ValueTier.choices,
         )
     return render_page_or_partial(
         request, "customers/list.html", "customers/_results.html", context

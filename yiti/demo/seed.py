@@ -14,7 +14,9 @@ event per channel and purpose, and ``last_contact_at`` as the newest interaction
 
 The first seed then opens a few hundred service tickets for a sample of the customers,
 dispatches a dozen work orders, walks care tasks into every state and generates the last
-daily, weekly and monthly reports, all through the services (``desk.py``).
+daily, weekly and monthly reports, all through the services (``desk.py``). Last, it fits the
+value model on the orders (``yiti.decisions.services.value_refit``), so that tiers, churn
+risk and the retention calls of valuable customers at risk show from the first start.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ from yiti.customers.models import (
     Customer,
     Order,
 )
+from yiti.decisions.choices import FitTrigger
+from yiti.decisions.services import value_refit
 from yiti.demo.company import PRODUCTS, Company, company_build, company_exists, company_load
 from yiti.demo.desk import DeskReport, desk_seeded, seed_desk
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
@@ -62,7 +66,12 @@ from yiti.org.choices import Role
 DAY = 86400
 TZ_OFFSET = 8 * 3600  # the demo company works on Beijing time
 DESK_PHASE = "service, care, reports"
+VALUE_PHASE = "value model"
 LEAVING_SILENCE_DAYS = 45  # the leaver's customers have not been contacted for 6+ weeks
+ORDER_HISTORY_DAYS = 730  # two years of orders
+ORDER_SHAPE = 1.2  # Gamma shape of the customers' purchase rates (smaller: more varied)
+ORDER_DROPOUT = (1.0, 5.0)  # Beta(a, b) of the chance to stop buying after a repeat purchase
+FAVOURITE_SHARE = 0.6  # share of a customer's orders that are his favourite product
 
 # Mobile prefixes of the three operators, weighted roughly by how common they are.
 PHONE_PREFIXES = {
@@ -294,10 +303,11 @@ class SeedOptions:
     customers: int
     seed: int = 2026
     interactions_per_customer: float = 6.0
-    orders_per_customer: float = 1.5
+    orders_per_customer: float = 3.0  # over two years
     departing_customers: int | None = None  # default: about 2% of the book, 10..3,000
     chunk_size: int = 100_000
     tickets: int = 300  # service-desk tickets on the first seed; 0: no desk, care or reports
+    value_refit: bool = True  # fit the value model at the end, so tiers show from the start
 
 
 @dataclass
@@ -313,6 +323,7 @@ class SeedReport:
     phases: dict[str, float] = field(default_factory=dict)
     company_created: bool = False
     desk: DeskReport | None = None  # tickets, work orders, care tasks, reports (first seed only)
+    value_fit: str = ""  # the value model's fit at the end: "#id status"
 
     def rows(self) -> int:
         return sum(
@@ -451,6 +462,54 @@ def _times_between(rng: np.random.Generator, start: np.ndarray, end: np.ndarray)
     return np.minimum(moment, end)
 
 
+def _purchase_rounds(
+    rng: np.random.Generator, start: np.ndarray, end: np.ndarray, rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(customer index, time) of every purchase: the first after an exponential wait from
+    ``start``, then Poisson at ``rate`` per second while active; after each repeat purchase
+    the customer stops buying with his own probability (Beta-distributed), until ``end``."""
+    n = len(start)
+    dropout = rng.beta(ORDER_DROPOUT[0], ORDER_DROPOUT[1], n)
+    t = start.astype(np.float64) + rng.exponential(1.0, n) / rate
+    active = np.flatnonzero(t <= end)
+    customers, times = [active], [t[active].copy()]
+    while len(active):
+        t[active] += rng.exponential(1.0, len(active)) / rate[active]
+        active = active[t[active] <= end[active]]
+        customers.append(active)
+        times.append(t[active].copy())
+        active = active[rng.random(len(active)) >= dropout[active]]
+    return np.concatenate(customers), np.concatenate(times).astype(np.int64)
+
+
+def _purchases(
+    rng: np.random.Generator, start: np.ndarray, end: np.ndarray, mean: float, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Purchases of every customer between ``start`` and ``end`` (epoch seconds), about
+    ``mean`` per customer: purchase rates ~ Gamma(ORDER_SHAPE), scaled so that the mean comes
+    out right (found by bisection on a sample, with a generator of its own), at moments in
+    business hours."""
+    n = len(start)
+    if mean <= 0 or not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    shape = rng.gamma(ORDER_SHAPE, 1.0 / ORDER_SHAPE, n)  # mean 1
+    span = np.maximum(end - start, DAY).astype(np.float64)
+    probe = np.random.default_rng(seed + 104729)
+    sample = probe.choice(n, size=min(n, 4000), replace=False)
+    low, high = 0.01, 100.0
+    for _ in range(30):  # rate = scale × shape / (mean span): find the scale giving the mean
+        mid = (low * high) ** 0.5
+        rate = mid * shape[sample] / span.mean()
+        count = len(_purchase_rounds(probe, start[sample], end[sample], rate)[0])
+        low, high = (mid, high) if count / len(sample) < mean else (low, mid)
+    rate = (low * high) ** 0.5 * shape / span.mean()
+    customers, moments = _purchase_rounds(rng, start, end, rate)
+    # the same day, at a moment in business hours (08:00–21:00 Beijing time), never after end
+    day = _local_day(moments)
+    at = day * DAY + rng.integers(8 * 3600, 21 * 3600, size=len(day)) - TZ_OFFSET
+    return customers, np.clip(at, start[customers], end[customers])
+
+
 class _Writer:
     """Chunked ``executemany`` inserts, one transaction per chunk, with progress.
 
@@ -578,6 +637,12 @@ def seed(
             tickets=options.tickets,
         )
         report.phases[DESK_PHASE] = time.perf_counter() - t
+    if options.value_refit:
+        progress("Fitting the value model: tiers, churn risk, retention calls…")
+        t = time.perf_counter()
+        fit = value_refit(trigger=FitTrigger.SEED)
+        report.value_fit = f"#{fit.pk} {fit.status}" + (f": {fit.error}" if fit.error else "")
+        report.phases[VALUE_PHASE] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -984,19 +1049,26 @@ def _seed_customers(
     lap("insert consent")
 
     # --- orders ---------------------------------------------------------------------------------
-    o_count = (
-        rng.poisson(options.orders_per_customer, size=n)
-        if options.orders_per_customer > 0
-        else np.zeros(n, dtype=np.int64)
+    # Two years of purchases that follow the buy-till-you-die story the value model assumes
+    # (varying purchase rates, customers who stop buying), so that the model has something to
+    # find: see _purchases.
+    order_start = np.minimum(np.maximum(since_ts, now - ORDER_HISTORY_DAYS * DAY), active_end - DAY)
+    o_cust, o_at = _purchases(
+        rng, order_start, active_end, options.orders_per_customer, seed=options.seed
     )
-    o_cust = np.repeat(np.arange(n), o_count)
     mo = len(o_cust)
-    o_at = _times_between(rng, active_start[o_cust], active_end[o_cust])
     order = np.argsort(o_at, kind="stable")
     o_cust, o_at = o_cust[order], o_at[order]
     products = {p.code: p for p in company.products}
     plans = [p for p in PRODUCTS if p.code in products]
-    o_prod = _pick(rng, [(p, p.weight) for p in plans], mo)
+    # each customer has a favourite product, bought in most of his orders (spend per customer
+    # differs, and each has a main product category)
+    favourite = _pick(rng, [(p, p.weight) for p in plans], n)
+    o_prod = np.where(
+        rng.random(mo) < FAVOURITE_SHARE,
+        favourite[o_cust],
+        _pick(rng, [(p, p.weight) for p in plans], mo),
+    )
     price_cents = np.array([round(float(p.price) * 100) for p in plans], dtype=np.int64)
     rate_bp = np.array([round(float(p.margin_rate) * 10000) for p in plans], dtype=np.int64)
     amount = price_cents[o_prod]
@@ -1170,7 +1242,7 @@ def seed_summary(report: SeedReport) -> str:
         f"{report.assignments:,} assignments",
         f"{report.interactions:,} interactions",
     ]
-    bulk = report.seconds - report.phases.get(DESK_PHASE, 0.0)
+    bulk = report.seconds - report.phases.get(DESK_PHASE, 0.0) - report.phases.get(VALUE_PHASE, 0.0)
     rate = report.rows() / bulk if bulk > 0 else 0
     text = f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s in bulk)."
     desk = report.desk
@@ -1180,4 +1252,6 @@ def seed_summary(report: SeedReport) -> str:
             f"{desk.work_orders:,} work orders, {desk.care_tasks:,} care tasks, "
             f"{desk.reports:,} report snapshots."
         )
+    if report.value_fit:
+        text += f"\nValue model: fit {report.value_fit}."
     return text

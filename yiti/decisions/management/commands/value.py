@@ -1,7 +1,11 @@
-"""``yiti value fit``: fit the value model (BG/NBD + Gamma-Gamma) on a transaction file.
+"""``yiti value``: the customer value model from the command line.
 
-For analysts who want to check the model on their own data. Reads ``customer_id,date,amount``,
-fits both models and prints the parameters; it never touches the database.
+* ``yiti value fit --transactions FILE.csv --end DATE`` fits BG/NBD + Gamma-Gamma on an
+  analyst's transaction file (``customer_id,date,amount``) and prints the parameters; it never
+  touches the database.
+* ``yiti value refit [--end DATE] [--horizon MONTHS]`` refits the model on the orders in the
+  database and rescores every customer, as the weekly scheduled task does. A fit the data
+  cannot support is recorded as failed, keeps the previous scores and exits with an error.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import ValidationFailed
+from yiti.decisions.api import FitOut
+from yiti.decisions.choices import FitStatus, FitTrigger
+from yiti.decisions.services import value_refit
 from yiti.decisions.transactions import read_transactions_csv
 from yiti.decisions.value_model import (
     DAYS_PER_UNIT,
@@ -35,7 +42,10 @@ def _iso_date(value: str) -> date:
 
 
 class Command(BaseCommand):
-    help = "Customer value model. 'yiti value fit --transactions FILE.csv --end DATE [--json]'."
+    help = (
+        "Customer value model. 'yiti value fit --transactions FILE.csv --end DATE [--json]'; "
+        "'yiti value refit [--end DATE] [--json]'."
+    )
     requires_system_checks: list[str] = []
     requires_migrations_checks = False
 
@@ -67,7 +77,29 @@ class Command(BaseCommand):
             "--json", action="store_true", help=_("Print one JSON object instead of a summary.")
         )
 
+        refit = actions.add_parser(
+            "refit",
+            help=_("Refit the model on the orders in the database and rescore every customer."),
+        )
+        refit.add_argument(
+            "--end",
+            metavar="DATE",
+            help=_("Orders up to the end of this day (YYYY-MM-DD; default: now)."),
+        )
+        refit.add_argument(
+            "--horizon",
+            type=int,
+            metavar="MONTHS",
+            help=_("Lifetime value horizon in months (default: the value settings')."),
+        )
+        refit.add_argument(
+            "--json", action="store_true", help=_("Print one JSON object instead of a summary.")
+        )
+
     def handle(self, *args: object, **opts: Any) -> None:
+        if opts["action"] == "refit":
+            self._refit(opts)
+            return
         end = _iso_date(str(opts["end"]))
         time_unit: TimeUnit = "week" if opts["time_unit"] == "week" else "day"
         try:
@@ -91,6 +123,43 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result))
         else:
             self.stdout.write(_summary(result))
+
+    def _refit(self, opts: dict[str, Any]) -> None:
+        end = _iso_date(str(opts["end"])) if opts.get("end") else None
+        horizon = opts.get("horizon")
+        if horizon is not None and not 1 <= horizon <= 120:
+            raise CommandError(_("--horizon must be from 1 to 120 months."))
+        fit = value_refit(end=end, horizon_months=horizon, trigger=FitTrigger.COMMAND)
+        if fit.status != FitStatus.SUCCEEDED:
+            raise CommandError(
+                _("Refit #%(id)s failed, the previous scores stay: %(reason)s")
+                % {"id": fit.pk, "reason": fit.error}
+            )
+        result = FitOut.of(fit).model_dump(mode="json")
+        if opts["json"]:
+            self.stdout.write(json.dumps(result))
+            return
+        bg, gg = result["bgnbd"], result["gamma_gamma"]
+        lines = [
+            _("Refit #%(id)s: %(customers)s customers, %(orders)s orders, %(start)s to %(end)s.")
+            % {
+                "id": fit.pk,
+                "customers": f"{fit.customers:,}",
+                "orders": f"{fit.transactions:,}",
+                "start": result["window_start"] or "…",
+                "end": result["window_end"],
+            },
+            _("BG/NBD:      r = %(r).4f  alpha = %(alpha).4f  a = %(a).4f  b = %(b).4f") % bg,
+            _("Gamma-Gamma: p = %(p).4f  q = %(q).4f  v = %(v).4f") % gg,
+            _("Tiers: %(tiers)s; %(changes)s changes; %(calls)s retention calls; %(s).1f s.")
+            % {
+                "tiers": ", ".join(f"{k} {v:,}" for k, v in result["tier_counts"].items()),
+                "changes": f"{fit.tier_changes:,}",
+                "calls": fit.care_tasks,
+                "s": fit.seconds,
+            },
+        ]
+        self.stdout.write("\n".join(lines))
 
 
 def _result(fitted: ValueFit, *, end: date, time_unit: str) -> dict[str, Any]:

@@ -24,7 +24,10 @@ class Command(BaseCommand):
             "--interactions-per-customer", type=float, default=6.0, help="Mean per customer."
         )
         parser.add_argument(
-            "--orders-per-customer", type=float, default=1.5, help="Mean per customer."
+            "--orders-per-customer",
+            type=float,
+            default=3.0,
+            help="Mean per customer, over two years.",
         )
         parser.add_argument(
             "--departing-customers",
@@ -38,6 +41,11 @@ class Command(BaseCommand):
             default=300,
             help="Service tickets (with work orders, care tasks and reports) on the first seed; "
             "0 for none.",
+        )
+        parser.add_argument(
+            "--no-value-refit",
+            action="store_true",
+            help="Do not fit the value model at the end (tiers appear at the next refit).",
         )
         parser.add_argument(
             "--chunk-size", type=int, default=100_000, help="Rows per insert transaction."
@@ -57,6 +65,7 @@ class Command(BaseCommand):
             departing_customers=opts["departing_customers"],  # type: ignore[arg-type]
             chunk_size=int(opts["chunk_size"]),  # type: ignore[call-overload]
             tickets=int(opts["tickets"]),  # type: ignore[call-overload]
+            value_refit=not opts["no_value_refit"],
         )
         if options.customers < 0:
             raise CommandError("--customers must not be negative")
