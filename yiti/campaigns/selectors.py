@@ -5,6 +5,7 @@ the user may see."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,10 +241,14 @@ def reason_label(reason: str, campaign_names: dict[int, str] | None = None) -> s
 
 
 def arbitration_names(funnels: list[WaveFunnel]) -> dict[int, str]:
+    return arbitration_names_of(r for f in funnels for r, _n in f.reasons)
+
+
+def arbitration_names_of(reasons: Iterable[str]) -> dict[int, str]:
+    """The names of the campaigns that won the arbitrations these reasons name (one query)."""
     ids = {
         int(r.split(":", 1)[1])
-        for f in funnels
-        for r, _n in f.reasons
+        for r in reasons
         if r.startswith("lost_arbitration:") and r.split(":", 1)[1].isdigit()
     }
     return dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
@@ -282,14 +287,19 @@ def call_list(user: Any, *, mine_only: bool = True) -> QuerySet[Delivery]:
     return qs.order_by("wave__scheduled_at", "rank", "id")
 
 
-def deliveries_of_wave(user: Any, wave: Wave, *, status: str = "") -> QuerySet[Delivery]:
-    """A wave's deliveries of the customers the user may see (admins: all)."""
+def deliveries_of_wave(
+    user: Any, wave: Wave, *, status: str = "", reason: str = ""
+) -> QuerySet[Delivery]:
+    """A wave's deliveries of the customers the user may see (admins: all), optionally of one
+    status and one exclusion reason."""
     access = access_for(user)
     qs = Delivery.objects.filter(wave=wave).select_related("customer", "assignee")
     if not access.is_admin:
         qs = qs.filter(visible_q(access, prefix="customer__"))
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
+    if reason:
+        qs = qs.filter(reason=reason[:120])
     return qs.order_by("rank", "id")
 
 
@@ -312,3 +322,46 @@ def deliveries_of_customer(customer: Any, *, limit: int = 20) -> list[Delivery]:
         .select_related("campaign", "wave")
         .order_by("-planned_for", "-id")[:limit]
     )
+
+
+# --- for the web pages -----------------------------------------------------------------------
+
+
+def wave_reasons(wave: Wave) -> list[tuple[str, int]]:
+    """The wave's exclusion reasons with their counts, most frequent first (one query)."""
+    return [
+        (row["reason"], row["n"])
+        for row in Delivery.objects.filter(wave=wave, status=DeliveryStatus.EXCLUDED)
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+    ]
+
+
+def delivery_for_response(delivery_id: int) -> Delivery | None:
+    """The delivery behind a response link (the link's signature is the access check)."""
+    return (
+        Delivery.objects.select_related(
+            "customer", "campaign", "wave", "wave__offer", "wave__offer__product"
+        )
+        .filter(pk=delivery_id)
+        .first()
+    )
+
+
+def offer_of_delivery(delivery: Delivery) -> Offer | None:
+    """The offer a contact is about: its wave's offer, else its campaign's first offer."""
+    if delivery.wave.offer_id is not None:
+        return delivery.wave.offer
+    return delivery.campaign.offers.select_related("product").order_by("code").first()
+
+
+def offers_by_campaign(campaign_ids: set[int]) -> dict[int, Offer]:
+    """Each campaign's first offer (by code) in one query, for lists of contacts."""
+    out: dict[int, Offer] = {}
+    through = Campaign.offers.through.objects.filter(campaign_id__in=campaign_ids)
+    rows = through.select_related("offer", "offer__product").order_by("offer__code")
+    for row in rows:
+        out.setdefault(row.campaign_id, row.offer)
+    return out

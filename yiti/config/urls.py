@@ -16,5 +16,7 @@ urlpatterns = [
     path("dispatch/", include("yiti.service.dispatch.urls")),
     path("care/", include("yiti.care.urls")),
     path("reports/", include("yiti.care.reports.urls")),
+    path("campaigns/", include("yiti.campaigns.urls")),
+    path("c/", include("yiti.campaigns.urls_public")),
     path("api/v1/", api.urls),
 ]
