@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.campaigns.conftest import at_ten, consent, launched
+from tests.campaigns.conftest import at_ten, consent, launched, sign_all
 from yiti.campaigns import services
 from yiti.campaigns.choices import CallOutcome, DeliveryStatus, WaveStatus
 from yiti.campaigns.models import Delivery, OfferReservation
@@ -265,3 +265,70 @@ def test_the_call_list_costs_the_same_queries_for_few_or_many_calls(world, make_
     assert len(call_ids(page)) == n_few + 10  # and half of the twenty of another campaign
 
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_calls_no_agent_holds_are_in_the_team_list_of_the_territory(world, make_campaign, as_user):
+    org, cm = world.org, world.org.users["cm"]
+    beijing = []
+    for i in range(2):
+        customer = customer_create(
+            actor=None,
+            name=f"北京客户{i}",
+            unit=org.bj,
+            contacts=[ContactInput("phone", f"1391000{i:04d}", primary=True)],
+        )
+        consent(customer, "call")
+        beijing.append(customer)
+    campaign = make_campaign(units=[org.north])
+    wave = services.wave_create(
+        actor=cm,
+        campaign=campaign,
+        name="外呼",
+        kind="call",
+        scheduled_at=at_ten(5),
+        ends_at=at_ten(5) + timedelta(hours=8),
+        agents=1,
+        hours=4,
+        calls_per_agent_hour=10,
+    )
+    services.campaign_submit(actor=cm, campaign=campaign)
+    training = campaign.checklist.get(kind="training")
+    services.checklist_sign(actor=org.users["rm_north"], item=training)
+    sign_all(campaign, org)
+    services.campaign_launch(actor=cm, campaign=campaign)
+    wave_plan(actor=cm, wave=wave)
+    wave_start(wave=wave)
+    calls = list(Delivery.objects.filter(wave=wave, status="planned"))
+    assert len(calls) == 2 and all(
+        d.assignee is None for d in calls
+    )  # no service agent in the North
+    client = as_user("rm_north")
+
+    assert call_ids(html(client.get("/campaigns/calls/"))) == []
+    team = html(client.get("/campaigns/calls/", {"scope": "team"}))
+    assert sorted(call_ids(team)) == sorted(d.pk for d in calls)
+    assert call_ids(html(as_user("rm_east").get("/campaigns/calls/", {"scope": "team"}))) == []
+    worked = client.post(
+        f"/campaigns/calls/{calls[0].pk}/outcome/",
+        {f"call-{calls[0].pk}-outcome": "declined"},
+        **HTMX,
+    )
+    assert worked.status_code == 200 and 'data-status="done"' in html(worked)
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("svc_east", 200),
+        ("am_hz", 200),
+        ("rm_east", 200),
+        ("care_east", 200),
+        ("cm", 403),
+        ("analyst", 403),
+        ("fin", 403),
+    ],
+)
+def test_the_call_list_is_for_roles_that_work_calls(world, as_user, username, status):
+    client = as_user(username)
+    assert client.get("/campaigns/calls/").status_code == status
+    assert ('id="nav-calls"' in html(client.get("/customers/"))) == (status == 200)

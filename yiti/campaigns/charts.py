@@ -11,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from yiti.campaigns.selectors import WaveFunnel
 
-WIDTH = 520
-LABEL_WIDTH = 150
-VALUE_WIDTH = 70
+WIDTH = 380
+LABEL_WIDTH = 118
+VALUE_WIDTH = 48
 ROW = 26
 BAR = 18
 TOP = 4

@@ -174,7 +174,7 @@ class WaveForm(forms.Form):
     )
     source = forms.ChoiceField(label=_("Audience"), choices=WaveSource.choices, initial="audience")
     source_wave = forms.ModelChoiceField(
-        label=_("Of wave"), queryset=Wave.objects.none(), required=False
+        label=_("Of wave"), queryset=Wave.objects.none(), required=False, empty_label="—"
     )
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     message = forms.CharField(
