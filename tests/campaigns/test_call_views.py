@@ -52,6 +52,22 @@ def valued(world) -> None:
         )
 
 
+def add_call_wave(campaign, cm, *, hours_later: int = 0, agents: int = 1):
+    """An outbound call wave five days from now, 10:00 to 18:00 (plus ``hours_later``)."""
+    start = at_ten(5) + timedelta(hours=hours_later)
+    return services.wave_create(
+        actor=cm,
+        campaign=campaign,
+        name="外呼",
+        kind="call",
+        scheduled_at=start,
+        ends_at=start + timedelta(hours=8),
+        agents=agents,
+        hours=4,
+        calls_per_agent_hour=10,
+    )
+
+
 def call_wave(world, make_campaign, *, agents: int = 2):
     """A running campaign whose call wave (wave 2) is open, split between svc_east and svc_east2."""
     org, cm = world.org, world.org.users["cm"]
@@ -60,17 +76,7 @@ def call_wave(world, make_campaign, *, agents: int = 2):
     org.users["svc_east2"] = second
     valued(world)
     campaign = make_campaign()
-    wave = services.wave_create(
-        actor=cm,
-        campaign=campaign,
-        name="外呼",
-        kind="call",
-        scheduled_at=at_ten(5),
-        ends_at=at_ten(5) + timedelta(hours=8),
-        agents=agents,
-        hours=4,
-        calls_per_agent_hour=10,
-    )
+    wave = add_call_wave(campaign, cm, agents=agents)
     launched(campaign, org)
     wave_plan(actor=cm, wave=wave)
     wave_start(wave=wave)
@@ -246,17 +252,7 @@ def test_the_call_list_costs_the_same_queries_for_few_or_many_calls(world, make_
         )
         consent(customer, "call")
     other = make_campaign("bb-more", offers=[world.discount_offer])
-    more = services.wave_create(
-        actor=cm,
-        campaign=other,
-        name="外呼",
-        kind="call",
-        scheduled_at=at_ten(5) + timedelta(hours=1),
-        ends_at=at_ten(5) + timedelta(hours=9),
-        agents=1,
-        hours=4,
-        calls_per_agent_hour=10,
-    )
+    more = add_call_wave(other, cm, hours_later=1)
     launched(other, org)
     wave_plan(actor=cm, wave=more)
     wave_start(wave=more)
@@ -280,17 +276,7 @@ def test_calls_no_agent_holds_are_in_the_team_list_of_the_territory(world, make_
         consent(customer, "call")
         beijing.append(customer)
     campaign = make_campaign(units=[org.north])
-    wave = services.wave_create(
-        actor=cm,
-        campaign=campaign,
-        name="外呼",
-        kind="call",
-        scheduled_at=at_ten(5),
-        ends_at=at_ten(5) + timedelta(hours=8),
-        agents=1,
-        hours=4,
-        calls_per_agent_hour=10,
-    )
+    wave = add_call_wave(campaign, cm)
     services.campaign_submit(actor=cm, campaign=campaign)
     training = campaign.checklist.get(kind="training")
     services.checklist_sign(actor=org.users["rm_north"], item=training)

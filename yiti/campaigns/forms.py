@@ -26,14 +26,19 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 MAX_CHANNELS = 4
 
 
+def unit_label(unit: Any) -> str:
+    """A unit's name indented by its depth, for flat select lists."""
+    return "\u2003" * max(unit.depth - 1, 0) + unit.name
+
+
 class UnitChoice(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return "\u2003" * max(obj.depth - 1, 0) + obj.name
+        return unit_label(obj)
 
 
 class UnitsChoice(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
-        return "\u2003" * max(obj.depth - 1, 0) + obj.name
+        return unit_label(obj)
 
 
 class CampaignFilterForm(forms.Form):

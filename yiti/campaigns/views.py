@@ -89,24 +89,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 # --- the campaign form -----------------------------------------------------------------------
 
-CAMPAIGN_FORM_FIELDS = (
-    "name",
-    "description",
-    "owner_unit",
-    "service_unit",
-    "stock_unit",
-    "segment",
-    "starts_on",
-    "ends_on",
-    "priority",
-    "goal",
-    "goal_conversions",
-    "expected_take_up",
-    "lead_days",
-    "complaint_threshold",
-    "complaint_min_contacts",
-    "attribution_days",
-)
+# what the form edits besides the code, offers and units (the owner is whoever creates it)
+CAMPAIGN_FORM_FIELDS = tuple(f for f in services.CAMPAIGN_FIELDS if f not in ("code", "owner"))
 
 
 def _owner_units(request: HttpRequest) -> Any:
