@@ -208,3 +208,46 @@ def launched(campaign: Campaign, org) -> Campaign:
     services.campaign_launch(actor=org.users["cm"], campaign=campaign)
     campaign.refresh_from_db()
     return campaign
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A running loopback SMTP server, with Django's SMTP backend pointed at it."""
+    from tests.smtp_server import SmtpServer
+
+    with SmtpServer() as smtp:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield smtp
+
+
+@pytest.fixture
+def sms_gateway(settings):
+    """A running loopback SMS gateway (one SMS per Idempotency-Key, like a real provider)."""
+    from tests.channels.conftest import SmsGateway
+
+    with SmsGateway() as gateway:
+        settings.YITI_SMS_BACKEND = "http"
+        settings.YITI_SMS_GATEWAY_URL = gateway.url
+        settings.YITI_SMS_GATEWAY_TOKEN = gateway.token
+        settings.YITI_SMS_TIMEOUT = 1
+        yield gateway
+
+
+@pytest.fixture
+def running(world, make_campaign):
+    """A launched campaign whose first wave (e-mail, then SMS) is planned: 5 e-mails."""
+    from yiti.campaigns.planning import wave_plan
+
+    def build(**kwargs) -> Campaign:
+        cm = world.org.users["cm"]
+        campaign = make_campaign(**kwargs)
+        services.campaign_submit(actor=cm, campaign=campaign)
+        sign_all(campaign, world.org)
+        services.campaign_launch(actor=cm, campaign=campaign)
+        wave_plan(actor=cm, wave=first_wave(campaign))
+        return campaign
+
+    return build

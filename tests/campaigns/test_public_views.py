@@ -10,10 +10,9 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.campaigns.conftest import first_wave, launched
+from tests.campaigns.conftest import first_wave
 from yiti.campaigns.choices import DeliveryStatus, ResponseKind
 from yiti.campaigns.models import Delivery, OfferReservation, SendBatch
-from yiti.campaigns.planning import wave_plan
 from yiti.campaigns.sending import batch_send, delivery_token, wave_start
 from yiti.customers.services import customer_create
 
@@ -25,11 +24,9 @@ def html(response) -> str:
 
 
 @pytest.fixture
-def sent(world, make_campaign):
+def sent(running):
     """A running campaign whose first wave e-mailed the five consenting customers."""
-    campaign = launched(make_campaign(), world.org)
-    wave = first_wave(campaign)
-    wave_plan(actor=world.org.users["cm"], wave=wave)
+    wave = first_wave(running())
     wave_start(wave=wave)
     for batch in SendBatch.objects.filter(wave=wave):
         batch_send(batch.pk)

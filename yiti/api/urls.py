@@ -21,6 +21,7 @@ from yiti.api.auth import API_AUTH
 from yiti.api.docs import OfflineSwagger
 from yiti.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from yiti.api.idempotency import idempotent
+from yiti.campaigns.api import router as campaigns_router
 from yiti.care.api import router as care_router
 from yiti.care.reports.api import router as reports_router
 from yiti.customers.api import router as customers_router
@@ -137,3 +138,4 @@ api.add_router("/service", service_router)
 api.add_router("", dispatch_router)
 api.add_router("/care", care_router)
 api.add_router("/reports", reports_router)
+api.add_router("/campaigns", campaigns_router)

@@ -57,6 +57,7 @@ def _clashes(a: Campaign, b: Campaign) -> list[tuple[str, str]]:
 def conflicts_check(*, actor: User | None, campaign: Campaign) -> list[Conflict]:
     """Refresh the conflicts of ``campaign`` with every other active campaign; returns the
     conflicts that stand (open or accepted)."""
+    require_manage(actor, campaign)
     now = timezone.now()
     others = (
         Campaign.objects.filter(status__in=ACTIVE_STATUSES)

@@ -486,6 +486,7 @@ class SendBatch(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)  # the task that will send it
     done_at = models.DateTimeField(null=True, blank=True)
     sent = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)

@@ -34,7 +34,7 @@ from yiti.campaigns.choices import (
     WaveStatus,
 )
 from yiti.campaigns.models import Campaign, Delivery, Offer
-from yiti.campaigns.rules import require_work
+from yiti.campaigns.rules import require_record, require_work
 from yiti.campaigns.services import campaign_pause, offer_reserve
 from yiti.core.audit import audit_record
 from yiti.core.errors import ValidationFailed
@@ -205,6 +205,7 @@ def delivery_respond(
 
     The first response counts; an acceptance reserves the gift and records the order."""
     delivery = _lock(delivery)
+    require_record(actor, delivery)
     if kind not in ResponseKind.values:
         raise ValidationFailed(_("Unknown response."), field="kind")
     if delivery.status not in CONTACTED_STATUSES:
@@ -258,6 +259,7 @@ def delivery_respond(
 def delivery_convert(*, actor: User | None, delivery: Delivery, order: Order) -> Delivery:
     """Link an order to the contact that led to it (attribution by hand or by an integration)."""
     delivery = _lock(delivery)
+    require_record(actor, delivery)
     if order.customer_id != delivery.customer_id:
         raise ValidationFailed(_("The order belongs to another customer."), field="order")
     if delivery.status not in CONTACTED_STATUSES:

@@ -19,12 +19,10 @@ RECENT = 10
 
 def render_campaigns(request: HttpRequest, customer: Any) -> str:
     deliveries = selectors.deliveries_of_customer(customer, limit=RECENT)
-    names = selectors.arbitration_names_of(d.reason for d in deliveries)
+    labels = selectors.reason_labels(d.reason for d in deliveries)
     context = {
         "customer": customer,
-        "rows": [
-            (d, selectors.reason_label(d.reason, names) if d.reason else "") for d in deliveries
-        ],
+        "rows": [(d, labels.get(d.reason, "")) for d in deliveries],
         "can_view": rules.can_view(access_for(request.user)),
     }
     return render_to_string("campaigns/_customer_panel.html", context, request=request)

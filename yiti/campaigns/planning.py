@@ -34,7 +34,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -76,6 +76,7 @@ from yiti.campaigns.rules import require_manage
 from yiti.core.audit import audit_record
 from yiti.core.bulk import insert_rows, update_rows
 from yiti.core.errors import ValidationFailed
+from yiti.customers.choices import Channel as ConsentChannel
 from yiti.customers.models import Customer
 from yiti.engagement.choices import InteractionPurpose
 from yiti.engagement.policy import (
@@ -84,7 +85,6 @@ from yiti.engagement.policy import (
     Candidates,
     Consent,
     Contacts,
-    Decision,
     evaluate,
 )
 from yiti.engagement.policy_data import PolicyInputs, policy_inputs
@@ -250,10 +250,19 @@ def _load_audience(wave: Wave) -> Audience:
 
 # --- competing contacts ----------------------------------------------------------------------
 
+# how a competing contact stands now (the ``_was`` column)
+WAS_PLANNED, WAS_LOST, WAS_CAPPED = 0, 1, 2
+
 
 @dataclass
 class Competing:
-    """Contacts other waves planned in the reach of this wave's windows, for its customers."""
+    """The contacts other waves hold or wanted for this wave's customers, whatever their day.
+
+    ``movable`` ones belong to waves not yet sending: planned, or excluded by arbitration or a
+    cap — they are decided again together with this wave, so that the result is the same as
+    if every wave had been planned at once. The others are planned contacts of waves already
+    sending: fixed, they only count towards the caps.
+    """
 
     delivery_id: np.ndarray
     customer_id: np.ndarray
@@ -263,18 +272,21 @@ class Competing:
     planned_at: np.ndarray
     priority: np.ndarray
     expected_value: np.ndarray
-    movable: np.ndarray  # False: the wave is sending, the contact is fixed
+    movable: np.ndarray
+    was: np.ndarray  # WAS_PLANNED, WAS_LOST or WAS_CAPPED
 
 
-def _load_competing(wave: Wave, ids: np.ndarray, first: datetime, reach_days: int) -> Competing:
-    lo = first - timedelta(days=reach_days)
-    hi = first + timedelta(days=reach_days + 1)
+def _load_competing(wave: Wave, ids: np.ndarray) -> Competing:
+    """One query: the contacts of other waves of active campaigns that compete with this one."""
+    open_wave = Q(wave__status__in=(WaveStatus.DRAFT, WaveStatus.PLANNED))
+    arbitrated = Q(status=DeliveryStatus.EXCLUDED) & (
+        Q(reason__startswith="lost_arbitration:") | Q(reason__startswith="cap:")
+    )
     qs = (
-        Delivery.objects.filter(
-            status=DeliveryStatus.PLANNED,
-            planned_for__gte=lo,
-            planned_for__lt=hi,
-            campaign__status__in=ACTIVE_STATUSES,
+        Delivery.objects.filter(campaign__status__in=ACTIVE_STATUSES)
+        .filter(
+            (Q(status=DeliveryStatus.PLANNED) & (open_wave | Q(wave__status=WaveStatus.SENDING)))
+            | (arbitrated & open_wave)
         )
         .exclude(wave_id=wave.pk)
         .annotate(
@@ -283,6 +295,12 @@ def _load_competing(wave: Wave, ids: np.ndarray, first: datetime, reach_days: in
             _mov=Case(
                 When(wave__status=WaveStatus.SENDING, then=Value(0)),
                 default=Value(1),
+                output_field=IntegerField(),
+            ),
+            _was=Case(
+                When(status=DeliveryStatus.PLANNED, then=Value(WAS_PLANNED)),
+                When(reason__startswith="cap:", then=Value(WAS_CAPPED)),
+                default=Value(WAS_LOST),
                 output_field=IntegerField(),
             ),
         )
@@ -297,11 +315,12 @@ def _load_competing(wave: Wave, ids: np.ndarray, first: datetime, reach_days: in
             "campaign__priority",
             "expected_value",
             "_mov",
+            "_was",
         )
     )
-    a = _fetch(qs, 9)
+    a = _fetch(qs, 10)
     if len(a):
-        a = a[np.isin(a[:, 1].astype(_I64), ids, assume_unique=False)]
+        a = a[np.isin(a[:, 1].astype(_I64), ids) & (a[:, 4] >= 0)]
     return Competing(
         delivery_id=a[:, 0].astype(_I64),
         customer_id=a[:, 1].astype(_I64),
@@ -312,6 +331,7 @@ def _load_competing(wave: Wave, ids: np.ndarray, first: datetime, reach_days: in
         priority=a[:, 6].astype(np.float64),
         expected_value=a[:, 7].astype(np.float64),
         movable=a[:, 8] > 0,
+        was=a[:, 9].astype(np.int8),
     )
 
 
@@ -378,6 +398,7 @@ class PlanResult:
     excluded: dict[str, int] = field(default_factory=dict)
     channels: dict[str, int] = field(default_factory=dict)
     displaced: dict[str, int] = field(default_factory=dict)
+    revived: dict[str, int] = field(default_factory=dict)
     capacity: int | None = None
     assigned: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -393,6 +414,7 @@ class PlanResult:
             "excluded": dict(sorted(self.excluded.items())),
             "channels": dict(sorted(self.channels.items())),
             "displaced": dict(sorted(self.displaced.items())),
+            "revived": dict(sorted(self.revived.items())),
             "capacity": self.capacity,
             "assigned": dict(sorted(self.assigned.items())),
             "seconds": round(self.seconds, 3),
@@ -475,38 +497,38 @@ def wave_plan(
     result = PlanResult(campaign=campaign.code, wave=wave.number, dry_run=dry_run)
 
     audience = _load_audience(wave)
-    mark("audience")
     result.audience = n = len(audience)
-    first = wave.scheduled_at
-    last = wave.scheduled_at
-    channel_names = [c for c in wave.channels] + (
-        [WaveChannel.VISIT] if wave.visit_min_value is not None else []
-    )
+    mark("audience")
+    competing = _load_competing(wave, audience.ids)
+    mark("competing")
+    at = int(wave.scheduled_at.timestamp())
+    times = np.r_[at, competing.planned_at]
+    first = datetime.fromtimestamp(int(times.min()), tz=UTC)
+    last = datetime.fromtimestamp(int(times.max()), tz=UTC)
+    # consent of this wave's channels and of every competitor's (they are decided again)
+    wanted = {*wave.channels, *(CHANNELS[c] for c in np.unique(competing.channel).tolist())}
+    if wave.visit_min_value is not None:
+        wanted.add(WaveChannel.VISIT)
+    consent_channels = sorted(c for c in wanted if c in ConsentChannel.values)
     inputs: PolicyInputs = policy_inputs(
         customers=audience_queryset(wave).values("pk")
         if n
         else Customer.objects.none().values("pk"),
         first=first,
         last=last,
-        channels=[c for c in channel_names if c in ("sms", "email", "call", "visit", "push", "im")]
-        or None,
+        channels=consent_channels,
         purposes=[InteractionPurpose.MARKETING.value],
     )
     mark("policy_inputs")
-    reach = max((r.window_days for r in inputs.rules), default=1)
-    competing = _load_competing(wave, audience.ids, first, reach)
-    mark("competing")
 
     channel, _visit = _choose_channels(wave, audience, inputs.consent)
-    ev = float(campaign.expected_take_up) * (_offer_margin(wave) + audience.clv)
-    pre_reason = np.full(n, "", dtype=object)
-    pre_reason[~audience.eligible] = NOT_ELIGIBLE
-    pre_reason[audience.eligible & (channel < 0)] = NO_CONTACT_POINT
-    open_ = pre_reason == ""
-    mine = np.flatnonzero(open_)
+    ev = np.round(float(campaign.expected_take_up) * (_offer_margin(wave) + audience.clv), 4)
+    reason = np.full(n, "", dtype=object)
+    reason[~audience.eligible] = NOT_ELIGIBLE
+    reason[audience.eligible & (channel < 0)] = NO_CONTACT_POINT
+    mine = np.flatnonzero(reason == "")
     mark("channels")
 
-    at = int(wave.scheduled_at.timestamp())
     movable = np.flatnonzero(competing.movable)
     fixed = np.flatnonzero(~competing.movable)
     planned_fixed = Contacts.at(
@@ -517,28 +539,22 @@ def wave_plan(
         utc_offset=inputs.utc_offset,
     )
 
-    def decide(keep_mine: np.ndarray) -> Decision:
+    def decide(keep_mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The labels of this wave's candidates ``keep_mine`` and of the movable competitors."""
+        k, m = len(keep_mine), movable
         cands = Candidates(
-            customer_id=np.concatenate([audience.ids[keep_mine], competing.customer_id[movable]]),
+            customer_id=np.concatenate([audience.ids[keep_mine], competing.customer_id[m]]),
             campaign_id=np.concatenate(
-                [np.full(len(keep_mine), campaign.pk, dtype=_I64), competing.campaign_id[movable]]
+                [np.full(k, campaign.pk, dtype=_I64), competing.campaign_id[m]]
             ),
-            wave_id=np.concatenate(
-                [np.full(len(keep_mine), wave.pk, dtype=_I64), competing.wave_id[movable]]
-            ),
-            channel=np.concatenate(
-                [channel[keep_mine].astype(np.int8), competing.channel[movable]]
-            ),
-            purpose=np.full(len(keep_mine) + len(movable), MARKETING, dtype=np.int8),
-            planned_at=np.concatenate(
-                [np.full(len(keep_mine), at, dtype=_I64), competing.planned_at[movable]]
-            ),
-            priority=np.concatenate(
-                [np.full(len(keep_mine), float(campaign.priority)), competing.priority[movable]]
-            ),
-            expected_value=np.concatenate([ev[keep_mine], competing.expected_value[movable]]),
+            wave_id=np.concatenate([np.full(k, wave.pk, dtype=_I64), competing.wave_id[m]]),
+            channel=np.concatenate([channel[keep_mine].astype(np.int8), competing.channel[m]]),
+            purpose=np.full(k + len(m), MARKETING, dtype=np.int8),
+            planned_at=np.concatenate([np.full(k, at, dtype=_I64), competing.planned_at[m]]),
+            priority=np.concatenate([np.full(k, float(campaign.priority)), competing.priority[m]]),
+            expected_value=np.concatenate([ev[keep_mine], competing.expected_value[m]]),
         )
-        return evaluate(
+        decision = evaluate(
             cands,
             inputs.history,
             inputs.rules,
@@ -548,24 +564,22 @@ def wave_plan(
             planned=planned_fixed,
             utc_offset=inputs.utc_offset,
         )
+        labels = np.asarray(decision.labels(), dtype=object)
+        return labels[:k], labels[k:]
 
-    decision = decide(mine)
-    labels = np.asarray(decision.labels(), dtype=object)
-    reason = pre_reason.copy()
-    reason[mine] = labels[: len(mine)]
-    competitor_labels = labels[len(mine) :]
+    own_labels, competitor_labels = decide(mine)
+    reason[mine] = own_labels
     capacity = wave.capacity
     if capacity is not None:
         result.capacity = capacity
-        kept = mine[labels[: len(mine)] == ""]
+        kept = mine[own_labels == ""]
         if len(kept) > capacity:
+            # the calls beyond capacity will not be made: decide again without them, so that
+            # they take no other campaign's place
             best = kept[np.lexsort((kept, -ev[kept]))]
-            over = best[capacity:]
-            reason[over] = CAPACITY
+            reason[best[capacity:]] = CAPACITY
             within = np.sort(best[:capacity])
-            decision = decide(within)
-            labels = np.asarray(decision.labels(), dtype=object)
-            competitor_labels = labels[len(within) :]
+            _own, competitor_labels = decide(within)
     mark("policy")
 
     planned_idx = np.flatnonzero(reason == "")
@@ -589,39 +603,29 @@ def wave_plan(
     mark("assign")
 
     result.planned = len(planned_idx)
-    reasons, counts = np.unique(reason[reason != ""].astype(str), return_counts=True)
-    result.excluded = {
-        str(r): int(c) for r, c in zip(reasons.tolist(), counts.tolist(), strict=True)
-    }
-    ch_codes, ch_counts = np.unique(channel[planned_idx], return_counts=True)
-    result.channels = {
-        CHANNELS[int(c)]: int(k) for c, k in zip(ch_codes.tolist(), ch_counts.tolist(), strict=True)
-    }
-    lost = np.flatnonzero(competitor_labels != "")
-    displaced_ids = competing.delivery_id[movable][lost]
-    displaced_reasons = competitor_labels[lost].astype(str)
-    if len(lost):
-        names = dict(
-            Campaign.objects.filter(
-                pk__in=np.unique(competing.campaign_id[movable][lost]).tolist()
-            ).values_list("pk", "code")
-        )
-        camp_of = competing.campaign_id[movable][lost]
-        codes, ccounts = np.unique(camp_of, return_counts=True)
-        result.displaced = {
-            names.get(int(c), str(c)): int(k)
-            for c, k in zip(codes.tolist(), ccounts.tolist(), strict=True)
-        }
-    if result.assigned == {} and wave.kind == WaveKind.CALL and len(planned_idx):
+    result.excluded = _counts(reason[reason != ""].astype(str))
+    result.channels = {CHANNELS[int(c)]: k for c, k in _counts(channel[planned_idx]).items()}
+    # competitors whose decision changed: displaced (planned → excluded), revived
+    # (excluded → planned) and excluded ones whose reason may have changed
+    comp_was = competing.was[movable]
+    now_kept = competitor_labels == ""
+    changed = np.flatnonzero((comp_was != WAS_PLANNED) | ~now_kept)
+    changed_ids = competing.delivery_id[movable][changed]
+    changed_labels = competitor_labels[changed].astype(str)
+    codes = _campaign_codes(np.unique(competing.campaign_id[movable][changed]))
+    camp = competing.campaign_id[movable]
+    displaced = (comp_was == WAS_PLANNED) & ~now_kept
+    revived = (comp_was != WAS_PLANNED) & now_kept
+    result.displaced = {codes.get(c, str(c)): k for c, k in _counts(camp[displaced]).items()}
+    result.revived = {codes.get(c, str(c)): k for c, k in _counts(camp[revived]).items()}
+    if wave.kind == WaveKind.CALL and len(planned_idx):
         users = dict(
             User.objects.filter(pk__in=np.unique(assignee[planned_idx]).tolist()).values_list(
                 "pk", "username"
             )
         )
-        codes, ccounts = np.unique(assignee[planned_idx], return_counts=True)
         result.assigned = {
-            users.get(int(c), "—") if c else "—": int(k)
-            for c, k in zip(codes.tolist(), ccounts.tolist(), strict=True)
+            users.get(c, "—") if c else "—": k for c, k in _counts(assignee[planned_idx]).items()
         }
     mark("summary")
 
@@ -634,8 +638,8 @@ def wave_plan(
             ev,
             rank,
             assignee,
-            displaced_ids,
-            displaced_reasons,
+            changed_ids,
+            changed_labels,
             result,
             actor,
         )
@@ -643,6 +647,17 @@ def wave_plan(
     result.phases = phases
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _counts(values: np.ndarray) -> dict[Any, int]:
+    keys, counts = np.unique(values, return_counts=True)
+    return {k: int(c) for k, c in zip(keys.tolist(), counts.tolist(), strict=True)}
+
+
+def _campaign_codes(ids: np.ndarray) -> dict[int, str]:
+    if not len(ids):
+        return {}
+    return dict(Campaign.objects.filter(pk__in=ids.tolist()).values_list("pk", "code"))
 
 
 def _check_plannable(wave: Wave, *, dry_run: bool) -> None:
@@ -678,8 +693,8 @@ def _write(
     ev: np.ndarray,
     rank: np.ndarray,
     assignee: np.ndarray,
-    displaced_ids: np.ndarray,
-    displaced_reasons: np.ndarray,
+    changed_ids: np.ndarray,
+    changed_labels: np.ndarray,
     result: PlanResult,
     actor: User | None,
 ) -> None:
@@ -723,15 +738,18 @@ def _write(
         stale = Delivery.objects.filter(wave=wave)
         stale._raw_delete(stale.db)
         insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH)
-        if len(displaced_ids):
-            # only contacts still planned lose their place (another plan may have run)
+        if len(changed_ids):
+            labels = changed_labels.tolist()
             update_rows(
                 Delivery,
                 ("status", "reason"),
                 zip(
-                    [DeliveryStatus.EXCLUDED.value] * len(displaced_ids),
-                    displaced_reasons.tolist(),
-                    displaced_ids.tolist(),
+                    [
+                        DeliveryStatus.EXCLUDED.value if label else DeliveryStatus.PLANNED.value
+                        for label in labels
+                    ],
+                    labels,
+                    changed_ids.tolist(),
                     strict=True,
                 ),
                 batch_size=WRITE_BATCH,
@@ -745,6 +763,7 @@ def _write(
             action="wave.plan",
             obj=wave,
             changes={
-                k: summary[k] for k in ("audience", "outcomes", "excluded", "displaced", "capacity")
+                k: summary[k]
+                for k in ("audience", "outcomes", "excluded", "displaced", "revived", "capacity")
             },
         )

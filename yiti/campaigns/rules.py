@@ -93,3 +93,22 @@ def can_work(user: Any, delivery: Any) -> bool:
 def require_work(actor: Any, delivery: Any) -> None:
     if actor is not None and not can_work(actor, delivery):
         raise PermissionDenied(_("This call is not on your list."))
+
+
+def can_record(user: Any, delivery: Any) -> bool:
+    """Whether ``user`` may record a customer's response to this contact or link an order to
+    it (an agent's note of a reply, an SMS gateway forwarding one): whoever may work it, or a
+    user who sees the customer and works campaigns or manages this campaign."""
+    if user is None:
+        return False
+    if can_work(user, delivery):
+        return True
+    access = access_for(user)
+    if not is_visible(access, delivery.customer):
+        return False
+    return access.has(Perm.CAMPAIGN_WORK) or can_manage(access, delivery.campaign)
+
+
+def require_record(actor: Any, delivery: Any) -> None:
+    if actor is not None and not can_record(actor, delivery):
+        raise PermissionDenied(_("You may not record answers to this campaign contact."))

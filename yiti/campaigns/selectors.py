@@ -5,7 +5,6 @@ the user may see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,15 @@ from yiti.campaigns.choices import (
     WaveChannel,
     WaveStatus,
 )
-from yiti.campaigns.models import Campaign, ChecklistItem, Delivery, Offer, Segment, Wave
+from yiti.campaigns.models import (
+    Campaign,
+    ChecklistItem,
+    Conflict,
+    Delivery,
+    Offer,
+    Segment,
+    Wave,
+)
 from yiti.campaigns.rules import can_view
 from yiti.core.errors import NotFound, PermissionDenied
 from yiti.customers.rules import visible_q
@@ -31,7 +38,8 @@ from yiti.service.models import Ticket
 
 
 def _require_view(user: Any) -> None:
-    if not can_view(access_for(user)):
+    """``None`` is the system (commands and tasks), as for the services."""
+    if user is not None and not can_view(access_for(user)):
         raise PermissionDenied(_("Campaigns are not open to your role."))
 
 
@@ -241,14 +249,10 @@ def reason_label(reason: str, campaign_names: dict[int, str] | None = None) -> s
 
 
 def arbitration_names(funnels: list[WaveFunnel]) -> dict[int, str]:
-    return arbitration_names_of(r for f in funnels for r, _n in f.reasons)
-
-
-def arbitration_names_of(reasons: Iterable[str]) -> dict[int, str]:
-    """The names of the campaigns that won the arbitrations these reasons name (one query)."""
     ids = {
         int(r.split(":", 1)[1])
-        for r in reasons
+        for f in funnels
+        for r, _n in f.reasons
         if r.startswith("lost_arbitration:") and r.split(":", 1)[1].isdigit()
     }
     return dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
@@ -290,8 +294,8 @@ def call_list(user: Any, *, mine_only: bool = True) -> QuerySet[Delivery]:
 def deliveries_of_wave(
     user: Any, wave: Wave, *, status: str = "", reason: str = ""
 ) -> QuerySet[Delivery]:
-    """A wave's deliveries of the customers the user may see (admins: all), optionally of one
-    status and one exclusion reason."""
+    """A wave's deliveries of the customers the user may see (admins: all). ``reason`` is an
+    exclusion reason (``opted_out``) or its head (``cap`` matches every ``cap:<rule>``)."""
     access = access_for(user)
     qs = Delivery.objects.filter(wave=wave).select_related("customer", "assignee")
     if not access.is_admin:
@@ -299,11 +303,12 @@ def deliveries_of_wave(
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
     if reason:
-        qs = qs.filter(reason=reason[:120])
+        qs = qs.filter(Q(reason=reason) | Q(reason__startswith=f"{reason}:"))
     return qs.order_by("rank", "id")
 
 
 def delivery_get_for(user: Any, delivery_id: int) -> Delivery:
+    _require_view(user)
     access = access_for(user)
     qs = Delivery.objects.select_related(
         "customer", "customer__unit", "wave", "campaign", "wave__offer"
@@ -322,6 +327,70 @@ def deliveries_of_customer(customer: Any, *, limit: int = 20) -> list[Delivery]:
         .select_related("campaign", "wave")
         .order_by("-planned_for", "-id")[:limit]
     )
+
+
+# --- lookups for the API and the command line ------------------------------------------------
+
+
+def campaign_find(user: Any, ref: str | int) -> Campaign:
+    """A campaign by its code or its id (the command line's ``CAMPAIGN``)."""
+    _require_view(user)
+    text = str(ref).strip()
+    campaign = Campaign.objects.filter(code=text).first()
+    if campaign is None and text.isdigit():
+        campaign = Campaign.objects.filter(pk=int(text)).first()
+    if campaign is None:
+        raise NotFound(_("No campaign with the code or id %(ref)s.") % {"ref": text})
+    return campaign
+
+
+def waves_of(campaign: Campaign) -> QuerySet[Wave]:
+    return campaign.waves.select_related("offer", "source_wave").order_by("number")
+
+
+def wave_by_number(campaign: Campaign, number: int) -> Wave:
+    wave = waves_of(campaign).filter(number=number).first()
+    if wave is None:
+        raise NotFound(_("Campaign %(c)s has no wave %(n)d.") % {"c": campaign.code, "n": number})
+    return wave
+
+
+def checklist_item_get(user: Any, item_id: int) -> ChecklistItem:
+    _require_view(user)
+    item = (
+        ChecklistItem.objects.select_related("campaign", "unit", "signed_by")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise NotFound(_("Checklist item not found."))
+    return item
+
+
+def conflict_get(user: Any, conflict_id: int) -> Conflict:
+    _require_view(user)
+    conflict = (
+        Conflict.objects.select_related("campaign", "other", "accepted_by")
+        .filter(pk=conflict_id)
+        .first()
+    )
+    if conflict is None:
+        raise NotFound(_("Conflict not found."))
+    return conflict
+
+
+def reason_labels(reasons: Any) -> dict[str, str]:
+    """Each distinct reason in words, naming the campaigns of ``lost_arbitration:<id>`` with
+    one query."""
+    distinct = {r for r in reasons if r}
+    ids = {
+        int(tail)
+        for r in distinct
+        for head, _sep, tail in [r.partition(":")]
+        if head == "lost_arbitration" and tail.isdigit()
+    }
+    names = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    return {r: reason_label(r, names) for r in distinct}
 
 
 # --- for the web pages -----------------------------------------------------------------------

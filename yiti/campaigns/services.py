@@ -34,6 +34,7 @@ from yiti.campaigns.choices import (
     WaveSource,
     WaveStatus,
 )
+from yiti.campaigns.errors import NotReady
 from yiti.campaigns.models import (
     Campaign,
     ChecklistItem,
@@ -891,10 +892,10 @@ def campaign_launch(*, actor: User | None, campaign: Campaign) -> Campaign:
     campaign = _lock(campaign)
     readiness = campaign_readiness(campaign)
     if not readiness.ok:
-        raise ValidationFailed(
+        raise NotReady(
             _("The campaign cannot launch yet: %(missing)s")
             % {"missing": " ".join(readiness.missing)},
-            code="not_ready",
+            missing=readiness.missing,
         )
     before = campaign.status
     campaign.status = CampaignStatus.RUNNING

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from yiti.campaigns import conflicts, rules, selectors, services
 from yiti.campaigns.charts import funnel_chart
 from yiti.campaigns.choices import CampaignStatus, WaveStatus
+from yiti.campaigns.errors import NotReady
 from yiti.campaigns.forms import (
     CampaignFilterForm,
     CampaignForm,
@@ -253,9 +254,8 @@ def _act(
         done = do(campaign)
     except ValidationFailed as exc:
         campaign = selectors.campaign_get(request.user, campaign_id)
-        if exc.code == "not_ready":
-            missing = services.campaign_readiness(campaign).missing
-            return _page(request, campaign, status=422, launch_missing=missing)
+        if isinstance(exc, NotReady):
+            return _page(request, campaign, status=422, launch_missing=exc.missing)
         if form is not None and exc.field and exc.field in form.fields:
             apply_error(form, exc)
             return _page(request, campaign, status=422, bound={form_key: form})
@@ -346,7 +346,6 @@ def campaign_complete(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def conflicts_check(request: HttpRequest, campaign_id: int) -> HttpResponse:
     def do(campaign: Campaign) -> str:
-        require_manage(request, campaign)
         found = conflicts.conflicts_check(actor=acting_user(request), campaign=campaign)
         return _("Conflict check done: %(n)d conflict(s) stand.") % {"n": len(found)}
 

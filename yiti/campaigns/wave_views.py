@@ -162,7 +162,7 @@ def wave_deliveries(request: HttpRequest, wave_id: int) -> HttpResponse:
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    names = selectors.arbitration_names_of(r for r, _n in reasons)
+    labels = selectors.reason_labels(r for r, _n in reasons)
     context = {
         "wave": wave,
         "campaign": wave.campaign,
@@ -170,8 +170,8 @@ def wave_deliveries(request: HttpRequest, wave_id: int) -> HttpResponse:
         "status": status,
         "reason": reason,
         "statuses": DeliveryStatus.choices,
-        "reasons": [(r, selectors.reason_label(r, names), n) for r, n in reasons],
-        "names": names,
+        "reasons": [(r, labels[r], n) for r, n in reasons],
+        "labels": labels,
     }
     return render_page_or_partial(
         request, "campaigns/deliveries.html", "campaigns/_deliveries_results.html", context

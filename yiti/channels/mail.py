@@ -32,50 +32,57 @@ class EmailAdapter:
 
     def __init__(self, *, from_email: str | None = None) -> None:
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
+        self._session = False
         self._connection: Any = None
 
     def __enter__(self) -> EmailAdapter:
-        self._connection = get_connection()
+        self._session = True
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close()
+        self._session = False
+
+    def _close(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):  # the session is gone
                 self._connection.close()
             self._connection = None
 
-    def _reset(self) -> None:
-        """After a failed send: drop the session so that the next message reconnects."""
-        if self._connection is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._connection.close()
+    def _connection_for_send(self) -> Any:
+        """A new connection per message; inside ``with``, one session opened here once (Django
+        closes after the message a connection that its own ``send`` had to open)."""
+        if not self._session:
+            return get_connection()
+        if self._connection is None:
             self._connection = get_connection()
+            self._connection.open()
+        return self._connection
 
     def send(self, message: OutboundMessage) -> SendResult:
         if "@" not in message.to:
             return SendResult.rejected(f"not an e-mail address: {message.to!r}")
         mid = message_id(message.idempotency_key)
-        email = EmailMessage(
-            subject=message.subject,
-            body=message.body,
-            from_email=self.from_email,
-            to=[message.to],
-            headers={"Message-ID": mid},
-            connection=self._connection or get_connection(),
-        )
         try:
-            email.send(fail_silently=False)
+            EmailMessage(
+                subject=message.subject,
+                body=message.body,
+                from_email=self.from_email,
+                to=[message.to],
+                headers={"Message-ID": mid},
+                connection=self._connection_for_send(),
+            ).send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
-            self._reset()
+            self._close()
             return SendResult.rejected(f"recipient refused: {exc.recipients}")
         except smtplib.SMTPResponseException as exc:
-            self._reset()
+            self._close()
             error = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
             if 500 <= exc.smtp_code < 600:
                 return SendResult.rejected(error)
             return SendResult.failed(error)
         except (smtplib.SMTPException, OSError) as exc:
-            self._reset()
+            self._close()
             log.warning("e-mail %s not sent: %s", mid, exc)
             return SendResult.failed(f"{type(exc).__name__}: {exc}")
         return SendResult.sent(mid)

@@ -215,6 +215,8 @@ def _history(ids: QuerySet[Any] | None, day_from: int, day_to: int, offset: int)
 def _consent(
     ids: QuerySet[Any] | None, channels: list[str] | None, purposes: list[str] | None
 ) -> Consent:
+    if channels == [] or purposes == []:  # nothing to read (e.g. a portal-only wave)
+        return Consent.empty()
     allowed = list(DEFAULT_ALLOWED)
     qs = ConsentState.objects.all()
     if ids is not None:

@@ -58,9 +58,12 @@ def delivery_badge(status: str) -> str:
 
 
 @register.simple_tag
-def reason_words(reason: str, names: dict[int, str] | None = None) -> str:
-    """An exclusion reason in words (``lost_arbitration:12`` names the campaign)."""
-    return selectors.reason_label(reason or "", names) if reason else ""
+def reason_words(reason: str, labels: dict[str, str] | None = None) -> str:
+    """An exclusion reason in words: from ``labels`` (``selectors.reason_labels``, which
+    names the campaigns of arbitrations) when given, else from the reason itself."""
+    if not reason:
+        return ""
+    return (labels or {}).get(reason) or selectors.reason_label(reason)
 
 
 @register.filter
