@@ -189,6 +189,28 @@ def first_wave(campaign: Campaign) -> Wave:
 
 
 @pytest.fixture
+def as_user(org):
+    """``as_user("cm")`` -> a test client signed in as that user (for the page tests)."""
+    from django.test import Client
+
+    def client_for(username: str):
+        client = Client()
+        client.force_login(org.users[username])
+        return client
+
+    return client_for
+
+
+def launched(campaign: Campaign, org) -> Campaign:
+    """Submitted, signed by everyone and running."""
+    services.campaign_submit(actor=org.users["cm"], campaign=campaign)
+    sign_all(campaign, org)
+    services.campaign_launch(actor=org.users["cm"], campaign=campaign)
+    campaign.refresh_from_db()
+    return campaign
+
+
+@pytest.fixture
 def smtp_server(settings):
     """A running loopback SMTP server, with Django's SMTP backend pointed at it."""
     from tests.smtp_server import SmtpServer

@@ -8,7 +8,9 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
+        from yiti.campaigns import panels
         from yiti.campaigns.tasks import dispatch_campaigns
         from yiti.core.scheduling import register_schedule
 
         register_schedule("campaigns.dispatch", "* * * * *", dispatch_campaigns)
+        panels.register()

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class BenefitKind(models.TextChoices):
@@ -50,7 +51,7 @@ class ConflictStatus(models.TextChoices):
 class WaveKind(models.TextChoices):
     BROADCAST = "broadcast", _("Broadcast")
     CALL = "call", _("Outbound call list")
-    FOLLOW_UP = "follow_up", _("Follow-up")
+    FOLLOW_UP = "follow_up", pgettext_lazy("wave kind", "Follow-up")  # 跟进, not a care call
 
 
 class WaveChannel(models.TextChoices):
@@ -116,7 +117,7 @@ NOT_REACHED_OUTCOMES = (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.WRO
 
 
 class ResponseKind(models.TextChoices):
-    OPENED = "opened", _("Opened")
+    OPENED = "opened", pgettext_lazy("response", "Opened")  # the message, not a ticket
     REPLIED = "replied", _("Replied")
     INTERESTED = "interested", _("Interested")
     ACCEPTED = "accepted", _("Accepted")

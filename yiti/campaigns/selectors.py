@@ -391,3 +391,46 @@ def reason_labels(reasons: Any) -> dict[str, str]:
     }
     names = dict(Campaign.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     return {r: reason_label(r, names) for r in distinct}
+
+
+# --- for the web pages -----------------------------------------------------------------------
+
+
+def wave_reasons(wave: Wave) -> list[tuple[str, int]]:
+    """The wave's exclusion reasons with their counts, most frequent first (one query)."""
+    return [
+        (row["reason"], row["n"])
+        for row in Delivery.objects.filter(wave=wave, status=DeliveryStatus.EXCLUDED)
+        .order_by()
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")
+    ]
+
+
+def delivery_for_response(delivery_id: int) -> Delivery | None:
+    """The delivery behind a response link (the link's signature is the access check)."""
+    return (
+        Delivery.objects.select_related(
+            "customer", "campaign", "wave", "wave__offer", "wave__offer__product"
+        )
+        .filter(pk=delivery_id)
+        .first()
+    )
+
+
+def offer_of_delivery(delivery: Delivery) -> Offer | None:
+    """The offer a contact is about: its wave's offer, else its campaign's first offer."""
+    if delivery.wave.offer_id is not None:
+        return delivery.wave.offer
+    return delivery.campaign.offers.select_related("product").order_by("code").first()
+
+
+def offers_by_campaign(campaign_ids: set[int]) -> dict[int, Offer]:
+    """Each campaign's first offer (by code) in one query, for lists of contacts."""
+    out: dict[int, Offer] = {}
+    through = Campaign.offers.through.objects.filter(campaign_id__in=campaign_ids)
+    rows = through.select_related("offer", "offer__product").order_by("offer__code")
+    for row in rows:
+        out.setdefault(row.campaign_id, row.offer)
+    return out

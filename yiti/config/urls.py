@@ -17,5 +17,7 @@ urlpatterns = [
     path("care/", include("yiti.care.urls")),
     path("reports/", include("yiti.care.reports.urls")),
     path("value/", include("yiti.decisions.urls")),
+    path("campaigns/", include("yiti.campaigns.urls")),
+    path("c/", include("yiti.campaigns.urls_public")),
     path("api/v1/", api.urls),
 ]

@@ -33,4 +33,40 @@
       event.preventDefault();
     }
   }, true);
+  /* Forms whose fields depend on a kind: <form data-kind-form> with a select named "kind";
+     a field whose input has data-kinds="call follow_up" (or a row with it) shows only for
+     those kinds. Without this script every field shows. */
+  function syncKinds(form) {
+    var kind = form.querySelector("[name=kind]");
+    if (!kind) { return; }
+    form.querySelectorAll("[data-kinds]").forEach(function (el) {
+      var row = el.classList.contains("form-row") ? el : el.closest(".form-row");
+      if (row) { row.hidden = el.getAttribute("data-kinds").split(" ").indexOf(kind.value) < 0; }
+    });
+  }
+  /* The capacity of a call wave: agents × hours × calls per agent-hour, as typed. */
+  function syncCapacity(form) {
+    var out = form.querySelector("[data-capacity-output]");
+    if (!out) { return; }
+    var product = 1;
+    form.querySelectorAll("[data-capacity]").forEach(function (el) {
+      product *= parseFloat(el.value) || 0;
+    });
+    out.textContent = String(Math.floor(product));
+  }
+  function syncForms() {
+    document.querySelectorAll("form[data-kind-form]").forEach(function (form) {
+      syncKinds(form);
+      syncCapacity(form);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", syncForms);
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-kind-form]");
+    if (form) { syncCapacity(form); }
+  });
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-kind-form]");
+    if (form) { syncKinds(form); syncCapacity(form); }
+  });
 })();
