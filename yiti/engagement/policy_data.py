@@ -17,6 +17,8 @@ customer ids used as a subquery (``customer_id IN (SELECT …)``), never a list 
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connection as default_connection
-from django.db.models import Case, Count, F, Func, IntegerField, Q, QuerySet, Value, When
-from django.db.models.expressions import Combinable
+from django.db.models import Max, Min, QuerySet
 
 from yiti.customers.models import ConsentState, Customer
 from yiti.engagement.choices import Direction
@@ -93,7 +95,7 @@ def quiet_active() -> list[Quiet]:
 
 def policy_inputs(
     *,
-    customers: QuerySet[Any] | None,
+    customers: QuerySet[Any] | np.ndarray | None,
     first: datetime,
     last: datetime,
     channels: list[str] | None = None,
@@ -101,150 +103,258 @@ def policy_inputs(
 ) -> PolicyInputs:
     """Load the policy inputs for the audience ``customers`` planned between ``first`` and ``last``.
 
-    ``customers`` is a ``Customer`` queryset or a one-column ``values(...)`` queryset of
-    customer ids (e.g. a segment's or a wave's audience), used as a subquery. ``None`` reads the
-    rows of every customer: for an audience that is most of the book it is faster than the
-    subquery (SQLite probes the customer table once per history row), and the engine ignores
-    the customers it has no candidate for. ``channels`` and ``purposes`` (of the candidates)
-    narrow the consent rows read; by default all.
+    ``customers`` names the audience: an array of customer ids (what a planner already holds
+    to build its candidates), a ``Customer`` queryset or a one-column ``values(...)`` queryset
+    of customer ids (e.g. a segment's or a wave's audience; its ids are read in one more
+    query), or ``None`` for every customer. An audience that is a large share of the book
+    (:data:`SCAN_SHARE` of its id range) is read like the whole book and filtered in numpy,
+    which is faster than filtering in SQL; a smaller one is filtered in SQL by id. ``channels``
+    and ``purposes`` (of the candidates) narrow the consent rows read; by default all.
     """
-    ids = _id_subquery(customers)
     offset = utc_offset(first)
     rules = rules_active()
     quiet = quiet_active()
+    audience = _audience(customers)
     history = Contacts.empty()
     if rules:
         longest = max(r.window_days for r in rules)
         day_from = (int(first.timestamp()) + offset) // DAY - longest + 1
         day_to = (int(last.timestamp()) + offset) // DAY + longest  # exclusive
-        history = _history(ids, day_from, day_to, offset)
+        history = _history(audience, day_from, day_to, offset)
     return PolicyInputs(
         history=history,
         rules=rules,
         quiet=quiet,
-        consent=_consent(ids, channels, purposes),
-        suppressed=_suppressed(ids),
+        consent=_consent(audience, channels, purposes),
+        suppressed=_suppressed(audience),
         utc_offset=offset,
     )
 
 
-def _id_subquery(customers: QuerySet[Any] | None) -> QuerySet[Any] | None:
+SCAN_SHARE = 0.2  # an audience of at least this share of the customer id range is scanned
+
+
+def audience_ids(customers: QuerySet[Any] | None = None) -> np.ndarray:
+    """The customer ids of ``customers`` (default every customer) as a sorted int64 array.
+
+    One query; the ids travel as one string (``group_concat`` / ``string_agg``) and numpy
+    parses it, several times faster than a Python tuple per row.
+    """
+    qs = _id_subquery(Customer.objects.all() if customers is None else customers)
+    try:
+        inner, params = qs.query.sql_with_params()
+    except EmptyResultSet:
+        return np.zeros(0, dtype=np.int64)
+    ids = _ints(f"WITH t(id) AS ({inner}) SELECT {_agg('id')} FROM t", params)  # noqa: S608
+    if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+        ids = np.unique(ids)
+    return ids
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """Sorted unique customer ids; ``scan``: read the whole book and keep these in numpy."""
+
+    ids: np.ndarray
+    scan: bool
+
+    def keep(self, customer_id: np.ndarray) -> np.ndarray:
+        if not len(self.ids):
+            return np.zeros(len(customer_id), dtype=bool)
+        low, high = int(self.ids[0]), int(self.ids[-1])
+        inside = (customer_id >= low) & (customer_id <= high)
+        if high - low < 8 * len(self.ids) + (1 << 20):  # direct-address table
+            table = np.zeros(high - low + 1, dtype=bool)
+            table[self.ids - low] = True
+            return inside & table[np.where(inside, customer_id - low, 0)]
+        pos = np.minimum(np.searchsorted(self.ids, customer_id), len(self.ids) - 1)
+        return self.ids[pos] == customer_id
+
+    def where(self, column: str) -> tuple[str, list[Any]]:
+        """A SQL condition keeping the rows of the audience's customers, with its parameter."""
+        if default_connection.vendor == "postgresql":
+            return f"{column} = ANY(%s)", [self.ids.tolist()]
+        return f"{column} IN (SELECT value FROM json_each(%s))", [_json_ids(self.ids)]  # noqa: S608
+
+
+def _json_ids(ids: np.ndarray) -> str:
+    return "[" + ",".join(map(str, ids.tolist())) + "]"
+
+
+def _audience(customers: QuerySet[Any] | np.ndarray | None) -> _Audience | None:
     if customers is None:
         return None
+    if isinstance(customers, QuerySet):
+        ids = audience_ids(customers)
+    else:
+        ids = np.unique(np.asarray(customers, dtype=np.int64))
+    if not len(ids):
+        return _Audience(ids, scan=False)
+    span = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    book = (span["high"] or 0) - (span["low"] or 0) + 1
+    return _Audience(ids, scan=len(ids) >= SCAN_SHARE * book)
+
+
+def _id_subquery(customers: QuerySet[Any]) -> QuerySet[Any]:
     if customers.model is Customer and customers.query.values_select == ():
         return customers.order_by().values("pk")
     return customers.order_by()
 
 
-class _LocalDay(Func):
-    """The local day number (days since 1970-01-01) of a datetime, ``utc_offset`` east."""
-
-    output_field = IntegerField()
-
-    def __init__(self, expression: Combinable | str, utc_offset: int) -> None:
-        super().__init__(expression)
-        self.utc_offset = int(utc_offset)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template=f"((CAST(strftime('%%%%s', %(expressions)s) AS INTEGER) + {self.utc_offset}) "
-            f"/ {DAY})",
-            **extra_context,
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template=f"FLOOR((EXTRACT(EPOCH FROM %(expressions)s) + {self.utc_offset}) / {DAY})"
-            "::bigint",
-            **extra_context,
-        )
+def _agg(expression: str) -> str:
+    """SQL aggregating integer ``expression`` into one comma-separated string."""
+    if default_connection.vendor == "postgresql":
+        return f"string_agg(({expression})::text, ',')"
+    return f"group_concat({expression}, ',')"
 
 
-def _code(field: str, vocabulary: tuple[str, ...]) -> Case:
-    """A SQL CASE giving the index of ``field``'s value in ``vocabulary`` (-1 when not in it)."""
-    return Case(
-        *(When(**{field: v}, then=Value(i)) for i, v in enumerate(vocabulary)),
-        default=Value(-1),
-        output_field=IntegerField(),
-    )
-
-
-def _fetch(qs: QuerySet[Any], columns: int) -> np.ndarray:
-    """Rows of an all-integer ``values_list`` queryset as an int64 array, through the cursor."""
-    sql, params = qs.query.sql_with_params()
+def _ints(sql: str, params: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    """The first column of the first row of ``sql``: comma-separated integers, as an array."""
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return np.zeros((0, columns), dtype=np.int64)
-    return np.array(rows, dtype=np.int64).reshape(len(rows), columns)
+        row = cursor.fetchone()
+    return _parse(row[0] if row else None)
 
 
-def _history(ids: QuerySet[Any] | None, day_from: int, day_to: int, offset: int) -> Contacts:
+def _parse(text: str | None) -> np.ndarray:
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(text, dtype=np.int64, sep=",")
+
+
+def _epoch(column: str) -> str:
+    """SQL: seconds since the epoch of datetime ``column``, an integer."""
+    if default_connection.vendor == "postgresql":
+        return f"FLOOR(EXTRACT(EPOCH FROM {column}))::bigint"
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return f"unixepoch({column})"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def _history(audience: _Audience | None, day_from: int, day_to: int, offset: int) -> Contacts:
+    """Outbound contacts per customer, local day, channel and purpose in ``[day_from, day_to)``.
+
+    One query, grouped by channel and purpose (which the covering index
+    ``interaction_out_policy`` gives in order): per group, one string of
+    ``customer_id × 2^k + local day - day_from``; counted per customer and day in numpy.
+    """
+    if audience is not None and not len(audience.ids):
+        return Contacts.empty()
     start = datetime.fromtimestamp(day_from * DAY - offset, tz=UTC)
     end = datetime.fromtimestamp(day_to * DAY - offset, tz=UTC)
-    window = Interaction.objects.filter(
-        occurred_at__gte=start, occurred_at__lt=end, direction=Direction.OUTBOUND
+    bits = max(1, int(day_to - day_from - 1).bit_length())
+    table = Interaction._meta.db_table
+    in_ch, p_ch = _in("channel", CHANNELS)
+    in_pu, p_pu = _in("purpose", PURPOSES)
+    where = [in_ch, in_pu, "occurred_at >= %s", "occurred_at < %s", "direction = %s"]
+    params: list[Any] = [*p_ch, *p_pu, start, end, Direction.OUTBOUND.value]
+    if audience is not None and not audience.scan:
+        cond, p = audience.where("customer_id")
+        where.append(cond)
+        params += p
+    day = f"({_epoch('occurred_at')} + {int(offset)}) / {DAY} - {int(day_from)}"
+    sql = (
+        f"SELECT channel, purpose, {_agg(f'customer_id * {1 << bits} + {day}')} "  # noqa: S608
+        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY channel, purpose"
     )
-    if ids is not None:
-        window = window.filter(customer_id__in=ids)
-    qs = (
-        window.annotate(
-            day=_LocalDay(F("occurred_at"), offset),
-            ch=_code("channel", CHANNELS),
-            pu=_code("purpose", PURPOSES),
-        )
-        .order_by()
-        .values_list("customer_id", "day", "ch", "pu")
-        .annotate(n=Count("*"))
-    )
-    a = _fetch(qs, 5)
+    parts, codes = [], []
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for channel, purpose, text in cursor.fetchall():
+            packed = _parse(text)
+            parts.append(packed)
+            codes.append(
+                np.full(len(packed), CHANNELS.index(channel) * 16 + PURPOSES.index(purpose))
+            )
+    if not parts:
+        return Contacts.empty()
+    packed, code = np.concatenate(parts), np.concatenate(codes)
+    if audience is not None and audience.scan:
+        keep = audience.keep(packed >> bits)
+        packed, code = packed[keep], code[keep]
+    key, count = np.unique(packed * 256 + code, return_counts=True)
+    code = key & 255
+    packed = key >> 8
     return Contacts(
-        customer_id=a[:, 0].copy(),
-        day=a[:, 1].copy(),
-        channel=a[:, 2].astype(np.int8),
-        purpose=a[:, 3].astype(np.int8),
-        count=a[:, 4].copy(),
+        customer_id=packed >> bits,
+        day=(packed & ((1 << bits) - 1)) + day_from,
+        channel=(code >> 4).astype(np.int8),
+        purpose=(code & 15).astype(np.int8),
+        count=count.astype(np.int64),
     )
 
 
 def _consent(
-    ids: QuerySet[Any] | None, channels: list[str] | None, purposes: list[str] | None
+    audience: _Audience | None, channels: list[str] | None, purposes: list[str] | None
 ) -> Consent:
-    allowed = list(DEFAULT_ALLOWED)
-    qs = ConsentState.objects.all()
-    if ids is not None:
-        qs = qs.filter(customer_id__in=ids)
-    qs = qs.filter(
-        Q(purpose__in=allowed, granted=False) | (~Q(purpose__in=allowed) & Q(granted=True))
+    """The consent rows that differ from the default, for the channels and purposes asked.
+
+    One query, grouped by channel, purpose and granted (the order of the covering index
+    ``consent_state_scan``): per group, one string of customer ids.
+    """
+    wanted_ch = [c for c in CHANNELS if channels is None or c in channels]
+    wanted_pu = [p for p in PURPOSES if purposes is None or p in purposes]
+    if (audience is not None and not len(audience.ids)) or not wanted_ch or not wanted_pu:
+        return Consent.empty()
+    terms, params = [], []
+    for granted, group in (
+        (True, [p for p in wanted_pu if p not in DEFAULT_ALLOWED]),
+        (False, [p for p in wanted_pu if p in DEFAULT_ALLOWED]),
+    ):
+        if group:
+            in_ch, p_ch = _in("channel", wanted_ch)
+            in_pu, p_pu = _in("purpose", group)
+            terms.append(f"({in_ch} AND {in_pu} AND granted = %s)")
+            params += [*p_ch, *p_pu, granted]
+    where = "(" + " OR ".join(terms) + ")"
+    if audience is not None and not audience.scan:
+        cond, p = audience.where("customer_id")
+        where += f" AND {cond}"
+        params += p
+    sql = (
+        f"SELECT channel, purpose, granted, {_agg('customer_id')} "  # noqa: S608
+        f"FROM {ConsentState._meta.db_table} WHERE {where} GROUP BY channel, purpose, granted"
     )
-    if channels is not None:
-        qs = qs.filter(channel__in=channels)
-    if purposes is not None:
-        qs = qs.filter(purpose__in=purposes)
-    qs = qs.order_by().values_list(
-        "customer_id",
-        _code("channel", CHANNELS),
-        _code("purpose", PURPOSES),
-        Case(When(granted=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
-    )
-    a = _fetch(qs, 4)
+    parts: list[tuple[np.ndarray, int, int, bool]] = []
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for channel, purpose, granted, text in cursor.fetchall():
+            ids = _parse(text)
+            if audience is not None and audience.scan:
+                ids = ids[audience.keep(ids)]
+            parts.append((ids, CHANNELS.index(channel), PURPOSES.index(purpose), bool(granted)))
+    if not parts:
+        return Consent.empty()
+    sizes = [len(p[0]) for p in parts]
     return Consent(
-        customer_id=a[:, 0].copy(),
-        channel=a[:, 1].astype(np.int8),
-        purpose=a[:, 2].astype(np.int8),
-        granted=a[:, 3].astype(bool),
+        customer_id=np.concatenate([p[0] for p in parts]),
+        channel=np.repeat(np.array([p[1] for p in parts], dtype=np.int8), sizes),
+        purpose=np.repeat(np.array([p[2] for p in parts], dtype=np.int8), sizes),
+        granted=np.repeat(np.array([p[3] for p in parts], dtype=bool), sizes),
     )
 
 
-def _suppressed(ids: QuerySet[Any] | None) -> Suppressed:
-    qs = Suppression.objects.filter(lifted_at__isnull=True)
-    if ids is not None:
-        qs = qs.filter(customer_id__in=ids)
-    qs = qs.order_by().values_list("customer_id", _code("reason", SUPPRESSION_REASONS))
-    a = _fetch(qs, 2)
+def _suppressed(audience: _Audience | None) -> Suppressed:
+    """The active suppressions (several rows per customer allowed)."""
+    if audience is not None and not len(audience.ids):
+        return Suppressed.empty()
+    where, params = ["lifted_at IS NULL"], []
+    if audience is not None and not audience.scan:
+        cond, p = audience.where("customer_id")
+        where.append(cond)
+        params += p
+    sql = (
+        f"SELECT customer_id, reason FROM {Suppression._meta.db_table} "  # noqa: S608
+        f"WHERE {' AND '.join(where)}"
+    )
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [(c, SUPPRESSION_REASONS.index(r)) for c, r in cursor.fetchall()]
+    a = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
+    if audience is not None and audience.scan:
+        a = a[audience.keep(a[:, 0])]
     return Suppressed(customer_id=a[:, 0].copy(), reason=a[:, 1].astype(np.int8))
