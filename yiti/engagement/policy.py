@@ -203,22 +203,7 @@ class Quiet:
 
     def mask(self, local: np.ndarray, channel: np.ndarray) -> np.ndarray:
         """Which local instants (seconds, epoch-based) on which channel codes are quiet."""
-        day = local // DAY
-        sod = local - day * DAY
-        weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-        listed = np.zeros(7, dtype=bool)
-        listed[list(self.days)] = True
-        on_day = listed[weekday]
-        if self.start == self.end:
-            quiet = on_day
-        elif self.start < self.end:
-            quiet = on_day & (sod >= self.start) & (sod < self.end)
-        else:
-            quiet = (on_day & (sod >= self.start)) | (listed[(weekday - 1) % 7] & (sod < self.end))
-        if self.channels:
-            allowed = np.array([c in self.channels for c in CHANNELS])
-            quiet = quiet & allowed[channel]
-        return quiet
+        return _quiet_mask([self], local, local // DAY, channel)
 
 
 @dataclass(frozen=True)
@@ -309,23 +294,23 @@ def evaluate(
     reason = np.zeros(n, dtype=np.int32)
 
     # 1. consent
-    open_ = _consented(cust, channel, purpose, consent)
-    reason[~open_] = 1
+    consented = _consented(cust, channel, purpose, consent)
+    reason[~consented] = 1
+    idx = np.flatnonzero(consented)  # the candidates still open, checked further
     # 2. suppression (marketing only)
-    supp = _suppression_reason(cust, suppressed)
-    hit = open_ & (purpose == MARKETING) & (supp >= 0)
-    reason[hit] = 3 + supp[hit]
-    open_ &= ~hit
+    marketing = idx[purpose[idx] == MARKETING]
+    supp = _suppression_reason(cust[marketing], suppressed)
+    hit = supp >= 0
+    reason[marketing[hit]] = 3 + supp[hit]
     # 3. quiet hours
     if quiet:
-        q = _quiet_mask(quiet, local, channel)
-        hit = open_ & q
-        reason[hit] = 2
-        open_ &= ~hit
+        idx = idx[reason[idx] == 0]
+        hit = _quiet_mask(quiet, local[idx], day[idx], channel[idx])
+        reason[idx[hit]] = 2
+    idx = idx[reason[idx] == 0]
 
     # 4. arbitration and caps
     winner = np.full(n, -1, dtype=_I64)  # campaign that took the room, for lost_arbitration
-    idx = np.flatnonzero(open_)
     if len(idx) and rules:
         cap_rule, winner_sel = _arbitrate_parts(
             candidates, idx, day, history, planned, rules, _workers(workers, len(idx))
@@ -422,11 +407,47 @@ def _suppression_reason(cust: np.ndarray, suppressed: Suppressed) -> np.ndarray:
     return np.where(s_cust[pos] == cust, s_reason[pos], -1)
 
 
-def _quiet_mask(quiet: Sequence[Quiet], local: np.ndarray, channel: np.ndarray) -> np.ndarray:
-    """Candidates whose local planned time falls in any of the ``quiet`` periods."""
+def _quiet_mask(
+    quiet: Sequence[Quiet], local: np.ndarray, day: np.ndarray, channel: np.ndarray
+) -> np.ndarray:
+    """Candidates whose local planned time (``local``, on local ``day``) is in a quiet period.
+
+    The second of the day is computed once for all periods, and a day's weekday is looked up
+    in a table of the few days the candidates span.
+    """
     q = np.zeros(len(local), dtype=bool)
+    if not len(local) or not quiet:
+        return q
+    sod = (local - day * DAY).astype(np.int32)
+    first = int(day.min())
+    span = int(day.max()) - first + 1
+    if span <= 1 << 16:
+        d = (day - first).astype(np.int32)
+        weekday_of = (np.arange(first, first + span) + 3) % 7  # 1970-01-01 was a Thursday
+
+        def on(listed: np.ndarray) -> np.ndarray:
+            return listed[weekday_of][d]
+
+    else:
+        weekday = (day + 3) % 7
+
+        def on(listed: np.ndarray) -> np.ndarray:
+            return listed[weekday]
+
     for period in quiet:
-        q |= period.mask(local, channel)
+        listed = np.zeros(7, dtype=bool)
+        listed[list(period.days)] = True
+        if period.start == period.end:
+            hit = on(listed)
+        elif period.start < period.end:
+            hit = on(listed) & (sod >= period.start) & (sod < period.end)
+        else:  # over midnight: from the start on a listed day, until the end the day after
+            hit = (on(listed) & (sod >= period.start)) | (
+                on(np.roll(listed, 1)) & (sod < period.end)
+            )
+        if period.channels:
+            hit &= np.array([c in period.channels for c in CHANNELS])[channel]
+        q |= hit
     return q
 
 
@@ -480,12 +501,6 @@ class _Load:
     csum: np.ndarray  # prefix sums, len + 1
     fwd: np.ndarray  # load of the window starting on each key's day
 
-    def window(self, key_from: np.ndarray, days: int) -> np.ndarray:
-        """Static load of the windows [key_from, key_from + days - 1] (same customer)."""
-        lo = np.searchsorted(self.key, key_from, side="left")
-        hi = np.searchsorted(self.key, key_from + (days - 1), side="right")
-        return self.csum[hi] - self.csum[lo]
-
 
 def _static_keys(contacts: list[Contacts], base: int) -> tuple[np.ndarray, ...]:
     """The static contacts in reach, sorted by customer-day key: key, channel, purpose, count."""
@@ -514,9 +529,8 @@ def _static_load(static: tuple[np.ndarray, ...], table: np.ndarray, days: int) -
     csum = np.zeros(len(key) + 1, dtype=_I64)
     np.cumsum(weight, out=csum[1:])
     day = (key & ((1 << _DAY_BITS) - 1)).astype(np.int32)
-    load = _Load(key=key, day=day, csum=csum, fwd=csum[:0])
-    load.fwd = load.window(key, days)
-    return load
+    hi = np.searchsorted(key, key + (days - 1), side="right")  # keys are unique: lo is i
+    return _Load(key=key, day=day, csum=csum, fwd=csum[hi] - csum[:-1])
 
 
 def _rank_order(
@@ -587,6 +601,26 @@ class _Column:
     kept_w: list[np.ndarray] = field(default_factory=list)
 
 
+def _group_ranges(load: _Load, group_cust: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each group (customer, ``group_cust`` ascending): where its static contacts start in
+    ``load`` and how many there are (0 for most customers: history is sparse).
+    """
+    g_lo = np.zeros(len(group_cust), dtype=_I64)
+    g_n = np.zeros(len(group_cust), dtype=np.int32)
+    if len(load.key) and len(group_cust):
+        owner = load.key >> _DAY_BITS
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        count = np.diff(np.r_[first, len(owner)])
+        g = np.searchsorted(group_cust, owner[first])
+        hit = group_cust[np.minimum(g, len(group_cust) - 1)] == owner[first]
+        g_lo[g[hit]] = first[hit]
+        g_n[g[hit]] = count[hit]
+    return g_lo, g_n
+
+
+_COUNT_UP_TO = 8  # static contacts of a customer counted one by one; more: binary search
+
+
 def _column(
     pos: np.ndarray,
     cust: np.ndarray,
@@ -594,26 +628,50 @@ def _column(
     camp: np.ndarray,
     weights: list[np.ndarray],
     loads: list[_Load],
+    ranges: list[tuple[np.ndarray, np.ndarray]],
     rules: Sequence[Rule],
 ) -> _Column:
+    """Column of ``pos`` (the rank-``k`` candidates of the first ``len(pos)`` groups).
+
+    Where a candidate's window bounds fall among its customer's static contacts is counted
+    directly (a customer has few, most none) rather than searched in the whole array.
+    """
     m = len(pos)
     t = day[pos]
     col = _Column(pos=pos, day=t, camp=camp[pos], weight=[], scope=[], lo=[], mid=[], static=[])
-    for w_all, load, rule in zip(weights, loads, rules, strict=True):
+    for w_all, load, (g_lo, g_n), rule in zip(weights, loads, ranges, rules, strict=True):
         w = w_all[pos]
         inside = w > 0
         scope = None if inside.all() else np.flatnonzero(inside)
-        lo, mid = np.zeros(m, dtype=np.int32), np.zeros(m, dtype=np.int32)
+        lo, mid = np.zeros(m, dtype=_I64), np.zeros(m, dtype=_I64)
         static = np.zeros(m, dtype=_I64)
-        if len(load.key) and (scope is None or len(scope)):
-            rows = slice(None) if scope is None else scope
-            tkey = (cust[pos[rows]] << _DAY_BITS) | t[rows]
+        has = g_n[:m] > 0
+        if scope is not None:
+            has &= inside
+        sub = np.flatnonzero(has)
+        if len(sub):
             days = rule.window_days
-            mid_r = np.searchsorted(load.key, tkey, side="left")
-            hi = np.searchsorted(load.key, tkey + (days - 1), side="right")
-            lo[rows] = np.searchsorted(load.key, tkey - (days - 1)) if days > 1 else mid_r
-            mid[rows] = mid_r
-            static[rows] = load.csum[hi] - load.csum[mid_r]
+            e0, ne, ts = g_lo[:m][sub], g_n[:m][sub], t[sub]
+            first_day, last_day = ts - (days - 1), ts + (days - 1)
+            n_lo = np.zeros(len(sub), dtype=_I64)
+            n_mid, n_hi = n_lo.copy(), n_lo.copy()
+            r = np.arange(len(sub))
+            j = 0
+            while len(r) and j < _COUNT_UP_TO:
+                d = load.day[e0[r] + j]
+                n_lo[r] += d < first_day[r]
+                n_mid[r] += d < ts[r]
+                n_hi[r] += d <= last_day[r]
+                j += 1
+                r = r[ne[r] > j]
+            if len(r):
+                tkey = (cust[pos[sub[r]]] << _DAY_BITS) | ts[r]
+                n_lo[r] = np.searchsorted(load.key, tkey - (days - 1)) - e0[r]
+                n_mid[r] = np.searchsorted(load.key, tkey) - e0[r]
+                n_hi[r] = np.searchsorted(load.key, tkey + (days - 1), side="right") - e0[r]
+            lo[sub] = e0 + n_lo
+            mid[sub] = e0 + n_mid
+            static[sub] = load.csum[e0 + n_hi] - load.csum[e0 + n_mid]
         col.weight.append(w)
         col.scope.append(scope)
         col.lo.append(lo)
@@ -637,6 +695,8 @@ def _arbitrate(
     with a rank-``k`` candidate are the first ``m[k]``: column ``k`` holds their rank-``k``
     candidates and the step of rank ``k`` works on slices of the earlier columns.
     """
+    if not len(idx):
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=_I64)
     score = c.priority[idx] * c.expected_value[idx]
     score = np.where(np.isnan(score), -np.inf, score)  # an unknown value ranks last
     order, starts, sizes = _rank_order(
@@ -657,6 +717,11 @@ def _arbitrate(
 
     by_size = np.argsort(-sizes, kind="stable")
     g_start, g_size = starts[by_size], sizes[by_size]
+    group_cust = cust[starts]
+    ranges = []
+    for load in loads:
+        g_lo, g_n = _group_ranges(load, group_cust)
+        ranges.append((g_lo[by_size], g_n[by_size]))
     width = int(g_size[0])
     cols: list[_Column] = []
     cap_rule = np.full(n, -1, dtype=np.int32)
@@ -664,7 +729,7 @@ def _arbitrate(
     caps = [r.max_contacts * SCALE for r in rules]
     for k in range(width):
         m = int(np.count_nonzero(g_size > k))
-        col = _column(g_start[:m] + k, cust, day, camp, weights, loads, rules)
+        col = _column(g_start[:m] + k, cust, day, camp, weights, loads, ranges, rules)
         cols.append(col)
         t = col.day
         broken = np.zeros((len(rules), m), dtype=bool)

@@ -28,7 +28,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection as default_connection
-from django.db.models import Max, Min, QuerySet
+from django.db.models import QuerySet
 
 from yiti.customers.models import ConsentState, Customer
 from yiti.engagement.choices import Direction
@@ -146,8 +146,14 @@ def audience_ids(customers: QuerySet[Any] | None = None) -> np.ndarray:
     except EmptyResultSet:
         return np.zeros(0, dtype=np.int64)
     ids = _ints(f"WITH t(id) AS ({inner}) SELECT {_agg('id')} FROM t", params)  # noqa: S608
+    return _sorted_unique(ids)
+
+
+def _sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """``np.unique`` by sorting (numpy 2's default hash-based ``unique`` is slower here)."""
     if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
-        ids = np.unique(ids)
+        ids = np.sort(ids)
+        ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
     return ids
 
 
@@ -187,11 +193,14 @@ def _audience(customers: QuerySet[Any] | np.ndarray | None) -> _Audience | None:
     if isinstance(customers, QuerySet):
         ids = audience_ids(customers)
     else:
-        ids = np.unique(np.asarray(customers, dtype=np.int64))
+        ids = _sorted_unique(np.asarray(customers, dtype=np.int64))
     if not len(ids):
         return _Audience(ids, scan=False)
-    span = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
-    book = (span["high"] or 0) - (span["low"] or 0) + 1
+    table = Customer._meta.db_table  # two subqueries: each a single index probe
+    with default_connection.cursor() as cursor:
+        cursor.execute(f"SELECT (SELECT MIN(id) FROM {table}), (SELECT MAX(id) FROM {table})")  # noqa: S608
+        low, high = cursor.fetchone()
+    book = (high or 0) - (low or 0) + 1
     return _Audience(ids, scan=len(ids) >= SCAN_SHARE * book)
 
 
