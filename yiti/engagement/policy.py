@@ -41,12 +41,20 @@ Decision for each candidate, with ONE reason when excluded, checked in this orde
      ``window_days`` days from it (so it shares a window with it).
 
 The common path has no Python loop per customer: candidates are sorted once by customer and
-rank (a stable sort by customer and a pairwise rank within customers, or ``np.lexsort`` when a
-customer has many candidates), and a loop runs over ranks (0, 1, 2 … up to the most candidates
-any customer has), each step deciding the candidates of that rank of every customer at once.
-Within a step the windows to try are the few that can hold the maximum load: the window starting
-on the candidate's day and the windows starting on a contact day before it (moving a window's
-start forward to its first contact never lowers its load).
+rank (a stable sort by customer, skipped when they come sorted, and a pairwise rank within
+customers, or ``np.lexsort`` when a customer has many candidates); customers are ordered by
+their number of candidates, largest first, so that those with a rank-``k`` candidate are the
+first ones, and a loop runs over ranks (0, 1, 2 … up to the most candidates any customer has),
+each step deciding the candidates of that rank of every customer at once on slices of the
+earlier ranks' arrays. Within a step the windows to try are the few that can hold the maximum
+load: the window starting on the candidate's day and the windows starting on a contact day
+before it (moving a window's start forward to its first contact never lowers its load). A
+customer's static contacts (history, planned sends) are few, so where a window's bounds fall
+among them is counted rather than searched; a kept contact's window starts on a candidate's
+day, whose static load is already known. Consent and suppression are looked up in tables
+indexed by customer id when the ids are dense (binary searches otherwise). Customers are
+independent, so the arbitration runs on ``workers`` threads, each on the customers of one
+residue of the id (numpy releases the GIL).
 """
 
 from __future__ import annotations
@@ -281,11 +289,7 @@ def evaluate(
     The decision is the same whatever the number.
     """
     n = len(candidates)
-    cust = candidates.customer_id
-    channel = candidates.channel.astype(np.intp)
-    purpose = candidates.purpose.astype(np.intp)
-    local = candidates.planned_at + utc_offset
-    day = local // DAY
+    cust, purpose = candidates.customer_id, candidates.purpose
 
     reasons: list[str] = ["", OPTED_OUT, QUIET_HOURS]
     reasons += [f"suppressed:{r}" for r in SUPPRESSION_REASONS]
@@ -294,7 +298,7 @@ def evaluate(
     reason = np.zeros(n, dtype=np.int32)
 
     # 1. consent
-    consented = _consented(cust, channel, purpose, consent)
+    consented = _consented(cust, candidates.channel, purpose, consent)
     reason[~consented] = 1
     idx = np.flatnonzero(consented)  # the candidates still open, checked further
     # 2. suppression (marketing only)
@@ -303,11 +307,13 @@ def evaluate(
     hit = supp >= 0
     reason[marketing[hit]] = 3 + supp[hit]
     # 3. quiet hours
-    if quiet:
-        idx = idx[reason[idx] == 0]
-        hit = _quiet_mask(quiet, local[idx], day[idx], channel[idx])
-        reason[idx[hit]] = 2
     idx = idx[reason[idx] == 0]
+    local = candidates.planned_at[idx] + utc_offset
+    day = local // DAY  # of the candidates ``idx``
+    if quiet:
+        hit = _quiet_mask(quiet, local, day, candidates.channel[idx])
+        reason[idx[hit]] = 2
+        idx, day = idx[~hit], day[~hit]
 
     # 4. arbitration and caps
     winner = np.full(n, -1, dtype=_I64)  # campaign that took the room, for lost_arbitration
@@ -342,17 +348,21 @@ def _dense_span(*ids: np.ndarray) -> tuple[int, int] | None:
     """``(low, size)`` of a direct-address table over the customer ids, when it stays small.
 
     Customer ids are mostly dense (a sequence), so a table indexed by ``id - low`` replaces a
-    sort and a binary search per candidate; for sparse ids (more than 4 slots per id looked up
-    or stored, and over a million slots) ``None`` says to search instead.
+    sort and a binary search per candidate; ``low`` is 0 when that costs little room. For
+    sparse ids (more than 4 slots per id looked up or stored, and over a million slots)
+    ``None`` says to search instead.
     """
     present = [a for a in ids if len(a)]
     if not present:
         return None
     low = min(int(a.min()) for a in present)
-    size = max(int(a.max()) for a in present) - low + 1
-    if size > max(1 << 20, 4 * sum(len(a) for a in present)):
-        return None
-    return low, size
+    high = max(int(a.max()) for a in present)
+    room = max(1 << 20, 4 * sum(len(a) for a in present))
+    if low >= 0 and high < room:
+        return 0, high + 1
+    if high - low < room:
+        return low, high - low + 1
+    return None
 
 
 def _consented(
@@ -362,20 +372,20 @@ def _consented(
     default = np.array([p in DEFAULT_ALLOWED for p in PURPOSES])[purpose]
     if not len(consent.customer_id) or not len(cust):
         return default
-    pair = channel * n_pu + purpose
-    c_pair = consent.channel.astype(np.intp) * n_pu + consent.purpose
+    pair = channel.astype(np.int16) * n_pu + purpose
+    c_pair = consent.channel.astype(np.int16) * n_pu + consent.purpose
     dense = _dense_span(cust, consent.customer_id)
     if dense is not None:
-        # one column per channel × purpose the candidates use: -1 no row, 0 refused, 1 granted
+        # a column per channel × purpose the candidates use: -1 no row, 0 refused, 1 granted
         used = np.zeros(len(CHANNELS) * n_pu, dtype=bool)
         used[pair] = True
-        column = np.cumsum(used) - 1
-        width = int(used.sum())
+        column = (np.cumsum(used) - 1).astype(np.int16)
         low, size = dense
         sel = used[c_pair]
-        table = np.full(size * width, -1, dtype=np.int8)
-        table[(consent.customer_id[sel] - low) * width + column[c_pair[sel]]] = consent.granted[sel]
-        got = table[(cust - low) * width + column[pair]]
+        table = np.full((size, int(used.sum())), -1, dtype=np.int8)
+        c_cust = consent.customer_id[sel]
+        table[c_cust - low if low else c_cust, column[c_pair[sel]]] = consent.granted[sel]
+        got = table[cust - low if low else cust, column[pair]]
         return np.where(got < 0, default, got > 0)
     keys = consent.customer_id * (len(CHANNELS) * n_pu) + c_pair
     order = np.argsort(keys, kind="stable")
@@ -454,7 +464,7 @@ def _quiet_mask(
 def _arbitrate_parts(
     c: Candidates,
     idx: np.ndarray,
-    day_all: np.ndarray,
+    day: np.ndarray,
     history: Contacts,
     planned: Contacts | None,
     rules: Sequence[Rule],
@@ -462,7 +472,7 @@ def _arbitrate_parts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_arbitrate` on ``workers`` parts of the customers at once (by customer id)."""
     if workers <= 1:
-        return _arbitrate(c, idx, day_all, history, planned, rules)
+        return _arbitrate(c, idx, day, history, planned, rules)
     part = c.customer_id[idx] % workers
     parts = [np.flatnonzero(part == p) for p in range(workers)]
 
@@ -471,7 +481,7 @@ def _arbitrate_parts(
         own_planned = (
             None if planned is None else _contacts_of(planned, planned.customer_id % workers == p)
         )
-        return _arbitrate(c, idx[parts[p]], day_all, own_history, own_planned, rules)
+        return _arbitrate(c, idx[parts[p]], day[parts[p]], own_history, own_planned, rules)
 
     cap_rule = np.empty(len(idx), dtype=np.int32)
     winner = np.empty(len(idx), dtype=_I64)
@@ -683,7 +693,7 @@ def _column(
 def _arbitrate(
     c: Candidates,
     idx: np.ndarray,
-    day_all: np.ndarray,
+    day_idx: np.ndarray,
     history: Contacts,
     planned: Contacts | None,
     rules: Sequence[Rule],
@@ -706,7 +716,7 @@ def _arbitrate(
     n = len(srt)
     cust, camp = c.customer_id[srt], c.campaign_id[srt]
     max_days = max(r.window_days for r in rules)
-    day_abs = day_all[srt]
+    day_abs = day_idx[order]
     base = int(day_abs.min()) - max_days
     day = (day_abs - base).astype(np.int32)
     tables = [r.weight_table() for r in rules]

@@ -1,17 +1,31 @@
 """Loading the contact policy's inputs from the database, set-based.
 
 :func:`policy_inputs` reads everything :func:`yiti.engagement.policy.evaluate` needs besides the
-candidates, in five queries whatever the audience size: the active rules, the active quiet
-hours, the history, the consent rows and the active suppressions. The audience is a queryset of
-customer ids used as a subquery (``customer_id IN (SELECT …)``), never a list of ids.
+candidates, in a fixed number of queries whatever the audience size: the active rules, the
+active quiet hours, the history, the consent rows and the active suppressions (five queries),
+plus the customer id range when an audience is named (six) and its ids when it is a queryset
+(seven). Never a query per customer.
+
+The audience: ``None`` (every customer), an array of customer ids or a queryset of them. An
+audience that is a large share of the book is read like the whole book and kept in numpy (on
+SQLite, filtering a million customers in SQL costs a probe per row); a small one is filtered in
+SQL by its ids (one parameter: a JSON array on SQLite, an array on PostgreSQL).
+
+Transfer: turning a million rows into Python tuples costs more than the query, so the large
+reads return one row per channel × purpose group (in the order of a covering index) holding one
+comma-separated string of integers, which numpy parses (``np.fromstring``). The strings are
+bounded by the database's text limit (1 GB on both: tens of millions of rows).
 
 * History counts *outbound* interactions only (contacts Yiti made, whatever their outcome: an
   unanswered call disturbs too); contacts the customer started do not add to pressure. It is
-  aggregated in SQL per customer, local day, channel and purpose, over the days any window of
-  the longest rule around the planned period can reach.
+  read per customer and local day over the days any window of the longest rule around the
+  planned period can reach (the partial covering index ``interaction_out_policy``), and
+  counted per customer, local day, channel and purpose in numpy.
 * Consent: only the rows that differ from the default are read — granted marketing (or
   sales) rows, and refused service or care rows; a missing row means the default (marketing
   not consented, service and care allowed), so the engine decides the same as with every row.
+  Only the channels and purposes asked (the candidates') are read, through the covering index
+  ``consent_state_scan``.
 * Suppressions: the active rows (``lifted_at`` null), any reason.
 """
 
