@@ -736,7 +736,6 @@ def _arbitrate(
     cols: list[_Column] = []
     cap_rule = np.full(n, -1, dtype=np.int32)
     winner = np.full(n, -1, dtype=_I64)
-    caps = [r.max_contacts * SCALE for r in rules]
     for k in range(width):
         m = int(np.count_nonzero(g_size > k))
         col = _column(g_start[:m] + k, cust, day, camp, weights, loads, ranges, rules)
@@ -748,17 +747,7 @@ def _arbitrate(
             if scope is not None and not len(scope):
                 continue
             rows = slice(None) if scope is None else scope
-            kept = _kept(cols[:k], ri, m, scope, None)
-            peak = _peak(
-                loads[ri],
-                rule.window_days,
-                t[rows],
-                col.lo[ri][rows],
-                col.mid[ri][rows],
-                col.static[ri][rows],
-                kept,
-            )
-            broken[ri][rows] = peak + col.weight[ri][rows] > caps[ri]
+            broken[ri][rows] = _breaks(cols, k, ri, rule, loads[ri], scope, None)
         bad = broken.any(axis=0)
         col.kept_w = [np.where(bad, 0, w) for w in col.weight]
         if not bad.any():
@@ -771,18 +760,7 @@ def _arbitrate(
             inside = np.flatnonzero(broken[ri][sel] & (first_cap < 0))
             if not len(inside):
                 continue
-            rows = sel[inside]
-            kept = _kept(cols[:k], ri, m, rows, mb[inside])
-            peak = _peak(
-                loads[ri],
-                rule.window_days,
-                t[rows],
-                col.lo[ri][rows],
-                col.mid[ri][rows],
-                col.static[ri][rows],
-                kept,
-            )
-            still = peak + col.weight[ri][rows] > caps[ri]
+            still = _breaks(cols, k, ri, rule, loads[ri], sel[inside], mb[inside])
             first_cap[inside[still]] = ri
         cap_rule[col.pos[sel]] = first_cap
         lost = np.flatnonzero(first_cap < 0)
@@ -805,6 +783,33 @@ def _arbitrate(
     out_cap[order] = cap_rule
     out_win[order] = winner
     return out_cap, out_win
+
+
+def _breaks(
+    cols: list[_Column],
+    k: int,
+    ri: int,
+    rule: Rule,
+    load: _Load,
+    rows: np.ndarray | None,
+    only_campaign: np.ndarray | None,
+) -> np.ndarray:
+    """Whether the rank-``k`` candidates ``rows`` (default all) would break rule ``ri``, with
+    the kept contacts of the earlier ranks (only those of ``only_campaign`` when given).
+    """
+    col = cols[k]
+    at = slice(None) if rows is None else rows
+    kept = _kept(cols[:k], ri, len(col.pos), rows, only_campaign)
+    peak = _peak(
+        load,
+        rule.window_days,
+        col.day[at],
+        col.lo[ri][at],
+        col.mid[ri][at],
+        col.static[ri][at],
+        kept,
+    )
+    return peak + col.weight[ri][at] > rule.max_contacts * SCALE
 
 
 def _kept(
