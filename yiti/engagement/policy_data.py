@@ -145,7 +145,10 @@ def policy_inputs(
     )
 
 
-SCAN_SHARE = 0.2  # an audience of at least this share of the customer id range is scanned
+# An audience of at least this share of the customer id range is read like the whole book and
+# kept in numpy; a smaller one is read by id. Measured on SQLite with the 1M-customer benchmark
+# book (CPU seconds, by id / whole book): 1,000 customers 0.16 / 0.68, 10,000 0.94 / 0.51.
+SCAN_SHARE = 0.005
 
 
 def audience_ids(customers: QuerySet[Any] | None = None) -> np.ndarray:
@@ -190,11 +193,21 @@ class _Audience:
         pos = np.minimum(np.searchsorted(self.ids, customer_id), len(self.ids) - 1)
         return self.ids[pos] == customer_id
 
-    def where(self, column: str) -> tuple[str, list[Any]]:
-        """A SQL condition keeping the rows of the audience's customers, with its parameter."""
-        if default_connection.vendor == "postgresql":
-            return f"{column} = ANY(%s)", [self.ids.tolist()]
-        return f"{column} IN (SELECT value FROM json_each(%s))", [_json_ids(self.ids)]  # noqa: S608
+
+def _source(table: str, audience: _Audience | None) -> tuple[str, list[Any]]:
+    """The FROM clause reading ``table`` for ``audience`` (whole when scanned), its parameters.
+
+    Filtering by id, the ids drive the join: on PostgreSQL an ``unnest`` of the id array, on
+    SQLite a ``json_each`` of a JSON array (``CROSS JOIN`` keeps that order), so each
+    customer's rows are found through an index on ``customer_id`` rather than by scanning.
+    """
+    if audience is None or audience.scan:
+        return table, []
+    if default_connection.vendor == "postgresql":
+        join = f"unnest(%s::bigint[]) AS audience(id) JOIN {table} ON customer_id = audience.id"
+        return join, [audience.ids.tolist()]
+    join = f"json_each(%s) AS audience CROSS JOIN {table} ON customer_id = audience.value"
+    return join, [_json_ids(audience.ids)]
 
 
 def _json_ids(ids: np.ndarray) -> str:
@@ -270,19 +283,15 @@ def _history(audience: _Audience | None, day_from: int, day_to: int, offset: int
     start = datetime.fromtimestamp(day_from * DAY - offset, tz=UTC)
     end = datetime.fromtimestamp(day_to * DAY - offset, tz=UTC)
     bits = max(1, int(day_to - day_from - 1).bit_length())
-    table = Interaction._meta.db_table
+    source, params = _source(Interaction._meta.db_table, audience)
     in_ch, p_ch = _in("channel", CHANNELS)
     in_pu, p_pu = _in("purpose", PURPOSES)
     where = [in_ch, in_pu, "occurred_at >= %s", "occurred_at < %s", "direction = %s"]
-    params: list[Any] = [*p_ch, *p_pu, start, end, Direction.OUTBOUND.value]
-    if audience is not None and not audience.scan:
-        cond, p = audience.where("customer_id")
-        where.append(cond)
-        params += p
+    params += [*p_ch, *p_pu, start, end, Direction.OUTBOUND.value]
     day = f"({_epoch('occurred_at')} + {int(offset)}) / {DAY} - {int(day_from)}"
     sql = (
         f"SELECT channel, purpose, {_agg(f'customer_id * {1 << bits} + {day}')} "  # noqa: S608
-        f"FROM {table} WHERE {' AND '.join(where)} GROUP BY channel, purpose"
+        f"FROM {source} WHERE {' AND '.join(where)} GROUP BY channel, purpose"
     )
     parts, codes = [], []
     with default_connection.cursor() as cursor:
@@ -323,7 +332,8 @@ def _consent(
     wanted_pu = [p for p in PURPOSES if purposes is None or p in purposes]
     if (audience is not None and not len(audience.ids)) or not wanted_ch or not wanted_pu:
         return Consent.empty()
-    terms, params = [], []
+    source, params = _source(ConsentState._meta.db_table, audience)
+    terms = []
     for granted, group in (
         (True, [p for p in wanted_pu if p not in DEFAULT_ALLOWED]),
         (False, [p for p in wanted_pu if p in DEFAULT_ALLOWED]),
@@ -333,14 +343,9 @@ def _consent(
             in_pu, p_pu = _in("purpose", group)
             terms.append(f"({in_ch} AND {in_pu} AND granted = %s)")
             params += [*p_ch, *p_pu, granted]
-    where = "(" + " OR ".join(terms) + ")"
-    if audience is not None and not audience.scan:
-        cond, p = audience.where("customer_id")
-        where += f" AND {cond}"
-        params += p
     sql = (
         f"SELECT channel, purpose, granted, {_agg('customer_id')} "  # noqa: S608
-        f"FROM {ConsentState._meta.db_table} WHERE {where} GROUP BY channel, purpose, granted"
+        f"FROM {source} WHERE ({' OR '.join(terms)}) GROUP BY channel, purpose, granted"
     )
     parts: list[tuple[np.ndarray, int, int, bool]] = []
     with default_connection.cursor() as cursor:
@@ -365,15 +370,8 @@ def _suppressed(audience: _Audience | None) -> Suppressed:
     """The active suppressions (several rows per customer allowed)."""
     if audience is not None and not len(audience.ids):
         return Suppressed.empty()
-    where, params = ["lifted_at IS NULL"], []
-    if audience is not None and not audience.scan:
-        cond, p = audience.where("customer_id")
-        where.append(cond)
-        params += p
-    sql = (
-        f"SELECT customer_id, reason FROM {Suppression._meta.db_table} "  # noqa: S608
-        f"WHERE {' AND '.join(where)}"
-    )
+    source, params = _source(Suppression._meta.db_table, audience)
+    sql = f"SELECT customer_id, reason FROM {source} WHERE lifted_at IS NULL"  # noqa: S608
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = [(c, SUPPRESSION_REASONS.index(r)) for c, r in cursor.fetchall()]
