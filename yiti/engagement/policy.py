@@ -636,7 +636,8 @@ def _column(
     cust: np.ndarray,
     day: np.ndarray,
     camp: np.ndarray,
-    weights: list[np.ndarray],
+    code: np.ndarray,
+    tables: list[np.ndarray],
     loads: list[_Load],
     ranges: list[tuple[np.ndarray, np.ndarray]],
     rules: Sequence[Rule],
@@ -649,8 +650,9 @@ def _column(
     m = len(pos)
     t = day[pos]
     col = _Column(pos=pos, day=t, camp=camp[pos], weight=[], scope=[], lo=[], mid=[], static=[])
-    for w_all, load, (g_lo, g_n), rule in zip(weights, loads, ranges, rules, strict=True):
-        w = w_all[pos]
+    code_k = code[pos]
+    for table, load, (g_lo, g_n), rule in zip(tables, loads, ranges, rules, strict=True):
+        w = table[code_k]
         inside = w > 0
         scope = None if inside.all() else np.flatnonzero(inside)
         lo, mid = np.zeros(m, dtype=_I64), np.zeros(m, dtype=_I64)
@@ -722,8 +724,8 @@ def _arbitrate(
     tables = [r.weight_table() for r in rules]
     static = _static_keys([history] + ([planned] if planned is not None else []), base)
     loads = [_static_load(static, t, r.window_days) for r, t in zip(rules, tables, strict=True)]
-    ch, pu = c.channel[srt].astype(np.intp), c.purpose[srt].astype(np.intp)
-    weights = [t[ch, pu] for t in tables]
+    code = c.channel[srt].astype(np.int16) * len(PURPOSES) + c.purpose[srt]
+    flat = [t.ravel() for t in tables]  # weight by channel × purpose code
 
     by_size = np.argsort(-sizes, kind="stable")
     g_start, g_size = starts[by_size], sizes[by_size]
@@ -738,7 +740,7 @@ def _arbitrate(
     winner = np.full(n, -1, dtype=_I64)
     for k in range(width):
         m = int(np.count_nonzero(g_size > k))
-        col = _column(g_start[:m] + k, cust, day, camp, weights, loads, ranges, rules)
+        col = _column(g_start[:m] + k, cust, day, camp, code, flat, loads, ranges, rules)
         cols.append(col)
         t = col.day
         broken = np.zeros((len(rules), m), dtype=bool)
