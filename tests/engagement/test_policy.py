@@ -440,3 +440,30 @@ def test_the_common_path_scales_without_a_loop_per_customer():
         if kept[row].any():
             assert value[row][kept[row]].min() >= value[row][~kept[row]].max(initial=0)
     assert plan_counts(decision)["kept"] <= 2 * n
+
+
+def test_marketing_on_the_portal_inbox_needs_no_opt_in_but_respects_a_refusal():
+    # given two customers without consent rows for the portal, one of whom refused it
+    at = (DAY0 + 1) * DAY - OFFSET + 11 * 3600
+    candidates = Candidates.of(
+        customer_id=[1, 2, 1],
+        campaign_id=[7, 7, 8],
+        wave_id=[1, 1, 2],
+        channel=["portal", "portal", "sms"],
+        purpose=["marketing"] * 3,
+        planned_at=[at] * 3,
+        priority=[1, 1, 1],
+        expected_value=[1, 1, 1],
+    )
+    refused = Consent(
+        customer_id=np.array([2]),
+        channel=np.array([CHANNELS.index("portal")], dtype=np.int8),
+        purpose=np.array([PURPOSES.index("marketing")], dtype=np.int8),
+        granted=np.array([False]),
+    )
+    # when the policy decides
+    decision = evaluate(
+        candidates, Contacts.empty(), [], [], refused, Suppressed.empty(), utc_offset=OFFSET
+    )
+    # then the portal message of the first is kept, the refusal and the SMS without opt-in are not
+    assert decision.labels() == ["", "opted_out", "opted_out"]

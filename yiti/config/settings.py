@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "yiti.service.dispatch",
     "yiti.care",
     "yiti.care.reports",
+    "yiti.campaigns",
     "yiti.decisions",
     "yiti.api",
     "yiti.demo",
@@ -226,3 +227,10 @@ LOGGING = {
 }
 
 YITI_PAGE_SIZE = 50
+
+# Campaign sending (yiti.campaigns.sending): messages per background batch, and how long a
+# batch may go without a heartbeat before another worker takes it over.
+YITI_SEND_BATCH_SIZE = env_int("YITI_SEND_BATCH_SIZE", 200)
+YITI_SEND_LEASE_SECONDS = env_int("YITI_SEND_LEASE_SECONDS", 120)
+# Where customers reach Yiti's public pages (response links in campaign messages).
+YITI_BASE_URL = env_str("YITI_BASE_URL", "http://localhost:8000")

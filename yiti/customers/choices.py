@@ -80,3 +80,10 @@ class ImportStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected, nothing written")
     FAILED = "failed", _("Failed and rolled back, nothing written")
+
+
+class ValueTier(models.TextChoices):
+    MVC = "mvc", _("Most valuable")
+    MGC = "mgc", _("Most growable")
+    STANDARD = "standard", _("Standard")
+    BZ = "bz", _("Below zero")

@@ -19,6 +19,7 @@ from yiti.customers.choices import (
     ProductCategory,
     Purpose,
     SalesChannel,
+    ValueTier,
 )
 from yiti.org.models import OrgUnit
 
@@ -298,3 +299,31 @@ class ImportJob(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
+
+
+class CustomerValue(models.Model):
+    """The latest value scores of one customer, written by yiti.decisions' refit (set-based)."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="value"
+    )
+    tier = models.CharField(_("value tier"), max_length=10, choices=ValueTier.choices)
+    clv = models.FloatField(_("lifetime value"))
+    expected_purchases = models.FloatField()
+    p_alive = models.FloatField()
+    churn_risk = models.FloatField(_("churn risk"))
+    cost_to_serve = models.FloatField(_("cost to serve"))
+    net_value = models.FloatField(_("net value"))
+    growth_gap = models.FloatField(default=0)
+    fit_id = models.BigIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["customer_id"]
+        indexes = [
+            models.Index(fields=["tier"], name="customer_value_tier"),
+            models.Index(fields=["clv"], name="customer_value_clv"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tier}"

@@ -16,7 +16,8 @@ Decision for each candidate, with ONE reason when excluded, checked in this orde
 
 1. ``opted_out``: no consent for the candidate's channel × purpose. A consent row decides when
    there is one; without a row, service and care contacts are allowed and marketing (and sales)
-   contacts are not — marketing needs a recorded opt-in.
+   contacts are not — marketing needs a recorded opt-in, except on the portal inbox
+   (``PULL_CHANNELS``), which the customer reads when he signs in.
 2. ``suppressed:<reason>``: a marketing candidate whose customer has an active suppression
    (open complaint, do-not-disturb, …). Several reasons: the first in ``SuppressionReason``
    order. Suppression does not stop service or care contacts.
@@ -72,6 +73,9 @@ CHANNELS: tuple[str, ...] = tuple(InteractionChannel.values)
 PURPOSES: tuple[str, ...] = tuple(InteractionPurpose.values)
 SUPPRESSION_REASONS: tuple[str, ...] = tuple(SuppressionReason.values)
 DEFAULT_ALLOWED = frozenset({InteractionPurpose.SERVICE.value, InteractionPurpose.CARE.value})
+# Channels on which marketing needs no recorded opt-in: the portal inbox is read when the
+# customer signs in, nothing reaches him uninvited (caps and suppressions still apply).
+PULL_CHANNELS = frozenset({InteractionChannel.PORTAL.value})
 MARKETING = PURPOSES.index(InteractionPurpose.MARKETING.value)
 DAY = 86_400
 SCALE = 1000  # weights and caps in thousandths
@@ -369,7 +373,7 @@ def _consented(
     cust: np.ndarray, channel: np.ndarray, purpose: np.ndarray, consent: Consent
 ) -> np.ndarray:
     n_pu = len(PURPOSES)
-    default = np.array([p in DEFAULT_ALLOWED for p in PURPOSES])[purpose]
+    default = _DEFAULT_TABLE[channel, purpose]
     if not len(consent.customer_id) or not len(cust):
         return default
     pair = channel.astype(np.int16) * n_pu + purpose
@@ -393,6 +397,14 @@ def _consented(
     want = cust * (len(CHANNELS) * n_pu) + pair
     pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
     return np.where(keys[pos] == want, granted[pos], default)
+
+
+def allowed_by_default(channel: str, purpose: str) -> bool:
+    """Whether a contact on ``channel`` for ``purpose`` is allowed without a consent row."""
+    return purpose in DEFAULT_ALLOWED or channel in PULL_CHANNELS
+
+
+_DEFAULT_TABLE = np.array([[allowed_by_default(c, p) for p in PURPOSES] for c in CHANNELS])
 
 
 def _suppression_reason(cust: np.ndarray, suppressed: Suppressed) -> np.ndarray:

@@ -22,8 +22,10 @@ bounded by the database's text limit (1 GB on both: tens of millions of rows).
   planned period can reach (the partial covering index ``interaction_out_policy``), and
   counted per customer, local day, channel and purpose in numpy.
 * Consent: only the rows that differ from the default are read — granted marketing (or
-  sales) rows, and refused service or care rows; a missing row means the default (marketing
-  not consented, service and care allowed), so the engine decides the same as with every row.
+  sales) rows, and refused service or care rows (and refused marketing on the portal inbox);
+  a missing row means the default (``policy.allowed_by_default``: marketing not consented
+  except on the portal, service and care allowed), so the engine decides the same as with
+  every row.
   Only the channels and purposes asked (the candidates') are read, through the covering index
   ``consent_state_scan``.
 * Suppressions: the active rows (``lifted_at`` null), any reason.
@@ -50,7 +52,6 @@ from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, S
 from yiti.engagement.policy import (
     CHANNELS,
     DAY,
-    DEFAULT_ALLOWED,
     PURPOSES,
     SUPPRESSION_REASONS,
     Consent,
@@ -58,6 +59,7 @@ from yiti.engagement.policy import (
     Quiet,
     Rule,
     Suppressed,
+    allowed_by_default,
 )
 
 
@@ -331,18 +333,23 @@ def _consent(
     wanted_ch = [c for c in CHANNELS if channels is None or c in channels]
     wanted_pu = [p for p in PURPOSES if purposes is None or p in purposes]
     if (audience is not None and not len(audience.ids)) or not wanted_ch or not wanted_pu:
-        return Consent.empty()
+        return Consent.empty()  # nothing to read (e.g. a portal-only wave names no purpose)
     source, params = _source(ConsentState._meta.db_table, audience)
+    # the rows that differ: granted where the default refuses, refused where it allows;
+    # channels with the same defaults share a term
+    by_defaults: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for c in wanted_ch:
+        refused = tuple(p for p in wanted_pu if not allowed_by_default(c, p))
+        allowed = tuple(p for p in wanted_pu if allowed_by_default(c, p))
+        by_defaults.setdefault((refused, allowed), []).append(c)
     terms = []
-    for granted, group in (
-        (True, [p for p in wanted_pu if p not in DEFAULT_ALLOWED]),
-        (False, [p for p in wanted_pu if p in DEFAULT_ALLOWED]),
-    ):
-        if group:
-            in_ch, p_ch = _in("channel", wanted_ch)
-            in_pu, p_pu = _in("purpose", group)
-            terms.append(f"({in_ch} AND {in_pu} AND granted = %s)")
-            params += [*p_ch, *p_pu, granted]
+    for (refused, allowed), chans in by_defaults.items():
+        for granted, group in ((True, refused), (False, allowed)):
+            if group:
+                in_ch, p_ch = _in("channel", chans)
+                in_pu, p_pu = _in("purpose", group)
+                terms.append(f"({in_ch} AND {in_pu} AND granted = %s)")
+                params += [*p_ch, *p_pu, granted]
     sql = (
         f"SELECT channel, purpose, granted, {_agg('customer_id')} "  # noqa: S608
         f"FROM {source} WHERE ({' OR '.join(terms)}) GROUP BY channel, purpose, granted"

@@ -28,6 +28,10 @@ class Perm(StrEnum):
     AUDIT_VIEW_CUSTOMER = "audit.view_customer"
     AUDIT_VIEW_ALL = "audit.view_all"
     ORG_MANAGE = "org.manage"
+    CAMPAIGN_VIEW = "campaign.view"  # campaigns, offers, segments, funnels (aggregates)
+    CAMPAIGN_MANAGE = "campaign.manage"  # offers, segments, campaigns of the user's units
+    CAMPAIGN_SIGN = "campaign.sign"  # sign launch-checklist items of the user's units
+    CAMPAIGN_WORK = "campaign.work"  # work call lists and visits of visible customers
 
 
 UNIT_ONLY_ROLES = frozenset({Role.ACCOUNT_MANAGER})
@@ -47,6 +51,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CONSENT_CHANGE,
             Perm.INTERACTION_CREATE,
             Perm.AUDIT_VIEW_CUSTOMER,
+            Perm.CAMPAIGN_VIEW,
+            Perm.CAMPAIGN_SIGN,
+            Perm.CAMPAIGN_WORK,
         }
     ),
     Role.ACCOUNT_MANAGER: frozenset(
@@ -56,12 +63,49 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.PII_REVEAL,
             Perm.CONSENT_CHANGE,
             Perm.INTERACTION_CREATE,
+            Perm.CAMPAIGN_VIEW,
+            Perm.CAMPAIGN_WORK,
         }
     ),
-    Role.SERVICE_AGENT: frozenset({Perm.PII_REVEAL, Perm.CONSENT_CHANGE, Perm.INTERACTION_CREATE}),
-    Role.CARE_AGENT: frozenset({Perm.PII_REVEAL, Perm.CONSENT_CHANGE, Perm.INTERACTION_CREATE}),
-    Role.CAMPAIGN_MANAGER: frozenset({Perm.CUSTOMER_EXPORT, Perm.CUSTOMER_IMPORT}),
+    Role.SERVICE_AGENT: frozenset(
+        {
+            Perm.PII_REVEAL,
+            Perm.CONSENT_CHANGE,
+            Perm.INTERACTION_CREATE,
+            Perm.CAMPAIGN_VIEW,
+            Perm.CAMPAIGN_SIGN,
+            Perm.CAMPAIGN_WORK,
+        }
+    ),
+    Role.CARE_AGENT: frozenset(
+        {
+            Perm.PII_REVEAL,
+            Perm.CONSENT_CHANGE,
+            Perm.INTERACTION_CREATE,
+            Perm.CAMPAIGN_VIEW,
+            Perm.CAMPAIGN_WORK,
+        }
+    ),
+    Role.CAMPAIGN_MANAGER: frozenset(
+        {
+            Perm.CUSTOMER_EXPORT,
+            Perm.CUSTOMER_IMPORT,
+            Perm.CAMPAIGN_VIEW,
+            Perm.CAMPAIGN_MANAGE,
+            Perm.CAMPAIGN_SIGN,
+        }
+    ),
     Role.FIELD_ENGINEER: frozenset({Perm.PII_REVEAL, Perm.INTERACTION_CREATE}),
-    Role.FINANCE: frozenset(),
-    Role.ANALYST: frozenset({Perm.CUSTOMER_EXPORT}),
+    Role.FINANCE: frozenset({Perm.CAMPAIGN_VIEW, Perm.CAMPAIGN_SIGN}),
+    Role.ANALYST: frozenset({Perm.CUSTOMER_EXPORT, Perm.CAMPAIGN_VIEW}),
+}
+
+# Who signs which line of a campaign's launch checklist (seed 000: service reviews the offer,
+# each branch confirms its training, marketing the material, the stock owner the gifts).
+CHECKLIST_SIGNERS: dict[str, frozenset[str]] = {
+    "service_review": frozenset({Role.SERVICE_AGENT, Role.REGION_MANAGER}),
+    "training": frozenset({Role.REGION_MANAGER}),
+    "materials": frozenset({Role.CAMPAIGN_MANAGER}),
+    "gift_stock": frozenset({Role.FINANCE, Role.CAMPAIGN_MANAGER}),
+    "conflict_check": frozenset({Role.CAMPAIGN_MANAGER}),
 }

@@ -1,0 +1,326 @@
+"""Planning a wave: every customer of the audience planned or excluded with its reason, the
+contact policy across campaigns, arbitration that displaces a lower-ranked campaign's planned
+contact, call lists sized by capacity and split among agents, follow-ups of an outcome."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from tests.campaigns.conftest import at_ten, consent, first_wave, sign_all
+from yiti.campaigns import services
+from yiti.campaigns.choices import CallOutcome, DeliveryStatus, WaveStatus
+from yiti.campaigns.models import Delivery
+from yiti.campaigns.planning import wave_plan
+from yiti.core.errors import ValidationFailed
+from yiti.customers.models import CustomerValue
+from yiti.customers.services import ContactInput, customer_create
+from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours
+from yiti.engagement.services import suppression_set
+
+pytestmark = pytest.mark.django_db
+
+
+def submitted(make_campaign, world, **kwargs):
+    campaign = make_campaign(**kwargs)
+    services.campaign_submit(actor=world.org.users["cm"], campaign=campaign)
+    return campaign
+
+
+def reasons(wave) -> dict[int, str]:
+    return dict(Delivery.objects.filter(wave=wave).values_list("customer_id", "reason"))
+
+
+def test_a_dry_run_counts_everything_and_writes_nothing(world, make_campaign):
+    campaign = make_campaign()  # a draft can be dry-run
+
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(campaign), dry_run=True)
+
+    assert result.audience == 8
+    assert result.planned == 5
+    assert result.excluded == {"opted_out": 3}
+    assert result.channels == {"email": 5}
+    assert result.as_dict()["outcomes"] == {"planned": 5, "excluded": 3}
+    assert not Delivery.objects.exists()
+
+
+def test_a_plan_writes_one_delivery_per_customer_with_its_reason(world, make_campaign):
+    campaign = submitted(make_campaign, world)
+    wave = first_wave(campaign)
+
+    result = wave_plan(actor=world.org.users["cm"], wave=wave)
+
+    rows = list(Delivery.objects.filter(wave=wave).order_by("customer_id"))
+    assert len(rows) == 8 == len({d.customer_id for d in rows})
+    planned = [d for d in rows if d.status == DeliveryStatus.PLANNED]
+    assert [d.customer.name for d in planned] == [f"客户{i}" for i in range(5)]
+    assert all(d.channel == "email" for d in planned)
+    assert {d.reason for d in rows if d.status == DeliveryStatus.EXCLUDED} == {"opted_out"}
+    wave.refresh_from_db()
+    assert wave.status == WaveStatus.PLANNED and wave.plan_summary["audience"] == 8
+    assert result.planned == 5
+    # planning again replaces the plan, it does not add to it
+    wave_plan(actor=world.org.users["cm"], wave=wave)
+    assert Delivery.objects.filter(wave=wave).count() == 8
+
+
+def test_the_first_consented_reachable_channel_is_chosen(world, make_campaign):
+    c5 = world.customers[5]
+    consent(c5, "sms")  # SMS only
+    no_mail = customer_create(
+        actor=None,
+        name="无邮箱",
+        unit=world.org.hz,
+        contacts=[ContactInput("phone", "13905719999")],
+    )
+    consent(no_mail, "email")  # consents to e-mail but has no address
+    nothing = customer_create(actor=None, name="无联系方式", unit=world.org.hz)
+    campaign = make_campaign(channels=["email", "sms"])
+
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(campaign), dry_run=True)
+
+    assert result.channels == {"email": 5, "sms": 1}
+    assert result.excluded["no_contact_point"] == 1  # ``nothing``
+    assert result.excluded["opted_out"] == 3  # c6, c7 and no_mail (SMS reachable, no consent)
+    del nothing
+
+
+def test_policy_reasons_suppression_cap_quiet_hours_and_eligibility(world, make_campaign):
+    org = world.org
+    c = world.customers
+    suppression_set(
+        actor=None, customer=c[0], reason="open_complaint", source_type="ticket", source_id=1
+    )
+    ContactPolicyRule.objects.create(
+        name="每周两次营销", max_contacts=2, window_days=7, purposes=["marketing"]
+    )
+    for hours_ago in (1, 20):
+        Interaction.objects.create(
+            customer=c[1],
+            occurred_at=timezone.now() - timedelta(hours=hours_ago),
+            channel="sms",
+            direction="out",
+            purpose="marketing",
+        )
+    services.offer_update(
+        actor=org.users["cm"],
+        offer=world.gift_offer,
+        eligibility={"conditions": [{"field": "unit", "op": "in", "value": [str(org.hz.pk)]}]},
+    )
+    consent(c[6], "email")  # Ningbo: consents, but the offer is for Hangzhou only
+    campaign = make_campaign()
+    wave = first_wave(campaign)
+    services.wave_update(actor=org.users["cm"], wave=wave, offer=world.gift_offer)
+
+    result = wave_plan(actor=org.users["cm"], wave=wave, dry_run=True)
+
+    assert result.excluded == {
+        "suppressed:open_complaint": 1,
+        "cap:每周两次营销": 1,
+        "opted_out": 1,  # c5
+        "not_eligible": 2,  # c6 and c7, in Ningbo
+    }
+    assert result.planned == 3  # c2, c3, c4
+
+    QuietHours.objects.create(name="午间", days=list(range(7)), start=time(9), end=time(11))
+    result = wave_plan(actor=org.users["cm"], wave=wave, dry_run=True)
+    assert result.excluded["quiet_hours"] == 4 and result.planned == 0  # before caps
+
+
+def test_arbitration_displaces_the_lower_ranked_campaigns_planned_contacts(world, make_campaign):
+    org, cm = world.org, world.org.users["cm"]
+    ContactPolicyRule.objects.create(
+        name="每周一次营销", max_contacts=1, window_days=7, purposes=["marketing"]
+    )
+    low = submitted(make_campaign, world, code="low", priority=2, offers=[world.discount_offer])
+    wave_plan(actor=cm, wave=first_wave(low))
+    assert Delivery.objects.filter(wave=first_wave(low), status="planned").count() == 5
+
+    # a higher-priority campaign the same week takes the customers' one marketing contact
+    high = submitted(make_campaign, world, code="high", priority=8, wave_in=6)
+    result = wave_plan(actor=cm, wave=first_wave(high))
+
+    assert result.planned == 5
+    assert result.displaced == {"low": 5}
+    lost = set(
+        Delivery.objects.filter(wave=first_wave(low), status="excluded").values_list(
+            "reason", flat=True
+        )
+    )
+    assert lost == {"opted_out", f"lost_arbitration:{high.pk}"}
+    # and a third, lower campaign cannot take them back
+    later = submitted(
+        make_campaign, world, code="later", priority=1, offers=[world.discount_offer], wave_in=7
+    )
+    result = wave_plan(actor=cm, wave=first_wave(later))
+    assert result.planned == 0 and result.excluded[f"lost_arbitration:{high.pk}"] == 5
+    assert Delivery.objects.filter(wave=first_wave(high), status="planned").count() == 5
+    del org
+
+
+def test_a_call_wave_is_sized_by_capacity_best_value_first_and_split_among_agents(
+    world, make_campaign
+):
+    org, cm = world.org, world.org.users["cm"]
+    for i, customer in enumerate(world.customers):
+        consent(customer, "call")
+        CustomerValue.objects.create(
+            customer=customer,
+            tier="standard",
+            clv=100.0 * (i + 1),
+            expected_purchases=1,
+            p_alive=0.9,
+            churn_risk=0.1,
+            cost_to_serve=0,
+            net_value=100.0 * (i + 1),
+            fit_id=1,
+            computed_at=timezone.now(),
+        )
+    campaign = make_campaign()
+    wave = services.wave_create(
+        actor=cm,
+        campaign=campaign,
+        name="第二波：外呼",
+        kind="call",
+        scheduled_at=at_ten(6),
+        ends_at=at_ten(6) + timedelta(hours=8),
+        agent_role="service_agent",
+        agents=1,
+        hours=2,
+        calls_per_agent_hour=2,
+    )
+    services.campaign_submit(actor=cm, campaign=campaign)
+
+    result = wave_plan(actor=cm, wave=wave)
+
+    assert result.capacity == 4
+    assert result.planned == 4 and result.excluded == {"capacity": 4}
+    calls = list(Delivery.objects.filter(wave=wave, status="planned").order_by("rank"))
+    assert [d.customer.name for d in calls] == [
+        "客户7",
+        "客户6",
+        "客户5",
+        "客户4",
+    ]  # highest value first
+    assert [d.rank for d in calls] == [1, 2, 3, 4]
+    assert {d.assignee.username for d in calls} == {
+        "svc_east"
+    }  # East's agent for Hangzhou and Ningbo
+    assert result.assigned == {"svc_east": 4}
+    del org
+
+
+def test_a_follow_up_addresses_those_the_calls_did_not_reach_and_sends_the_best_to_a_visit(
+    world, make_campaign
+):
+    org, cm = world.org, world.org.users["cm"]
+    for i, customer in enumerate(world.customers):
+        consent(customer, "call")
+        consent(customer, "visit")
+        CustomerValue.objects.create(
+            customer=customer,
+            tier="mvc" if i < 2 else "standard",
+            clv=5000.0 if i < 2 else 50.0,
+            expected_purchases=1,
+            p_alive=0.9,
+            churn_risk=0.1,
+            cost_to_serve=0,
+            net_value=1,
+            fit_id=1,
+            computed_at=timezone.now(),
+        )
+    campaign = make_campaign()
+    calls = services.wave_create(
+        actor=cm,
+        campaign=campaign,
+        name="外呼",
+        kind="call",
+        scheduled_at=at_ten(6),
+        ends_at=at_ten(6) + timedelta(hours=8),
+        agents=2,
+        hours=4,
+        calls_per_agent_hour=10,
+    )
+    follow = services.wave_create(
+        actor=cm,
+        campaign=campaign,
+        name="跟进",
+        kind="follow_up",
+        scheduled_at=at_ten(8),
+        source="not_reached",
+        source_wave=calls,
+        channels=["sms"],
+        message="{name}您好，未能联系上您……",
+        visit_min_value=1000,
+    )
+    services.campaign_submit(actor=cm, campaign=campaign)
+    sign_all(campaign, org)
+    services.campaign_launch(actor=cm, campaign=campaign)
+    wave_plan(actor=cm, wave=calls)
+    with pytest.raises(ValidationFailed) as early:  # the calls are not done yet
+        wave_plan(actor=cm, wave=follow)
+    assert early.value.code == "source_not_done"
+
+    # the calls are made: customers 0, 1 and 2 do not answer, the rest are reached
+    from yiti.campaigns.outcomes import delivery_work
+    from yiti.campaigns.sending import wave_start
+
+    wave_start(wave=calls)
+    for d in Delivery.objects.filter(wave=calls, status="planned").select_related("customer"):
+        outcome = (
+            CallOutcome.NO_ANSWER if d.customer in world.customers[:3] else CallOutcome.DECLINED
+        )
+        for _attempt in range(3 if outcome == CallOutcome.NO_ANSWER else 1):
+            delivery_work(actor=org.users["svc_east"], delivery=d, outcome=outcome)
+    calls.refresh_from_db()
+    calls.status = WaveStatus.DONE
+    calls.save()
+
+    result = wave_plan(actor=cm, wave=follow)
+
+    assert result.audience == 3
+    rows = {
+        d.customer.name: d
+        for d in Delivery.objects.filter(wave=follow).select_related("customer", "assignee")
+    }
+    assert set(rows) == {"客户0", "客户1", "客户2"}
+    assert (
+        rows["客户0"].channel == rows["客户1"].channel == "visit"
+    )  # worth 5,000: the account manager visits
+    assert rows["客户0"].assignee.username == "am_hz"
+    assert rows["客户2"].channel == "sms" and rows["客户2"].status == "planned"
+
+
+def test_planning_costs_the_same_number_of_queries_for_ten_or_a_hundred_customers(
+    world, make_campaign
+):
+    cm = world.org.users["cm"]
+    ContactPolicyRule.objects.create(
+        name="每周两次营销", max_contacts=2, window_days=7, purposes=["marketing"]
+    )
+    other = submitted(make_campaign, world, code="other", priority=2, offers=[world.discount_offer])
+    wave_plan(actor=cm, wave=first_wave(other))
+    campaign = submitted(make_campaign, world, code="mine")
+    wave = first_wave(campaign)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            wave_plan(actor=cm, wave=wave)
+        return len(queries)
+
+    small = count()
+    for i in range(90):
+        customer = customer_create(
+            actor=None,
+            name=f"批量{i}",
+            unit=world.org.nb,
+            contacts=[ContactInput("email", f"bulk{i}@example.com")],
+        )
+        consent(customer, "email")
+    big = count()
+    assert Delivery.objects.filter(wave=wave).count() == 98
+    assert big == small
