@@ -105,6 +105,8 @@ def test_consent_reads_the_rows_that_differ_from_the_default_and_suppression_the
     consent(b, "email", "care", False)
     consent(c, "sms", "marketing", False)  # same as no row
     consent(c, "sms", "service", True)  # same as no row
+    consent(a, "portal", "marketing", True)  # the portal inbox needs no opt-in: same as no row
+    consent(b, "portal", "marketing", False)  # but a refusal of it counts
     Suppression.objects.create(customer=a, reason="open_complaint", source_type="ticket")
     Suppression.objects.create(
         customer=b, reason="do_not_disturb", lifted_at=timezone.now()
@@ -126,7 +128,13 @@ def test_consent_reads_the_rows_that_differ_from_the_default_and_suppression_the
             strict=True,
         )
     )
-    assert got == sorted([(a.pk, "sms", "marketing", True), (b.pk, "email", "care", False)])
+    assert got == sorted(
+        [
+            (a.pk, "sms", "marketing", True),
+            (b.pk, "email", "care", False),
+            (b.pk, "portal", "marketing", False),
+        ]
+    )
     assert inputs.suppressed.customer_id.tolist() == [a.pk]
     assert [SUPPRESSION_REASONS[r] for r in inputs.suppressed.reason.tolist()] == ["open_complaint"]
 
