@@ -30,13 +30,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from yiti.customers.models import Customer
+from yiti.customers.models import ConsentState, Customer
 from yiti.demo.seed import SeedOptions, seed
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
 from yiti.engagement.policy import (
@@ -122,6 +123,10 @@ def _policy() -> None:
             ],
             batch_size=5000,
         )
+    if connection.vendor == "postgresql":  # as autovacuum keeps a live database: index-only scans
+        with connection.cursor() as cursor:
+            for model in (Interaction, ConsentState, Customer, Suppression):
+                cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
 
 def _candidates(ids: np.ndarray, start: int, rng: np.random.Generator) -> Candidates:
@@ -212,28 +217,44 @@ def _database(log: Callable[[str], None]) -> dict[str, Any]:
 
 
 class _Clock:
-    """Wall and CPU seconds per phase; ``total`` adds the timed phases."""
+    """Wall and CPU seconds per phase; ``total`` adds the timed phases.
+
+    On PostgreSQL the work of the queries is done by the server: its backend's CPU seconds
+    (read from ``/proc``, the server being local) are counted apart as ``db_cpu``.
+    """
 
     def __init__(self) -> None:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self.wall, self.cpu, self.db = time.perf_counter(), time.process_time(), _server_cpu()
         self.phases: dict[str, float] = {}
-        self.total_wall = self.total_cpu = 0.0
+        self.totals: dict[str, float] = {"total_s": 0.0, "total_cpu_s": 0.0}
 
     def lap(self, name: str, *, timed: bool = True) -> None:
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, db = time.perf_counter(), time.process_time(), _server_cpu()
         if timed:
-            self.phases[f"{name}_s"] = round(wall - self.wall, 3)
-            self.phases[f"{name}_cpu_s"] = round(cpu - self.cpu, 3)
-            self.total_wall += wall - self.wall
-            self.total_cpu += cpu - self.cpu
-        self.wall, self.cpu = wall, cpu
+            spent = {"s": wall - self.wall, "cpu_s": cpu - self.cpu}
+            if db is not None and self.db is not None:
+                spent["db_cpu_s"] = db - self.db
+            for unit, seconds in spent.items():
+                self.phases[f"{name}_{unit}"] = round(seconds, 3)
+                self.totals[f"total_{unit}"] = self.totals.get(f"total_{unit}", 0.0) + seconds
+        self.wall, self.cpu, self.db = wall, cpu, db
 
     def result(self) -> dict[str, float]:
-        return {
-            **self.phases,
-            "total_s": round(self.total_wall, 3),
-            "total_cpu_s": round(self.total_cpu, 3),
-        }
+        return {**self.phases, **{k: round(v, 3) for k, v in self.totals.items()}}
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend so far (None elsewhere)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _in_memory(customers: int, log: Callable[[str], None]) -> dict[str, Any]:
@@ -301,7 +322,9 @@ def summary(result: dict[str, Any]) -> str:
         mark = "ok " if best["total_s"] <= TARGET_S else "MISS"
         lines.append(
             f"  [{mark}] plan {db['candidates']:,} candidates ({CAMPAIGNS} campaigns, {mode}): "
-            f"{best['total_s']} s (cpu {best['total_cpu_s']} s, load {best['load_average_before']})"
+            f"{best['total_s']} s (cpu {best['total_cpu_s']} s"
+            + (f" + database {best['total_db_cpu_s']} s" if "total_db_cpu_s" in best else "")
+            + f", load {best['load_average_before']})"
             f" = audience {best['audience_s']} + load {best['load_s']} "
             f"({db[mode]['load_queries']} queries, {db['history_rows']:,} history rows) "
             f"+ evaluate {best['evaluate_s']} s"
