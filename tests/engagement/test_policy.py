@@ -142,7 +142,9 @@ def _quiet(q, local, channel):
 @st.composite
 def worlds(draw):
     n_customers = draw(st.integers(1, 4))
-    customers = list(range(1, n_customers + 1))
+    # dense ids (looked up in direct-address tables) or sparse ones (binary searches)
+    spread = draw(st.sampled_from([1, 1, 10_000_019]))
+    customers = [i * spread for i in range(1, n_customers + 1)]
     campaigns = draw(st.lists(st.integers(1, 9), min_size=2, max_size=4, unique=True))
     cands = [
         {
@@ -166,7 +168,7 @@ def worlds(draw):
             "purpose": draw(st.sampled_from(PU)),
             "count": draw(st.integers(1, 2)),
         }
-        for _ in range(draw(st.integers(0, 8)))
+        for _ in range(draw(st.integers(0, 14)))
     ]
     rules = [
         Rule(
@@ -204,7 +206,7 @@ def worlds(draw):
     return cands, history, rules, quiet, consent, suppressed
 
 
-def run_engine(cands, history, rules, quiet, consent, suppressed):
+def run_engine(cands, history, rules, quiet, consent, suppressed, workers=None, planned=None):
     candidates = Candidates.of(
         customer_id=[x["customer"] for x in cands],
         campaign_id=[x["campaign"] for x in cands],
@@ -215,13 +217,7 @@ def run_engine(cands, history, rules, quiet, consent, suppressed):
         priority=[x["priority"] for x in cands],
         expected_value=[x["value"] for x in cands],
     )
-    hist = Contacts(
-        customer_id=np.array([h["customer"] for h in history], dtype=np.int64),
-        day=np.array([h["day"] for h in history], dtype=np.int64),
-        channel=np.array([CHANNELS.index(h["channel"]) for h in history], dtype=np.int8),
-        purpose=np.array([PURPOSES.index(h["purpose"]) for h in history], dtype=np.int8),
-        count=np.array([h["count"] for h in history], dtype=np.int64),
-    )
+    hist = _contacts(history)
     rows = list(consent.items())
     cons = Consent(
         customer_id=np.array([k[0] for k, _ in rows], dtype=np.int64),
@@ -233,7 +229,27 @@ def run_engine(cands, history, rules, quiet, consent, suppressed):
         customer_id=np.array([c for c, _ in suppressed], dtype=np.int64),
         reason=np.array([SUPPRESSION_REASONS.index(r) for _, r in suppressed], dtype=np.int8),
     )
-    return evaluate(candidates, hist, rules, quiet, cons, supp, utc_offset=OFFSET)
+    return evaluate(
+        candidates,
+        hist,
+        rules,
+        quiet,
+        cons,
+        supp,
+        utc_offset=OFFSET,
+        workers=workers,
+        planned=None if planned is None else _contacts(planned),
+    )
+
+
+def _contacts(rows):
+    return Contacts(
+        customer_id=np.array([h["customer"] for h in rows], dtype=np.int64),
+        day=np.array([h["day"] for h in rows], dtype=np.int64),
+        channel=np.array([CHANNELS.index(h["channel"]) for h in rows], dtype=np.int8),
+        purpose=np.array([PURPOSES.index(h["purpose"]) for h in rows], dtype=np.int8),
+        count=np.array([h["count"] for h in rows], dtype=np.int64),
+    )
 
 
 # --- properties -------------------------------------------------------------------------------
@@ -249,6 +265,11 @@ def test_engine_decides_exactly_as_the_brute_force_reference(world):
     )
     assert decision.labels() == expected
     assert decision.keep.tolist() == [r == "" for r in expected]
+    # customers are independent: split over threads by customer, the decision is the same
+    assert run_engine(*world, workers=3).labels() == expected
+    # already-planned sends count like history
+    past, planned = history[::2], history[1::2]
+    assert run_engine(cands, past, *world[2:], planned=planned).labels() == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tests.factories import CustomerFactory
 from yiti.customers.models import ConsentState, Customer
+from yiti.engagement import policy_data
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
 from yiti.engagement.policy import (
     CHANNELS,
@@ -23,7 +24,7 @@ from yiti.engagement.policy import (
     evaluate,
     plan_counts,
 )
-from yiti.engagement.policy_data import policy_inputs
+from yiti.engagement.policy_data import audience_ids, policy_inputs
 
 SH = ZoneInfo("Asia/Shanghai")
 PLAN = datetime(2026, 3, 12, 10, 0, tzinfo=SH)
@@ -104,6 +105,8 @@ def test_consent_reads_the_rows_that_differ_from_the_default_and_suppression_the
     consent(b, "email", "care", False)
     consent(c, "sms", "marketing", False)  # same as no row
     consent(c, "sms", "service", True)  # same as no row
+    consent(a, "portal", "marketing", True)  # the portal inbox needs no opt-in: same as no row
+    consent(b, "portal", "marketing", False)  # but a refusal of it counts
     Suppression.objects.create(customer=a, reason="open_complaint", source_type="ticket")
     Suppression.objects.create(
         customer=b, reason="do_not_disturb", lifted_at=timezone.now()
@@ -125,13 +128,18 @@ def test_consent_reads_the_rows_that_differ_from_the_default_and_suppression_the
             strict=True,
         )
     )
-    assert got == sorted([(a.pk, "sms", "marketing", True), (b.pk, "email", "care", False)])
+    assert got == sorted(
+        [
+            (a.pk, "sms", "marketing", True),
+            (b.pk, "email", "care", False),
+            (b.pk, "portal", "marketing", False),
+        ]
+    )
     assert inputs.suppressed.customer_id.tolist() == [a.pk]
     assert [SUPPRESSION_REASONS[r] for r in inputs.suppressed.reason.tolist()] == ["open_complaint"]
 
 
-@pytest.mark.django_db
-def test_loading_takes_the_same_number_of_queries_for_10_and_200_customers(org, weekly):
+def _book_of_200(org):
     QuietHours.objects.create(name="night", days=list(range(7)), start=time(21), end=time(8))
     customers = [CustomerFactory(unit=org.hz) for _ in range(200)]
     for i, cust in enumerate(customers):
@@ -139,15 +147,79 @@ def test_loading_takes_the_same_number_of_queries_for_10_and_200_customers(org, 
         consent(cust, "sms", "marketing", i % 2 == 0)
         if i % 7 == 0:
             Suppression.objects.create(customer=cust, reason="open_complaint")
+    return customers
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scan_share", [0.0, 2.0], ids=["scanned", "filtered-in-sql"])
+def test_loading_takes_the_same_number_of_queries_for_10_and_200_customers(
+    org, weekly, monkeypatch, scan_share
+):
+    # given 200 customers with history, consent and suppressions, read either way
+    monkeypatch.setattr(policy_data, "SCAN_SHARE", scan_share)
+    customers = _book_of_200(org)
     counts = {}
-    for size in (10, 200):
-        audience = Customer.objects.filter(pk__in=[c.pk for c in customers[:size]])
-        with CaptureQueriesContext(connection) as captured:
-            inputs = policy_inputs(customers=audience, first=PLAN, last=PLAN)
-        counts[size] = len(captured.captured_queries)
-        assert len(inputs.history) == size
-    assert counts[10] == counts[200] == 5
+    for form in ("queryset", "ids"):
+        for size in (10, 200):
+            ids = [c.pk for c in customers[:size]]
+            audience = Customer.objects.filter(pk__in=ids) if form == "queryset" else np.array(ids)
+            with CaptureQueriesContext(connection) as captured:
+                inputs = policy_inputs(customers=audience, first=PLAN, last=PLAN)
+            counts[form, size] = len(captured.captured_queries)
+            assert len(inputs.history) == size
+            assert sorted(inputs.consent.customer_id.tolist()) == ids[::2]
+            assert sorted(inputs.suppressed.customer_id.tolist()) == ids[::7]
+    # rules, quiet hours, the id range, history, consent, suppressions (+ the queryset's ids)
+    assert counts["ids", 10] == counts["ids", 200] == 6
+    assert counts["queryset", 10] == counts["queryset", 200] == 7
+    with CaptureQueriesContext(connection) as captured:
+        everyone = policy_inputs(customers=None, first=PLAN, last=PLAN)
+    assert len(captured.captured_queries) == 5
+    assert len(everyone.history) == 200
+
+
+@pytest.mark.django_db
+def test_an_audience_read_whole_book_or_filtered_in_sql_gets_the_same_inputs(
+    org, weekly, monkeypatch
+):
+    # given a book where only some customers are in the audience
+    customers = _book_of_200(org)
+    for cust in customers[:50]:
+        contact(cust, datetime(2026, 3, 11, 20, tzinfo=SH), channel="call", purpose="care")
+        consent(cust, "call", "care", False)
+    ids = np.array([c.pk for c in customers[3:170:3]])
+
+    def rows(*columns):
+        return sorted(zip(*(a.tolist() for a in columns), strict=True))
+
+    def load(share):
+        monkeypatch.setattr(policy_data, "SCAN_SHARE", share)
+        inputs = policy_inputs(customers=ids, first=PLAN, last=PLAN)
+        h, c, s = inputs.history, inputs.consent, inputs.suppressed
+        return (
+            rows(h.customer_id, h.day, h.channel, h.purpose, h.count),
+            rows(c.customer_id, c.channel, c.purpose, c.granted),
+            rows(s.customer_id, s.reason),
+        )
+
+    # when it is read whole-book and filtered in numpy, or filtered by id in SQL
+    scanned, filtered = load(0.0), load(2.0)
+    # then both read the same rows, and only the audience's
+    assert scanned == filtered
+    history, consents, _ = scanned
+    assert {row[0] for row in history} == set(ids.tolist())
+    assert {row[0] for row in consents} <= set(ids.tolist())
+    assert len(history) == len(ids) + len([i for i in ids if i <= customers[49].pk])
+
+
+@pytest.mark.django_db
+def test_audience_ids_reads_a_querysets_ids_sorted(org):
+    customers = [CustomerFactory(unit=org.hz) for _ in range(5)]
+    wanted = sorted(c.pk for c in customers[1:4])
+    assert audience_ids(Customer.objects.filter(pk__in=wanted).order_by("-pk")).tolist() == wanted
+    assert audience_ids(Customer.objects.filter(pk__in=wanted).values("id")).tolist() == wanted
+    assert audience_ids().tolist() == sorted(c.pk for c in customers)
+    assert audience_ids(Customer.objects.none()).tolist() == []
 
 
 @pytest.mark.django_db

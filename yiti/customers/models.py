@@ -172,7 +172,10 @@ class ConsentState(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["channel", "purpose", "granted"], name="consent_state_scan")
+            # covering for the contact policy's consent read (customers by channel × purpose)
+            models.Index(
+                fields=["channel", "purpose", "granted", "customer"], name="consent_state_scan"
+            )
         ]
 
     def __str__(self) -> str:

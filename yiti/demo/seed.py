@@ -511,13 +511,16 @@ def _purchases(
 
 
 class _Writer:
-    """Chunked ``executemany`` inserts, one transaction per chunk, with progress.
+    """Chunked inserts, one transaction per chunk, with progress: ``executemany``, or ``COPY``
+    on PostgreSQL (measured: 3,000 customers/s with ``executemany``, far more with ``COPY``).
 
-    On SQLite, a load of ``rebuild_at`` rows or more drops the table's secondary indexes
-    first and recreates them from their stored SQL afterwards: building an index once is
-    about twice as fast as maintaining it row by row (measured: 600k interactions with five
-    indexes, 9.9 s kept vs 5.5 s dropped and rebuilt). Unique indexes are rebuilt too, so a
-    duplicate would still fail the load.
+    A load of ``rebuild_at`` rows or more drops the table's secondary indexes first and
+    recreates them from their stored SQL afterwards: building an index once is about twice as
+    fast as maintaining it row by row (measured on SQLite: 600k interactions with five
+    indexes, 9.9 s kept vs 5.5 s dropped and rebuilt; on PostgreSQL, with its small default
+    buffers, 10M interactions went in at 5,000 rows/s with nine indexes kept). On SQLite
+    unique indexes are rebuilt too, so a duplicate would still fail the load; on PostgreSQL
+    the indexes behind constraints stay.
     """
 
     def __init__(self, chunk_size: int, progress: Callable[[str], None], rebuild_at: int = 200_000):
@@ -527,11 +530,20 @@ class _Writer:
 
     def _secondary_indexes(self, table: str) -> list[tuple[str, str]]:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-                "AND sql IS NOT NULL",
-                [table],
-            )
+            if connection.vendor == "postgresql":  # indexes not backing a constraint
+                cursor.execute(
+                    "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x "
+                    "JOIN pg_class c ON c.oid = x.indexrelid "
+                    "WHERE x.indrelid = %s::regclass AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)",
+                    [table],
+                )
+            else:
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                    "AND sql IS NOT NULL",
+                    [table],
+                )
             return list(cursor.fetchall())
 
     def insert(
@@ -546,8 +558,9 @@ class _Writer:
         cols = ", ".join(qn(_column(model, name)) for name in columns)
         marks = ", ".join(["%s"] * len(columns))
         sql = f"INSERT INTO {qn(meta.db_table)} ({cols}) VALUES ({marks})"  # noqa: S608
+        copy_sql = f"COPY {qn(meta.db_table)} ({cols}) FROM STDIN"
         rebuild = (
-            connection.vendor == "sqlite"
+            connection.vendor in ("sqlite", "postgresql")
             and total >= self.rebuild_at
             and not connection.in_atomic_block
         )
@@ -562,7 +575,12 @@ class _Writer:
                 part = slice(start, min(total, start + self.chunk_size))
                 rows = list(rows_for(part))
                 with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.executemany(sql, rows)
+                    if connection.vendor == "postgresql":  # COPY: ~10x executemany's rate
+                        with cursor.cursor.copy(copy_sql) as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                    else:
+                        cursor.executemany(sql, rows)
                 done = part.stop
                 if total > self.chunk_size:
                     rate = done / max(time.perf_counter() - started, 1e-9)

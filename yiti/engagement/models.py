@@ -63,6 +63,13 @@ class Interaction(models.Model):
                 fields=["customer", "purpose", "occurred_at"], name="interaction_cust_purpose_at"
             ),
             models.Index(fields=["occurred_at"], name="interaction_at"),
+            # the contact policy's history read: outbound contacts by channel, purpose and time,
+            # covering (no table lookup per row; ``direction`` too, or SQLite reads the table)
+            models.Index(
+                fields=["channel", "purpose", "occurred_at", "customer", "direction"],
+                name="interaction_out_policy",
+                condition=models.Q(direction="out"),
+            ),
             models.Index(
                 fields=["campaign_id"],
                 name="interaction_campaign",

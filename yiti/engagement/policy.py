@@ -42,17 +42,27 @@ Decision for each candidate, with ONE reason when excluded, checked in this orde
      ``window_days`` days from it (so it shares a window with it).
 
 The common path has no Python loop per customer: candidates are sorted once by customer and
-rank (a stable sort by customer and a pairwise rank within customers, or ``np.lexsort`` when a
-customer has many candidates), and a loop runs over ranks (0, 1, 2 … up to the most candidates
-any customer has), each step deciding the candidates of that rank of every customer at once.
-Within a step the windows to try are the few that can hold the maximum load: the window starting
-on the candidate's day and the windows starting on a contact day before it (moving a window's
-start forward to its first contact never lowers its load).
+rank (a stable sort by customer, skipped when they come sorted, and a pairwise rank within
+customers, or ``np.lexsort`` when a customer has many candidates); customers are ordered by
+their number of candidates, largest first, so that those with a rank-``k`` candidate are the
+first ones, and a loop runs over ranks (0, 1, 2 … up to the most candidates any customer has),
+each step deciding the candidates of that rank of every customer at once on slices of the
+earlier ranks' arrays. Within a step the windows to try are the few that can hold the maximum
+load: the window starting on the candidate's day and the windows starting on a contact day
+before it (moving a window's start forward to its first contact never lowers its load). A
+customer's static contacts (history, planned sends) are few, so where a window's bounds fall
+among them is counted rather than searched; a kept contact's window starts on a candidate's
+day, whose static load is already known. Consent and suppression are looked up in tables
+indexed by customer id when the ids are dense (binary searches otherwise). Customers are
+independent, so the arbitration runs on ``workers`` threads, each on the customers of one
+residue of the id (numpy releases the GIL).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,22 +215,7 @@ class Quiet:
 
     def mask(self, local: np.ndarray, channel: np.ndarray) -> np.ndarray:
         """Which local instants (seconds, epoch-based) on which channel codes are quiet."""
-        day = local // DAY
-        sod = local - day * DAY
-        weekday = (day + 3) % 7  # 1970-01-01 was a Thursday
-        listed = np.zeros(7, dtype=bool)
-        listed[list(self.days)] = True
-        on_day = listed[weekday]
-        if self.start == self.end:
-            quiet = on_day
-        elif self.start < self.end:
-            quiet = on_day & (sod >= self.start) & (sod < self.end)
-        else:
-            quiet = (on_day & (sod >= self.start)) | (listed[(weekday - 1) % 7] & (sod < self.end))
-        if self.channels:
-            allowed = np.array([c in self.channels for c in CHANNELS])
-            quiet = quiet & allowed[channel]
-        return quiet
+        return _quiet_mask([self], local, local // DAY, channel)
 
 
 @dataclass(frozen=True)
@@ -288,14 +283,17 @@ def evaluate(
     *,
     planned: Contacts | None = None,
     utc_offset: int = 0,
+    workers: int | None = None,
 ) -> Decision:
-    """Decide keep or exclude (with one reason) for every candidate; see the module docstring."""
+    """Decide keep or exclude (with one reason) for every candidate; see the module docstring.
+
+    ``workers``: threads for the arbitration (customers are independent, so they are split by
+    customer id into that many parts; numpy releases the GIL). By default one per core (at
+    most :data:`MAX_WORKERS`) when there are at least :data:`PARALLEL_FROM` open candidates.
+    The decision is the same whatever the number.
+    """
     n = len(candidates)
-    cust = candidates.customer_id
-    channel = candidates.channel.astype(np.intp)
-    purpose = candidates.purpose.astype(np.intp)
-    local = candidates.planned_at + utc_offset
-    day = local // DAY
+    cust, purpose = candidates.customer_id, candidates.purpose
 
     reasons: list[str] = ["", OPTED_OUT, QUIET_HOURS]
     reasons += [f"suppressed:{r}" for r in SUPPRESSION_REASONS]
@@ -304,28 +302,29 @@ def evaluate(
     reason = np.zeros(n, dtype=np.int32)
 
     # 1. consent
-    opted_out = ~_consented(cust, channel, purpose, consent)
-    reason[opted_out] = 1
-    open_ = ~opted_out
+    consented = _consented(cust, candidates.channel, purpose, consent)
+    reason[~consented] = 1
+    idx = np.flatnonzero(consented)  # the candidates still open, checked further
     # 2. suppression (marketing only)
-    supp = _suppression_reason(cust, suppressed)
-    hit = open_ & (purpose == MARKETING) & (supp >= 0)
-    reason[hit] = 3 + supp[hit]
-    open_ &= ~hit
+    marketing = idx[purpose[idx] == MARKETING]
+    supp = _suppression_reason(cust[marketing], suppressed)
+    hit = supp >= 0
+    reason[marketing[hit]] = 3 + supp[hit]
     # 3. quiet hours
+    idx = idx[reason[idx] == 0]
+    local = candidates.planned_at[idx] + utc_offset
+    day = local // DAY  # of the candidates ``idx``
     if quiet:
-        q = np.zeros(n, dtype=bool)
-        for period in quiet:
-            q |= period.mask(local, channel)
-        hit = open_ & q
-        reason[hit] = 2
-        open_ &= ~hit
+        hit = _quiet_mask(quiet, local, day, candidates.channel[idx])
+        reason[idx[hit]] = 2
+        idx, day = idx[~hit], day[~hit]
 
     # 4. arbitration and caps
     winner = np.full(n, -1, dtype=_I64)  # campaign that took the room, for lost_arbitration
-    idx = np.flatnonzero(open_)
     if len(idx) and rules:
-        cap_rule, winner_sel = _arbitrate(candidates, idx, day, history, planned, rules)
+        cap_rule, winner_sel = _arbitrate_parts(
+            candidates, idx, day, history, planned, rules, _workers(workers, len(idx))
+        )
         failed = cap_rule >= 0
         reason[idx[failed]] = cap_base + cap_rule[failed]
         lost = winner_sel >= 0
@@ -339,39 +338,180 @@ def evaluate(
     return Decision(keep=reason == 0, reason=reason, reasons=tuple(reasons))
 
 
+MAX_WORKERS = 2
+PARALLEL_FROM = 200_000
+
+
+def _workers(workers: int | None, n_open: int) -> int:
+    if workers is None:
+        workers = min(MAX_WORKERS, os.cpu_count() or 1) if n_open >= PARALLEL_FROM else 1
+    return max(1, int(workers))
+
+
+def _dense_span(*ids: np.ndarray) -> tuple[int, int] | None:
+    """``(low, size)`` of a direct-address table over the customer ids, when it stays small.
+
+    Customer ids are mostly dense (a sequence), so a table indexed by ``id - low`` replaces a
+    sort and a binary search per candidate; ``low`` is 0 when that costs little room. For
+    sparse ids (more than 4 slots per id looked up or stored, and over a million slots)
+    ``None`` says to search instead.
+    """
+    present = [a for a in ids if len(a)]
+    if not present:
+        return None
+    low = min(int(a.min()) for a in present)
+    high = max(int(a.max()) for a in present)
+    room = max(1 << 20, 4 * sum(len(a) for a in present))
+    if low >= 0 and high < room:
+        return 0, high + 1
+    if high - low < room:
+        return low, high - low + 1
+    return None
+
+
 def _consented(
     cust: np.ndarray, channel: np.ndarray, purpose: np.ndarray, consent: Consent
 ) -> np.ndarray:
-    n_ch, n_pu = len(CHANNELS), len(PURPOSES)
+    n_pu = len(PURPOSES)
     default = _DEFAULT_TABLE[channel, purpose]
-    if not len(consent.customer_id):
+    if not len(consent.customer_id) or not len(cust):
         return default
-    keys = (consent.customer_id * n_ch + consent.channel) * n_pu + consent.purpose
+    pair = channel.astype(np.int16) * n_pu + purpose
+    c_pair = consent.channel.astype(np.int16) * n_pu + consent.purpose
+    dense = _dense_span(cust, consent.customer_id)
+    if dense is not None:
+        # a column per channel × purpose the candidates use: -1 no row, 0 refused, 1 granted
+        used = np.zeros(len(CHANNELS) * n_pu, dtype=bool)
+        used[pair] = True
+        column = (np.cumsum(used) - 1).astype(np.int16)
+        low, size = dense
+        sel = used[c_pair]
+        table = np.full((size, int(used.sum())), -1, dtype=np.int8)
+        c_cust = consent.customer_id[sel]
+        table[c_cust - low if low else c_cust, column[c_pair[sel]]] = consent.granted[sel]
+        got = table[cust - low if low else cust, column[pair]]
+        return np.where(got < 0, default, got > 0)
+    keys = consent.customer_id * (len(CHANNELS) * n_pu) + c_pair
     order = np.argsort(keys, kind="stable")
     keys, granted = keys[order], consent.granted[order].astype(bool)
-    want = (cust * n_ch + channel) * n_pu + purpose
-    pos = np.searchsorted(keys, want)
-    posc = np.minimum(pos, len(keys) - 1)
-    found = keys[posc] == want
-    return np.where(found, granted[posc], default)
+    want = cust * (len(CHANNELS) * n_pu) + pair
+    pos = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[pos] == want, granted[pos], default)
 
 
-_DEFAULT_TABLE = np.array(
-    [[p in DEFAULT_ALLOWED or c in PULL_CHANNELS for p in PURPOSES] for c in CHANNELS], dtype=bool
-)
+def allowed_by_default(channel: str, purpose: str) -> bool:
+    """Whether a contact on ``channel`` for ``purpose`` is allowed without a consent row."""
+    return purpose in DEFAULT_ALLOWED or channel in PULL_CHANNELS
+
+
+_DEFAULT_TABLE = np.array([[allowed_by_default(c, p) for p in PURPOSES] for c in CHANNELS])
 
 
 def _suppression_reason(cust: np.ndarray, suppressed: Suppressed) -> np.ndarray:
     """Per candidate customer: the first active suppression reason code, or -1."""
-    if not len(suppressed.customer_id):
+    if not len(suppressed.customer_id) or not len(cust):
         return np.full(len(cust), -1, dtype=np.int32)
-    order = np.lexsort((suppressed.reason, suppressed.customer_id))
-    s_cust, s_reason = suppressed.customer_id[order], suppressed.reason[order]
+    reason = suppressed.reason.astype(np.int32)
+    dense = _dense_span(cust, suppressed.customer_id)
+    if dense is not None:
+        low, size = dense
+        none = len(SUPPRESSION_REASONS)
+        table = np.full(size, none, dtype=np.int32)
+        np.minimum.at(table, suppressed.customer_id - low, reason)
+        got = table[cust - low]
+        return np.where(got == none, -1, got)
+    order = np.lexsort((reason, suppressed.customer_id))
+    s_cust, s_reason = suppressed.customer_id[order], reason[order]
     first = np.ones(len(s_cust), dtype=bool)
     first[1:] = s_cust[1:] != s_cust[:-1]
-    s_cust, s_reason = s_cust[first], s_reason[first].astype(np.int32)
+    s_cust, s_reason = s_cust[first], s_reason[first]
     pos = np.minimum(np.searchsorted(s_cust, cust), len(s_cust) - 1)
     return np.where(s_cust[pos] == cust, s_reason[pos], -1)
+
+
+def _quiet_mask(
+    quiet: Sequence[Quiet], local: np.ndarray, day: np.ndarray, channel: np.ndarray
+) -> np.ndarray:
+    """Candidates whose local planned time (``local``, on local ``day``) is in a quiet period.
+
+    The second of the day is computed once for all periods, and a day's weekday is looked up
+    in a table of the few days the candidates span.
+    """
+    q = np.zeros(len(local), dtype=bool)
+    if not len(local) or not quiet:
+        return q
+    sod = (local - day * DAY).astype(np.int32)
+    first = int(day.min())
+    span = int(day.max()) - first + 1
+    if span <= 1 << 16:
+        d = (day - first).astype(np.int32)
+        weekday_of = (np.arange(first, first + span) + 3) % 7  # 1970-01-01 was a Thursday
+
+        def on(listed: np.ndarray) -> np.ndarray:
+            return listed[weekday_of][d]
+
+    else:
+        weekday = (day + 3) % 7
+
+        def on(listed: np.ndarray) -> np.ndarray:
+            return listed[weekday]
+
+    for period in quiet:
+        listed = np.zeros(7, dtype=bool)
+        listed[list(period.days)] = True
+        if period.start == period.end:
+            hit = on(listed)
+        elif period.start < period.end:
+            hit = on(listed) & (sod >= period.start) & (sod < period.end)
+        else:  # over midnight: from the start on a listed day, until the end the day after
+            hit = (on(listed) & (sod >= period.start)) | (
+                on(np.roll(listed, 1)) & (sod < period.end)
+            )
+        if period.channels:
+            hit &= np.array([c in period.channels for c in CHANNELS])[channel]
+        q |= hit
+    return q
+
+
+def _arbitrate_parts(
+    c: Candidates,
+    idx: np.ndarray,
+    day: np.ndarray,
+    history: Contacts,
+    planned: Contacts | None,
+    rules: Sequence[Rule],
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_arbitrate` on ``workers`` parts of the customers at once (by customer id)."""
+    if workers <= 1:
+        return _arbitrate(c, idx, day, history, planned, rules)
+    part = c.customer_id[idx] % workers
+    parts = [np.flatnonzero(part == p) for p in range(workers)]
+
+    def run(p: int) -> tuple[np.ndarray, np.ndarray]:
+        own_history = _contacts_of(history, history.customer_id % workers == p)
+        own_planned = (
+            None if planned is None else _contacts_of(planned, planned.customer_id % workers == p)
+        )
+        return _arbitrate(c, idx[parts[p]], day[parts[p]], own_history, own_planned, rules)
+
+    cap_rule = np.empty(len(idx), dtype=np.int32)
+    winner = np.empty(len(idx), dtype=_I64)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for p, (cap_p, win_p) in enumerate(pool.map(run, range(workers))):
+            cap_rule[parts[p]] = cap_p
+            winner[parts[p]] = win_p
+    return cap_rule, winner
+
+
+def _contacts_of(contacts: Contacts, mask: np.ndarray) -> Contacts:
+    return Contacts(
+        customer_id=contacts.customer_id[mask],
+        day=contacts.day[mask],
+        channel=contacts.channel[mask],
+        purpose=contacts.purpose[mask],
+        count=contacts.count[mask],
+    )
 
 
 @dataclass
@@ -379,179 +519,278 @@ class _Load:
     """One rule's static contacts (history + planned) summed per customer-day key, sorted."""
 
     key: np.ndarray  # customer << bits | day - base, sorted unique
-    day: np.ndarray
+    day: np.ndarray  # day - base
     csum: np.ndarray  # prefix sums, len + 1
     fwd: np.ndarray  # load of the window starting on each key's day
 
-    def window(self, key_from: np.ndarray, days: int) -> np.ndarray:
-        """Static load of the windows [key_from, key_from + days - 1] (same customer)."""
-        lo = np.searchsorted(self.key, key_from, side="left")
-        hi = np.searchsorted(self.key, key_from + (days - 1), side="right")
-        return self.csum[hi] - self.csum[lo]
 
-
-def _static_load(contacts: list[Contacts], table: np.ndarray, days: int, base: int) -> _Load:
-    keys, weights = [], []
+def _static_keys(contacts: list[Contacts], base: int) -> tuple[np.ndarray, ...]:
+    """The static contacts in reach, sorted by customer-day key: key, channel, purpose, count."""
+    parts = []
     for c in contacts:
-        w = table[c.channel.astype(np.intp), c.purpose.astype(np.intp)] * c.count
-        sel = (w > 0) & (c.day >= base) & (c.day - base < (1 << _DAY_BITS))
-        keys.append((c.customer_id[sel] << _DAY_BITS) | (c.day[sel] - base))
-        weights.append(w[sel])
-    key = np.concatenate(keys) if keys else np.zeros(0, dtype=_I64)
-    weight = np.concatenate(weights) if weights else np.zeros(0, dtype=_I64)
-    order = np.argsort(key, kind="stable")
-    key, weight = key[order], weight[order]
+        sel = (c.day >= base) & (c.day - base < (1 << _DAY_BITS))
+        key = (c.customer_id[sel] << _DAY_BITS) | (c.day[sel] - base)
+        parts.append((key, c.channel[sel], c.purpose[sel], c.count[sel]))
+    cols = [np.concatenate(col) for col in zip(*parts, strict=True)]
+    key = cols[0]
+    if len(key) > 1 and not (key[1:] >= key[:-1]).all():
+        order = np.argsort(key, kind="stable")
+        cols = [col[order] for col in cols]
+    return tuple(cols)
+
+
+def _static_load(static: tuple[np.ndarray, ...], table: np.ndarray, days: int) -> _Load:
+    key, channel, purpose, count = static
+    w = table[channel.astype(np.intp), purpose.astype(np.intp)] * count
+    sel = w > 0
+    key, weight = key[sel], w[sel]
     if len(key):
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        key, weight = key[starts], np.add.reduceat(weight, starts)
+        if len(starts) < len(key):
+            key, weight = key[starts], np.add.reduceat(weight, starts)
     csum = np.zeros(len(key) + 1, dtype=_I64)
     np.cumsum(weight, out=csum[1:])
-    load = _Load(key=key, day=(key & ((1 << _DAY_BITS) - 1)) + base, csum=csum, fwd=csum[:0])
-    load.fwd = load.window(key, days)
-    return load
-
-
-def _near(load: _Load, days: int, tkey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per candidate (customer-day key ``tkey``): the index range ``lo .. mid`` of the static
-    contacts in ``[t - days + 1, t - 1]``, and the static load of the window starting on ``t``.
-    """
-    lo = np.searchsorted(load.key, tkey - (days - 1), side="left")
-    mid = np.searchsorted(load.key, tkey, side="left")
-    hi = np.searchsorted(load.key, tkey + (days - 1), side="right")
-    return lo, mid, load.csum[hi] - load.csum[mid]
+    day = (key & ((1 << _DAY_BITS) - 1)).astype(np.int32)
+    hi = np.searchsorted(key, key + (days - 1), side="right")  # keys are unique: lo is i
+    return _Load(key=key, day=day, csum=csum, fwd=csum[hi] - csum[:-1])
 
 
 def _rank_order(
     cust: np.ndarray, score: np.ndarray, campaign: np.ndarray, wave: np.ndarray
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidates by customer, then best first: higher score, lower campaign, lower wave, input.
 
-    A stable sort by customer (fast: waves arrive as runs sorted by customer), then within each
-    customer the rank of a candidate is the number of its candidates that beat it, compared
-    pairwise across all customers at once. Customers with many candidates fall back on
-    ``np.lexsort`` (stable, so equal keys keep their input order).
+    Returns the order and, in it, the start and size of each customer's run. A stable sort by
+    customer (skipped when the candidates already come sorted by customer, as waves do), then
+    within each customer the rank of a candidate is the number of its candidates that beat it,
+    compared pairwise across all customers at once (each pair once). Customers with many
+    candidates fall back on ``np.lexsort`` (stable, so equal keys keep their input order).
     """
     n = len(cust)
-    by_customer = np.argsort(cust, kind="stable")
-    c = cust[by_customer]
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]]) if n else np.zeros(0, dtype=np.intp)
+    if n == 0:
+        z = np.zeros(0, dtype=np.intp)
+        return z, z, z
+    by_customer: np.ndarray | None = None
+    if not (cust[1:] >= cust[:-1]).all():
+        by_customer = np.argsort(cust, kind="stable")
+        cust = cust[by_customer]
+        score, campaign, wave = score[by_customer], campaign[by_customer], wave[by_customer]
+    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
     sizes = np.diff(np.r_[starts, n])
-    width = int(sizes.max()) if n else 0
+    width = int(sizes.max())
     if width > 8:
-        return np.lexsort((wave, campaign, -score, cust))
-    group = np.repeat(np.arange(len(starts)), sizes)
-    s, cm, wv = score[by_customer], campaign[by_customer], wave[by_customer]
+        order = np.lexsort((wave, campaign, -score, cust))
+        if by_customer is not None:
+            order = by_customer[order]
+        return order, starts, sizes
+    # b-th against a-th candidate (in input order) of every customer that has both, a < b
     rank = np.zeros(n, dtype=np.intp)
-    for a in range(width):
-        rows = np.flatnonzero(sizes > a)
-        pa = starts[rows] + a
-        sa, ca, wa = s[pa], cm[pa], wv[pa]
-        beaten = np.zeros(len(rows), dtype=np.intp)
-        for b in range(width):
-            if b == a:
-                continue
-            has = sizes[rows] > b
-            pb = np.where(has, starts[rows] + b, pa)
-            sb, cb, wb = s[pb], cm[pb], wv[pb]
-            tie = sb == sa
-            better = (sb > sa) | (
-                tie & ((cb < ca) | ((cb == ca) & ((wb < wa) | ((wb == wa) & (b < a)))))
-            )
-            beaten += has & better
-        rank[pa] = beaten
+    for b in range(1, width):
+        pb = starts[sizes > b] + b
+        sb, cb, wb = score[pb], campaign[pb], wave[pb]
+        for a in range(b):
+            pa = pb - (b - a)
+            sa, ca, wa = score[pa], campaign[pa], wave[pa]
+            # b beats a (earlier in the input) only when strictly better
+            b_wins = (sb > sa) | ((sb == sa) & ((cb < ca) | ((cb == ca) & (wb < wa))))
+            rank[pa] += b_wins
+            rank[pb] += ~b_wins
     order = np.empty(n, dtype=np.intp)
-    order[starts[group] + rank] = by_customer
-    return order
+    order[np.repeat(starts, sizes) + rank] = np.arange(n)
+    if by_customer is not None:
+        order = by_customer[order]
+    return order, starts, sizes
+
+
+@dataclass
+class _Column:
+    """The rank-``k`` candidates of the first ``len(pos)`` groups (groups largest first).
+
+    Per rule ``r``: ``weight[r]`` of each candidate (0 out of the rule's scope), ``scope[r]``
+    the rows in scope (``None``: all), and for every row ``lo[r] .. mid[r]`` the static contacts
+    in ``[t - D + 1, t - 1]`` and ``static[r]`` the static load of the window starting on ``t``
+    (zero out of scope). After the rank's step: ``kept`` and ``kept_w[r]`` (weight when kept).
+    """
+
+    pos: np.ndarray
+    day: np.ndarray
+    camp: np.ndarray
+    weight: list[np.ndarray]
+    scope: list[np.ndarray | None]
+    lo: list[np.ndarray]
+    mid: list[np.ndarray]
+    static: list[np.ndarray]
+    kept_w: list[np.ndarray] = field(default_factory=list)
+
+
+def _group_ranges(load: _Load, group_cust: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each group (customer, ``group_cust`` ascending): where its static contacts start in
+    ``load`` and how many there are (0 for most customers: history is sparse).
+    """
+    g_lo = np.zeros(len(group_cust), dtype=_I64)
+    g_n = np.zeros(len(group_cust), dtype=np.int32)
+    if len(load.key) and len(group_cust):
+        owner = load.key >> _DAY_BITS
+        first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        count = np.diff(np.r_[first, len(owner)])
+        g = np.searchsorted(group_cust, owner[first])
+        hit = group_cust[np.minimum(g, len(group_cust) - 1)] == owner[first]
+        g_lo[g[hit]] = first[hit]
+        g_n[g[hit]] = count[hit]
+    return g_lo, g_n
+
+
+_COUNT_UP_TO = 8  # static contacts of a customer counted one by one; more: binary search
+
+
+def _column(
+    pos: np.ndarray,
+    cust: np.ndarray,
+    day: np.ndarray,
+    camp: np.ndarray,
+    code: np.ndarray,
+    tables: list[np.ndarray],
+    loads: list[_Load],
+    ranges: list[tuple[np.ndarray, np.ndarray]],
+    rules: Sequence[Rule],
+) -> _Column:
+    """Column of ``pos`` (the rank-``k`` candidates of the first ``len(pos)`` groups).
+
+    Where a candidate's window bounds fall among its customer's static contacts is counted
+    directly (a customer has few, most none) rather than searched in the whole array.
+    """
+    m = len(pos)
+    t = day[pos]
+    col = _Column(pos=pos, day=t, camp=camp[pos], weight=[], scope=[], lo=[], mid=[], static=[])
+    code_k = code[pos]
+    for table, load, (g_lo, g_n), rule in zip(tables, loads, ranges, rules, strict=True):
+        w = table[code_k]
+        inside = w > 0
+        scope = None if inside.all() else np.flatnonzero(inside)
+        lo, mid = np.zeros(m, dtype=_I64), np.zeros(m, dtype=_I64)
+        static = np.zeros(m, dtype=_I64)
+        has = g_n[:m] > 0
+        if scope is not None:
+            has &= inside
+        sub = np.flatnonzero(has)
+        if len(sub):
+            days = rule.window_days
+            e0, ne, ts = g_lo[:m][sub], g_n[:m][sub], t[sub]
+            first_day, last_day = ts - (days - 1), ts + (days - 1)
+            n_lo = np.zeros(len(sub), dtype=_I64)
+            n_mid, n_hi = n_lo.copy(), n_lo.copy()
+            r = np.arange(len(sub))
+            j = 0
+            while len(r) and j < _COUNT_UP_TO:
+                d = load.day[e0[r] + j]
+                n_lo[r] += d < first_day[r]
+                n_mid[r] += d < ts[r]
+                n_hi[r] += d <= last_day[r]
+                j += 1
+                r = r[ne[r] > j]
+            if len(r):
+                tkey = (cust[pos[sub[r]]] << _DAY_BITS) | ts[r]
+                n_lo[r] = np.searchsorted(load.key, tkey - (days - 1)) - e0[r]
+                n_mid[r] = np.searchsorted(load.key, tkey) - e0[r]
+                n_hi[r] = np.searchsorted(load.key, tkey + (days - 1), side="right") - e0[r]
+            lo[sub] = e0 + n_lo
+            mid[sub] = e0 + n_mid
+            static[sub] = load.csum[e0 + n_hi] - load.csum[e0 + n_mid]
+        col.weight.append(w)
+        col.scope.append(scope)
+        col.lo.append(lo)
+        col.mid.append(mid)
+        col.static.append(static)
+    return col
 
 
 def _arbitrate(
     c: Candidates,
     idx: np.ndarray,
-    day_all: np.ndarray,
+    day_idx: np.ndarray,
     history: Contacts,
     planned: Contacts | None,
     rules: Sequence[Rule],
 ) -> tuple[np.ndarray, np.ndarray]:
     """For the open candidates ``idx``: failed rule index (or -1) and winning campaign (or -1).
 
-    A candidate is kept when both are -1. Works on the candidates sorted by customer and rank:
-    group ``g`` (a customer) holds positions ``starts[g] .. starts[g] + sizes[g] - 1``.
+    A candidate is kept when both are -1. The candidates are sorted by customer and rank and
+    the customers (groups) by their number of candidates, largest first, so that the groups
+    with a rank-``k`` candidate are the first ``m[k]``: column ``k`` holds their rank-``k``
+    candidates and the step of rank ``k`` works on slices of the earlier columns.
     """
+    if not len(idx):
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=_I64)
     score = c.priority[idx] * c.expected_value[idx]
-    order = _rank_order(c.customer_id[idx], score, c.campaign_id[idx], c.wave_id[idx])
+    score = np.where(np.isnan(score), -np.inf, score)  # an unknown value ranks last
+    order, starts, sizes = _rank_order(
+        c.customer_id[idx], score, c.campaign_id[idx], c.wave_id[idx]
+    )
     srt = idx[order]
-    cust, camp, day = c.customer_id[srt], c.campaign_id[srt], day_all[srt]
-    ch, pu = c.channel[srt].astype(np.intp), c.purpose[srt].astype(np.intp)
     n = len(srt)
-    starts = np.flatnonzero(np.r_[True, cust[1:] != cust[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    n_groups, width = len(starts), int(sizes.max())
-
+    cust, camp = c.customer_id[srt], c.campaign_id[srt]
     max_days = max(r.window_days for r in rules)
-    base = int(day.min()) - max_days
+    day_abs = day_idx[order]
+    base = int(day_abs.min()) - max_days
+    day = (day_abs - base).astype(np.int32)
     tables = [r.weight_table() for r in rules]
-    contacts = [history] + ([planned] if planned is not None else [])
-    loads = [
-        _static_load(contacts, t, r.window_days, base) for r, t in zip(rules, tables, strict=True)
-    ]
-    weight = [t[ch, pu] for t in tables]  # per sorted candidate, per rule
-    tkey = (cust << _DAY_BITS) | (day - base)
-    # Static contacts around each candidate, per rule: index range of those in [t - D + 1, t - 1]
-    # and the static load of the window starting on t.
-    near = [_near(load, rule.window_days, tkey) for load, rule in zip(loads, rules, strict=True)]
+    static = _static_keys([history] + ([planned] if planned is not None else []), base)
+    loads = [_static_load(static, t, r.window_days) for r, t in zip(rules, tables, strict=True)]
+    code = c.channel[srt].astype(np.int16) * len(PURPOSES) + c.purpose[srt]
+    flat = [t.ravel() for t in tables]  # weight by channel × purpose code
 
-    kept_day = np.zeros((n_groups, width), dtype=_I64)
-    kept_camp = np.full((n_groups, width), -1, dtype=_I64)
-    kept_w = [np.zeros((n_groups, width), dtype=_I64) for _ in rules]
-
+    by_size = np.argsort(-sizes, kind="stable")
+    g_start, g_size = starts[by_size], sizes[by_size]
+    group_cust = cust[starts]
+    ranges = []
+    for load in loads:
+        g_lo, g_n = _group_ranges(load, group_cust)
+        ranges.append((g_lo[by_size], g_n[by_size]))
+    width = int(g_size[0])
+    cols: list[_Column] = []
     cap_rule = np.full(n, -1, dtype=np.int32)
     winner = np.full(n, -1, dtype=_I64)
     for k in range(width):
-        g = np.flatnonzero(sizes > k)  # customers with a rank-k candidate
-        at = starts[g] + k
-        t, cm = day[at], camp[at]
-        broken = np.zeros((len(rules), len(at)), dtype=bool)
+        m = int(np.count_nonzero(g_size > k))
+        col = _column(g_start[:m] + k, cust, day, camp, code, flat, loads, ranges, rules)
+        cols.append(col)
+        t = col.day
+        broken = np.zeros((len(rules), m), dtype=bool)
         for ri, rule in enumerate(rules):
-            w = weight[ri][at]
-            applies = w > 0
-            if not applies.any():
+            scope = col.scope[ri]
+            if scope is not None and not len(scope):
                 continue
-            lo, mid, static_t = (a[at] for a in near[ri])
-            cols = _Kept(kept_w[ri], kept_day, kept_camp, g, k, None)
-            peak = _peak(loads[ri], cols, rule.window_days, base, t, tkey[at], lo, mid, static_t)
-            broken[ri] = applies & (peak + w > rule.max_contacts * SCALE)
+            rows = slice(None) if scope is None else scope
+            broken[ri][rows] = _breaks(cols, k, ri, rule, loads[ri], scope, None)
         bad = broken.any(axis=0)
-        fits = ~bad
-        gf = g[fits]
-        kept_day[gf, k] = t[fits]
-        kept_camp[gf, k] = cm[fits]
-        for ri in range(len(rules)):
-            kept_w[ri][gf, k] = weight[ri][at[fits]]
+        col.kept_w = [np.where(bad, 0, w) for w in col.weight]
         if not bad.any():
             continue
         # Why: still broken without other campaigns' kept contacts -> cap, else lost arbitration.
         sel = np.flatnonzero(bad)
-        gb, ab, tb, mb = g[sel], at[sel], t[sel], cm[sel]
+        tb, mb = t[sel], col.camp[sel]
         first_cap = np.full(len(sel), -1, dtype=np.int32)
         for ri, rule in enumerate(rules):
-            w = weight[ri][ab]
-            lo, mid, static_t = (a[ab] for a in near[ri])
-            cols = _Kept(kept_w[ri], kept_day, kept_camp, gb, k, mb)
-            peak = _peak(loads[ri], cols, rule.window_days, base, tb, tkey[ab], lo, mid, static_t)
-            still = (w > 0) & (peak + w > rule.max_contacts * SCALE) & (first_cap < 0)
-            first_cap[still] = ri
-        cap_rule[ab] = first_cap
-        lost = first_cap < 0
-        found = np.full(len(sel), -1, dtype=_I64)
-        for col in range(k):
-            other = kept_camp[gb, col]
-            shares = np.zeros(len(sel), dtype=bool)
+            inside = np.flatnonzero(broken[ri][sel] & (first_cap < 0))
+            if not len(inside):
+                continue
+            still = _breaks(cols, k, ri, rule, loads[ri], sel[inside], mb[inside])
+            first_cap[inside[still]] = ri
+        cap_rule[col.pos[sel]] = first_cap
+        lost = np.flatnonzero(first_cap < 0)
+        if not len(lost):
+            continue
+        rows, tl, ml = sel[lost], tb[lost], mb[lost]
+        found = np.full(len(rows), -1, dtype=_I64)
+        for prev in cols[:k]:  # best-ranked first
+            other = prev.camp[rows]
+            shares = np.zeros(len(rows), dtype=bool)
             for ri, rule in enumerate(rules):
-                close = np.abs(kept_day[gb, col] - tb) < rule.window_days
-                shares |= broken[ri][sel] & (kept_w[ri][gb, col] > 0) & close
-            take = lost & (found < 0) & (other >= 0) & (other != mb) & shares
+                close = np.abs(prev.day[rows] - tl) < rule.window_days
+                shares |= broken[ri][rows] & (prev.kept_w[ri][rows] > 0) & close
+            take = (found < 0) & (other != ml) & shares
             found[take] = other[take]
-        winner[ab[lost]] = found[lost]
+        winner[col.pos[rows]] = found
     # back to the order of ``idx``
     out_cap = np.empty(n, dtype=np.int32)
     out_win = np.empty(n, dtype=_I64)
@@ -560,76 +799,103 @@ def _arbitrate(
     return out_cap, out_win
 
 
-class _Kept:
-    """The kept candidates (columns ``< k``) of groups ``g`` for one rule, as column arrays.
+def _breaks(
+    cols: list[_Column],
+    k: int,
+    ri: int,
+    rule: Rule,
+    load: _Load,
+    rows: np.ndarray | None,
+    only_campaign: np.ndarray | None,
+) -> np.ndarray:
+    """Whether the rank-``k`` candidates ``rows`` (default all) would break rule ``ri``, with
+    the kept contacts of the earlier ranks (only those of ``only_campaign`` when given).
+    """
+    col = cols[k]
+    at = slice(None) if rows is None else rows
+    kept = _kept(cols[:k], ri, len(col.pos), rows, only_campaign)
+    peak = _peak(
+        load,
+        rule.window_days,
+        col.day[at],
+        col.lo[ri][at],
+        col.mid[ri][at],
+        col.static[ri][at],
+        kept,
+    )
+    return peak + col.weight[ri][at] > rule.max_contacts * SCALE
+
+
+def _kept(
+    cols: list[_Column],
+    ri: int,
+    m: int,
+    rows: np.ndarray | None,
+    only_campaign: np.ndarray | None,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Rule ``ri``'s kept contacts of the earlier columns, for the ``rows`` of the first ``m``
+    groups: (weight, day, static load of the window starting on that day) per column.
 
     With ``only_campaign``, the contacts of other campaigns weigh nothing.
     """
-
-    def __init__(
-        self,
-        kept_w: np.ndarray,
-        kept_day: np.ndarray,
-        kept_camp: np.ndarray,
-        g: np.ndarray,
-        k: int,
-        only_campaign: np.ndarray | None,
-    ) -> None:
-        self.weight: list[np.ndarray] = []
-        self.day: list[np.ndarray] = []
-        for col in range(k):
-            w = kept_w[g, col]
-            if only_campaign is not None:
-                w = np.where(kept_camp[g, col] == only_campaign, w, 0)
-            if w.any():
-                self.weight.append(w)
-                self.day.append(kept_day[g, col])
-
-    def within(self, start: np.ndarray, days: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """Kept load of the windows ``[start, start + days - 1]`` (of ``rows`` when given)."""
-        total = np.zeros(len(start), dtype=_I64)
-        for w, d in zip(self.weight, self.day, strict=True):
-            if rows is not None:
-                w, d = w[rows], d[rows]
-            total += np.where((d >= start) & (d <= start + (days - 1)), w, 0)
-        return total
+    out = []
+    for col in cols:
+        w = col.kept_w[ri][:m]
+        if rows is not None:
+            w = w[rows]
+        if only_campaign is not None:
+            camp = col.camp[:m] if rows is None else col.camp[rows]
+            w = np.where(camp == only_campaign, w, 0)
+        if not w.any():
+            continue
+        d, s = col.day[:m], col.static[ri][:m]
+        if rows is not None:
+            d, s = d[rows], s[rows]
+        out.append((w, d, s))
+    return out
 
 
 def _peak(
     load: _Load,
-    kept: _Kept,
     days: int,
-    base: int,
     t: np.ndarray,
-    tkey: np.ndarray,
     lo: np.ndarray,
     mid: np.ndarray,
     static_t: np.ndarray,
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> np.ndarray:
     """The highest load of a window of ``days`` days containing day ``t``, without the candidate.
 
     The windows tried start on ``t`` or on a contact day (static or kept) in
-    ``[t - days + 1, t - 1]``; one of them has the highest load. ``lo .. mid`` index the static
-    contacts in that range and ``static_t`` is the static load of the window starting on ``t``.
+    ``[t - days + 1, t - 1]``; one of them has the highest load (moving a window's start
+    forward to its first contact never lowers its load). ``lo .. mid`` index the static
+    contacts in that range and ``static_t`` is the static load of the window starting on
+    ``t``; a kept contact's window starts on a candidate's day, whose static load its column
+    holds.
     """
-    peak = static_t + kept.within(t, days)
+
+    def within(start: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        total = np.zeros(len(start), dtype=_I64)
+        for w, d, _ in kept:
+            if rows is not None:
+                w, d = w[rows], d[rows]
+            total += np.where((d >= start) & (d < start + days), w, 0)
+        return total
+
+    peak = static_t + within(t) if kept else static_t.copy()
     span = mid - lo
     i = 0
     rows = np.flatnonzero(span > i)
     while len(rows):
         e = lo[rows] + i
         here = load.fwd[e]
-        if kept.weight:
-            here = here + kept.within(load.day[e], days, rows)
+        if kept:
+            here = here + within(load.day[e], rows)
         peak[rows] = np.maximum(peak[rows], here)
         i += 1
         rows = rows[span[rows] > i]
-    for w, d in zip(kept.weight, kept.day, strict=True):
+    for w, d, s in kept:
         rows = np.flatnonzero((w > 0) & (d < t) & (d > t - days))
-        if not len(rows):
-            continue
-        s = d[rows]
-        key = tkey[rows] - (t[rows] - s)
-        here = load.window(key, days) + kept.within(s, days, rows)
-        peak[rows] = np.maximum(peak[rows], here)
+        if len(rows):
+            peak[rows] = np.maximum(peak[rows], s[rows] + within(d[rows], rows))
     return peak
