@@ -36,11 +36,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     Case,
     F,
@@ -52,7 +51,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,6 +72,7 @@ from yiti.campaigns.choices import (
 )
 from yiti.campaigns.models import Campaign, Delivery, Wave
 from yiti.campaigns.rules import require_manage
+from yiti.core.arrays import int_rows
 from yiti.core.audit import audit_record
 from yiti.core.bulk import insert_rows, update_rows
 from yiti.core.errors import ValidationFailed
@@ -95,6 +95,7 @@ NO_CONTACT_POINT = "no_contact_point"
 NOT_ELIGIBLE = "not_eligible"
 CAPACITY = "capacity"
 WRITE_BATCH = 100_000
+EV_SCALE = 10_000  # expected values are kept to 4 decimals
 _I64 = np.int64
 
 # which address a channel needs: column index in the audience array (or None: always reachable)
@@ -137,22 +138,6 @@ def _code_case(field_name: str, vocabulary: Sequence[str]) -> Case:
         default=Value(-1),
         output_field=IntegerField(),
     )
-
-
-def _fetch(qs: QuerySet[Any], columns: int) -> np.ndarray:
-    """An all-numeric ``values_list`` as a float64 array (one query through the cursor)."""
-    sql, params = qs.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return np.zeros((0, columns), dtype=np.float64)
-    flat = np.fromiter(
-        (0.0 if v is None else v for v in chain.from_iterable(rows)),
-        dtype=np.float64,
-        count=len(rows) * columns,
-    )
-    return flat.reshape(len(rows), columns)
 
 
 # --- the audience ----------------------------------------------------------------------------
@@ -230,21 +215,25 @@ def _load_audience(wave: Wave) -> Audience:
                 When(primary_phone="", then=Value(0)), default=Value(1), output_field=IntegerField()
             ),
             _eligible=eligible,
-            _clv=Coalesce(F("value__clv"), Value(0.0), output_field=FloatField()),
+            # in fen (cents): the rows travel as integers (``core.arrays.int_rows``)
+            _clv=Round(
+                Coalesce(F("value__clv"), Value(0.0), output_field=FloatField()) * Value(100.0)
+            ),
             _owner=Coalesce(F("owner_id"), Value(0), output_field=IntegerField()),
         )
         .values_list("pk", "unit_id", "_owner", "_email", "_phone", "_eligible", "_clv")
-        .order_by("pk")
+        .order_by()
     )
-    a = _fetch(rows, 7)
+    a = int_rows(rows, 7)
+    a = a[np.argsort(a[:, 0], kind="stable")]
     return Audience(
-        ids=a[:, 0].astype(_I64),
-        unit=a[:, 1].astype(_I64),
-        owner=a[:, 2].astype(_I64),
+        ids=a[:, 0].copy(),
+        unit=a[:, 1].copy(),
+        owner=a[:, 2].copy(),
         has_email=a[:, 3] > 0,
         has_phone=a[:, 4] > 0,
         eligible=a[:, 5] > 0,
-        clv=a[:, 6].copy(),
+        clv=a[:, 6] / 100.0,
     )
 
 
@@ -292,6 +281,7 @@ def _load_competing(wave: Wave, ids: np.ndarray) -> Competing:
         .annotate(
             _ch=_code_case("channel", CHANNELS),
             _at=EpochSeconds(F("planned_for")),
+            _ev=Round(F("expected_value") * Value(float(EV_SCALE))),
             _mov=Case(
                 When(wave__status=WaveStatus.SENDING, then=Value(0)),
                 default=Value(1),
@@ -313,23 +303,23 @@ def _load_competing(wave: Wave, ids: np.ndarray) -> Competing:
             "_ch",
             "_at",
             "campaign__priority",
-            "expected_value",
+            "_ev",
             "_mov",
             "_was",
         )
     )
-    a = _fetch(qs, 10)
+    a = int_rows(qs, 10)
     if len(a):
-        a = a[np.isin(a[:, 1].astype(_I64), ids) & (a[:, 4] >= 0)]
+        a = a[np.isin(a[:, 1], ids) & (a[:, 4] >= 0)]
     return Competing(
-        delivery_id=a[:, 0].astype(_I64),
-        customer_id=a[:, 1].astype(_I64),
-        campaign_id=a[:, 2].astype(_I64),
-        wave_id=a[:, 3].astype(_I64),
+        delivery_id=a[:, 0].copy(),
+        customer_id=a[:, 1].copy(),
+        campaign_id=a[:, 2].copy(),
+        wave_id=a[:, 3].copy(),
         channel=a[:, 4].astype(np.int8),
-        planned_at=a[:, 5].astype(_I64),
+        planned_at=a[:, 5].copy(),
         priority=a[:, 6].astype(np.float64),
-        expected_value=a[:, 7].astype(np.float64),
+        expected_value=a[:, 7] / EV_SCALE,
         movable=a[:, 8] > 0,
         was=a[:, 9].astype(np.int8),
     )
@@ -511,9 +501,7 @@ def wave_plan(
         wanted.add(WaveChannel.VISIT)
     consent_channels = sorted(c for c in wanted if c in ConsentChannel.values)
     inputs: PolicyInputs = policy_inputs(
-        customers=audience_queryset(wave).values("pk")
-        if n
-        else Customer.objects.none().values("pk"),
+        customers=audience.ids,
         first=first,
         last=last,
         channels=consent_channels,
