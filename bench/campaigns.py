@@ -134,12 +134,12 @@ def _values(log: Callable[[str], None]) -> None:
         cursor.execute(
             f"INSERT INTO {CustomerValue._meta.db_table} "  # noqa: S608
             "(customer_id, tier, clv, expected_purchases, p_alive, churn_risk, cost_to_serve, "
-            "net_value, growth_gap, fit_id, computed_at) "
+            "net_value, growth_gap, rising, purchases, fit_id, computed_at) "
             "SELECT id, CASE WHEN id % 10 = 0 THEN 'mvc' WHEN id % 10 = 1 THEN 'mgc' "
             "WHEN id % 10 = 2 THEN 'bz' ELSE 'standard' END, "
-            "(id * 7919) % 5000, 1.0, 0.8, 0.2, 10.0, (id * 7919) % 5000 - 10, 0, 1, %s "
+            "(id * 7919) % 5000, 1.0, 0.8, 0.2, 10.0, (id * 7919) % 5000 - 10, 0, %s, 1, 1, %s "
             "FROM customers_customer",
-            [now],
+            [False, now],
         )
     analyze(CustomerValue)
 
