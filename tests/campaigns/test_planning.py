@@ -324,3 +324,21 @@ def test_planning_costs_the_same_number_of_queries_for_ten_or_a_hundred_customer
     big = count()
     assert Delivery.objects.filter(wave=wave).count() == 98
     assert big == small
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's query plan")
+def test_the_competitors_are_read_from_the_partial_index_alone():
+    """Given another wave's plan, when a wave is planned, the competitors' query reads the
+    covering partial index delivery_held (its condition repeated with the same literals)
+    rather than every delivery row of the other wave."""
+    from yiti.campaigns.planning import _held_sql
+
+    sql = (
+        "EXPLAIN QUERY PLAN SELECT customer_id, channel, status, reason, expected_value "
+        f"FROM campaigns_delivery WHERE wave_id = %s AND {_held_sql()}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [1])
+        plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+
+    assert "COVERING INDEX delivery_held" in plan

@@ -365,9 +365,15 @@ class Delivery(models.Model):
     visits are worked by ``assignee`` in rank order (best expected value first).
     """
 
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="deliveries")
+    # wave and customer are found through the unique (wave, customer) and the (customer,
+    # planned_for) indexes: no index of their own, each costs a million-row plan its writes
+    wave = models.ForeignKey(
+        Wave, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="deliveries")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=WaveChannel.choices)
     status = models.CharField(_("status"), max_length=10, choices=DeliveryStatus.choices)
     reason = models.CharField(_("excluded because"), max_length=120, blank=True)
@@ -381,6 +387,7 @@ class Delivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name=_("agent"),
+        db_index=False,  # the partial index delivery_assignee serves the call lists
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -411,16 +418,21 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["wave", "status"], name="delivery_wave_status"),
             models.Index(
-                fields=["planned_for"],
-                name="delivery_planned",
-                condition=Q(status="planned"),
-            ),
-            models.Index(
                 fields=["assignee", "status", "rank"],
                 name="delivery_assignee",
                 condition=Q(assignee__isnull=False),
             ),
             models.Index(fields=["customer", "-planned_for"], name="delivery_customer"),
+            # what competes when another wave is planned (``planning.HELD``): the planned
+            # contacts and those that lost arbitration or hit a cap, with every column the
+            # planner reads, so that it reads this small index and no delivery row
+            models.Index(
+                fields=["wave", "customer", "channel", "status", "reason", "expected_value"],
+                name="delivery_held",
+                condition=Q(status="planned")
+                | Q(reason__startswith="lost_arbitration:")
+                | Q(reason__startswith="cap:"),
+            ),
         ]
 
     def __str__(self) -> str:

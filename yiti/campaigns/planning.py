@@ -2,16 +2,17 @@
 
 Set-based from end to end, with a number of queries that does not depend on the audience:
 
-1. **Audience** — one query reads the wave's customers as columns (id, unit, account manager,
-   whether an e-mail address and a phone are on file, eligibility for the wave's offer,
-   lifetime value): the campaign's segment within its participating units, or an outcome of
-   an earlier wave (not responded, not reached, declined, not opened).
+1. **Audience** — the wave's customers: the campaign's segment within its participating
+   units, or an outcome of an earlier wave (not responded, not reached, declined, not
+   opened). One query reads the ids (and the units for a call wave); narrow queries that
+   indexes answer read only the columns the wave needs (who has no e-mail address or phone,
+   account managers, eligibility for the offer, lifetime values), joined in numpy.
 2. **Policy inputs** — ``engagement.policy_data.policy_inputs`` (rules, quiet hours, contact
    history, consent, suppressions; five queries).
-3. **Competition** — one query reads the contacts other waves have planned around this
-   wave's time. Contacts of waves not yet sending are *candidates* again: arbitration may
-   take their place if this wave's contact ranks higher; contacts of waves already sending
-   are fixed and only count towards the caps.
+3. **Competition** — one query per competing wave reads the contacts other waves hold for
+   these customers (two integers a row). Contacts of waves not yet sending are *candidates*
+   again: arbitration may take their place if this wave's contact ranks higher; contacts of
+   waves already sending are fixed and only count towards the caps.
 4. **Channel** — each customer gets the first of the wave's channels he can be reached on
    (an address on file) and has consented to; a follow-up wave sends customers worth at least
    ``visit_min_value`` to their account manager as a visit instead.
@@ -21,8 +22,8 @@ Set-based from end to end, with a number of queries that does not depend on the 
    will never be made; the calls are split among the agents of each customer's territory,
    best expected value first.
 6. **Writes** (unless ``dry_run``) — one bulk insert of the wave's deliveries (planned or
-   excluded with the reason), one bulk update of the competitors that lost their place, the
-   wave's summary, one audit event.
+   excluded with the reason), one bulk update of the competitors whose reason changed
+   (keyed by wave and customer), the wave's summary, one audit event.
 
 Expected value of a contact: the campaign's expected take-up × (the offer's margin + the
 customer's lifetime value from the value model, 0 when not scored). Arbitration keeps the
@@ -32,6 +33,7 @@ highest priority × expected value.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,19 +41,14 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
-    Case,
     F,
-    FloatField,
-    Func,
-    IntegerField,
     Q,
     QuerySet,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -72,12 +69,12 @@ from yiti.campaigns.choices import (
 )
 from yiti.campaigns.models import Campaign, Delivery, Wave
 from yiti.campaigns.rules import require_manage
-from yiti.core.arrays import int_rows
+from yiti.core.arrays import int_rows, int_rows_sql
 from yiti.core.audit import audit_record
 from yiti.core.bulk import insert_rows, update_rows
 from yiti.core.errors import ValidationFailed
 from yiti.customers.choices import Channel as ConsentChannel
-from yiti.customers.models import Customer
+from yiti.customers.models import Customer, CustomerValue
 from yiti.engagement.choices import InteractionPurpose
 from yiti.engagement.policy import (
     CHANNELS,
@@ -85,9 +82,10 @@ from yiti.engagement.policy import (
     Candidates,
     Consent,
     Contacts,
+    Rule,
     evaluate,
 )
-from yiti.engagement.policy_data import PolicyInputs, policy_inputs
+from yiti.engagement.policy_data import PolicyInputs, policy_inputs, rules_active
 from yiti.org.models import Membership, OrgUnit, User
 
 MARKETING = PURPOSES.index(InteractionPurpose.MARKETING.value)
@@ -97,6 +95,8 @@ CAPACITY = "capacity"
 WRITE_BATCH = 100_000
 EV_SCALE = 10_000  # expected values are kept to 4 decimals
 _I64 = np.int64
+# an audience below this share of the book has its columns read through its own query
+SMALL_SHARE = 0.05
 
 # which address a channel needs: column index in the audience array (or None: always reachable)
 _EMAIL, _PHONE = "email", "phone"
@@ -108,36 +108,6 @@ ADDRESS = {
     WaveChannel.PORTAL: None,
     WaveChannel.VISIT: None,
 }
-
-
-class EpochSeconds(Func):
-    """A datetime as integer seconds since the epoch (UTC), on SQLite and PostgreSQL."""
-
-    output_field = IntegerField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="CAST(strftime('%%%%s', %(expressions)s) AS INTEGER)",
-            **extra,
-        )
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="FLOOR(EXTRACT(EPOCH FROM %(expressions)s))::bigint",
-            **extra,
-        )
-
-
-def _code_case(field_name: str, vocabulary: Sequence[str]) -> Case:
-    return Case(
-        *(When(**{field_name: v}, then=Value(i)) for i, v in enumerate(vocabulary)),
-        default=Value(-1),
-        output_field=IntegerField(),
-    )
 
 
 # --- the audience ----------------------------------------------------------------------------
@@ -197,50 +167,137 @@ def audience_queryset(wave: Wave) -> QuerySet[Customer]:
 
 
 def _load_audience(wave: Wave) -> Audience:
+    """The audience's columns, each read only when the wave needs it.
+
+    The ids come from the audience query (the covering index on status, unit and id serves a
+    segment over units); the other columns from narrow queries that an index answers without
+    reading customers' rows — customers without an e-mail address or a phone (partial
+    indexes), account managers (the owner index), lifetime values (the value table) — joined
+    to the ids in numpy. Reading a million customers' rows for these columns cost several
+    seconds on SQLite; these queries cost a fraction of a second.
+    """
     qs = audience_queryset(wave)
+    calls = wave.kind == WaveKind.CALL
+    owners_needed = (calls and wave.agent_role == AgentRole.ACCOUNT_MANAGER) or (
+        wave.kind == WaveKind.FOLLOW_UP and wave.visit_min_value is not None
+    )
+    if calls:  # the territory deals the calls to its agents
+        a = int_rows(qs.values_list("pk", "unit_id").order_by(), 2)
+        a = a[np.argsort(a[:, 0], kind="stable")]
+        ids, unit = a[:, 0].copy(), a[:, 1].copy()
+    else:
+        ids = np.sort(int_rows(qs.values_list("pk").order_by(), 1)[:, 0])
+        unit = np.zeros(len(ids), dtype=_I64)
+    n = len(ids)
+    small = n < SMALL_SHARE * Customer.objects.order_by().count()
+    needs = {ADDRESS[c] for c in wave.channels if c in ADDRESS}
+    has_email = np.ones(n, dtype=bool)
+    has_phone = np.ones(n, dtype=bool)
+    if n and _EMAIL in needs:
+        has_email = ~_member(
+            ids, _ids_of(Customer.objects.filter(primary_email=""), qs if small else None)
+        )
+    if n and _PHONE in needs:
+        has_phone = ~_member(
+            ids, _ids_of(Customer.objects.filter(primary_phone=""), qs if small else None)
+        )
+    eligible = np.ones(n, dtype=bool)
     offer = wave.offer
-    eligible: Any = Value(1)
-    if offer is not None and offer.eligibility.get("conditions"):
-        eligible = Case(
-            When(segments.rules_q(offer.eligibility), then=Value(1)),
-            default=Value(0),
-            output_field=IntegerField(),
+    if n and offer is not None and offer.eligibility.get("conditions"):
+        eligible = _member(ids, _ids_of(qs.filter(segments.rules_q(offer.eligibility)), None))
+    owner = np.zeros(n, dtype=_I64)
+    if n and owners_needed:
+        pairs = _pairs(
+            Customer.objects.filter(owner__isnull=False), "owner_id", qs if small else None
         )
-    rows = (
-        qs.annotate(
-            _email=Case(
-                When(primary_email="", then=Value(0)), default=Value(1), output_field=IntegerField()
-            ),
-            _phone=Case(
-                When(primary_phone="", then=Value(0)), default=Value(1), output_field=IntegerField()
-            ),
-            _eligible=eligible,
-            # in fen (cents): the rows travel as integers (``core.arrays.int_rows``)
-            _clv=Round(
-                Coalesce(F("value__clv"), Value(0.0), output_field=FloatField()) * Value(100.0)
-            ),
-            _owner=Coalesce(F("owner_id"), Value(0), output_field=IntegerField()),
+        owner = _lookup(ids, pairs, 0)
+    clv = np.zeros(n, dtype=np.float64)
+    if n:
+        # in fen (cents): the rows travel as integers (``core.arrays.int_rows``)
+        pairs = _pairs(
+            CustomerValue.objects.all(),
+            Round(F("clv") * Value(100.0)),
+            qs if small else None,
+            key="customer_id",
         )
-        .values_list("pk", "unit_id", "_owner", "_email", "_phone", "_eligible", "_clv")
-        .order_by()
-    )
-    a = int_rows(rows, 7)
-    a = a[np.argsort(a[:, 0], kind="stable")]
+        clv = _lookup(ids, pairs, 0) / 100.0
     return Audience(
-        ids=a[:, 0].copy(),
-        unit=a[:, 1].copy(),
-        owner=a[:, 2].copy(),
-        has_email=a[:, 3] > 0,
-        has_phone=a[:, 4] > 0,
-        eligible=a[:, 5] > 0,
-        clv=a[:, 6] / 100.0,
+        ids=ids,
+        unit=unit,
+        owner=owner,
+        has_email=has_email,
+        has_phone=has_phone,
+        eligible=eligible,
+        clv=clv,
     )
+
+
+def _ids_of(rows: QuerySet[Any], audience: QuerySet[Customer] | None) -> np.ndarray:
+    """The sorted customer ids of ``rows``, restricted to ``audience`` when given (a small
+    audience is read through its query, a large one from the whole book's index)."""
+    if audience is not None:
+        rows = rows.filter(pk__in=audience.values("pk"))
+    return np.sort(int_rows(rows.values_list("pk").order_by(), 1)[:, 0])
+
+
+def _pairs(
+    rows: QuerySet[Any],
+    value: Any,
+    audience: QuerySet[Customer] | None,
+    *,
+    key: str = "pk",
+) -> np.ndarray:
+    """``(customer id, integer value)`` rows sorted by id, restricted to ``audience`` when
+    given."""
+    if audience is not None:
+        rows = rows.filter(**{f"{key}__in": audience.values("pk")})
+    expression = F(value) if isinstance(value, str) else value
+    a = int_rows(rows.annotate(_v=expression).values_list(key, "_v").order_by(), 2)
+    return a[np.argsort(a[:, 0], kind="stable")]
+
+
+def _member(ids: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """For each of ``ids``: whether it is in ``sorted_values``."""
+    if not len(sorted_values):
+        return np.zeros(len(ids), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_values, ids), len(sorted_values) - 1)
+    return sorted_values[pos] == ids
+
+
+def _lookup(ids: np.ndarray, pairs: np.ndarray, default: int) -> np.ndarray:
+    """For each of ``ids``: the value of its row in ``pairs`` (sorted by id), or ``default``."""
+    out = np.full(len(ids), default, dtype=_I64)
+    if not len(pairs):
+        return out
+    pos = np.minimum(np.searchsorted(pairs[:, 0], ids), len(pairs) - 1)
+    found = pairs[pos, 0] == ids
+    out[found] = pairs[pos[found], 1]
+    return out
 
 
 # --- competing contacts ----------------------------------------------------------------------
 
-# how a competing contact stands now (the ``_was`` column)
-WAS_PLANNED, WAS_LOST, WAS_CAPPED = 0, 1, 2
+# a competitor's row packs customer id << _PACK | channel code << _REASON_BITS | reason code
+_REASON_BITS = 8
+_PACK = _REASON_BITS + 4
+_NO_CHANNEL = 15  # a channel the policy does not know
+_OTHER_CAP, _OTHER_LOST = 254, 255  # excluded for a cap or an arbitration not in the vocabulary
+
+
+def _held_sql() -> str:
+    """The condition of the partial index ``delivery_held`` (``Delivery.Meta``) as Django
+    writes it for each database: a database uses a partial index only for a query that
+    states its condition with the same literals (``tests/campaigns/test_planning.py``
+    checks that SQLite's plan uses it)."""
+    if connection.vendor == "postgresql":
+        return (
+            "(\"status\" = 'planned' OR \"reason\"::text LIKE E'lost\\\\_arbitration:%%' "
+            "OR \"reason\"::text LIKE 'cap:%%')"
+        )
+    return (
+        "(\"status\" = 'planned' OR \"reason\" LIKE 'lost\\_arbitration:%%' ESCAPE '\\' "
+        "OR \"reason\" LIKE 'cap:%%' ESCAPE '\\')"
+    )
 
 
 @dataclass
@@ -253,7 +310,6 @@ class Competing:
     sending: fixed, they only count towards the caps.
     """
 
-    delivery_id: np.ndarray
     customer_id: np.ndarray
     campaign_id: np.ndarray
     wave_id: np.ndarray
@@ -262,66 +318,92 @@ class Competing:
     priority: np.ndarray
     expected_value: np.ndarray
     movable: np.ndarray
-    was: np.ndarray  # WAS_PLANNED, WAS_LOST or WAS_CAPPED
+    reason: np.ndarray  # index into ``vocabulary`` (0: planned), or _OTHER_CAP / _OTHER_LOST
+    vocabulary: list[str]
+
+    @property
+    def planned(self) -> np.ndarray:
+        return self.reason == 0
 
 
-def _load_competing(wave: Wave, ids: np.ndarray) -> Competing:
-    """One query: the contacts of other waves of active campaigns that compete with this one."""
-    open_wave = Q(wave__status__in=(WaveStatus.DRAFT, WaveStatus.PLANNED))
-    arbitrated = Q(status=DeliveryStatus.EXCLUDED) & (
-        Q(reason__startswith="lost_arbitration:") | Q(reason__startswith="cap:")
+def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Competing:
+    """The contacts other waves of active campaigns hold or wanted: one small query for the
+    competing waves, then one per wave for its contacts.
+
+    What is the same for all of a wave's contacts — campaign, priority, time (a planned
+    wave's deliveries are all planned for its ``scheduled_at``: changing it drops the plan),
+    whether it is movable — comes from the wave. Each row is two integers: the customer, the
+    channel and the current reason packed into one (the reason as an index into
+    ``Competing.vocabulary``, so that only contacts whose reason changes are written), and
+    the expected value. The number of queries grows with the competing waves, never with the
+    audience.
+    """
+    waves = list(
+        Wave.objects.filter(
+            campaign__status__in=ACTIVE_STATUSES,
+            status__in=(WaveStatus.DRAFT, WaveStatus.PLANNED, WaveStatus.SENDING),
+        )
+        .exclude(pk=wave.pk)
+        .order_by("pk")
+        .values_list("pk", "campaign_id", "campaign__priority", "status", "scheduled_at")
     )
-    qs = (
-        Delivery.objects.filter(campaign__status__in=ACTIVE_STATUSES)
-        .filter(
-            (Q(status=DeliveryStatus.PLANNED) & (open_wave | Q(wave__status=WaveStatus.SENDING)))
-            | (arbitrated & open_wave)
-        )
-        .exclude(wave_id=wave.pk)
-        .annotate(
-            _ch=_code_case("channel", CHANNELS),
-            _at=EpochSeconds(F("planned_for")),
-            _ev=Round(F("expected_value") * Value(float(EV_SCALE))),
-            _mov=Case(
-                When(wave__status=WaveStatus.SENDING, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-            _was=Case(
-                When(status=DeliveryStatus.PLANNED, then=Value(WAS_PLANNED)),
-                When(reason__startswith="cap:", then=Value(WAS_CAPPED)),
-                default=Value(WAS_LOST),
-                output_field=IntegerField(),
-            ),
-        )
-        .order_by()
-        .values_list(
-            "pk",
-            "customer_id",
-            "campaign_id",
-            "wave_id",
-            "_ch",
-            "_at",
-            "campaign__priority",
-            "_ev",
-            "_mov",
-            "_was",
-        )
+    campaigns = sorted({w[1] for w in waves} | {wave.campaign_id})
+    vocabulary = ["", *(f"lost_arbitration:{c}" for c in campaigns)]
+    vocabulary += [f"cap:{rule.name}" for rule in rules]
+    vocabulary = vocabulary[:_OTHER_CAP]
+    channel_code = " ".join(f"WHEN %s THEN {i}" for i in range(len(CHANNELS)))
+    reason_code = " ".join(f"WHEN reason = %s THEN {i}" for i in range(1, len(vocabulary)))
+    # identifiers and numbers from code; every value is a parameter
+    select = (
+        f"SELECT customer_id * {1 << _PACK}"  # noqa: S608
+        f" + (CASE channel {channel_code} ELSE {_NO_CHANNEL} END) * {1 << _REASON_BITS}"
+        f" + (CASE WHEN status = 'planned' THEN 0 {reason_code}"
+        f" WHEN reason LIKE 'cap:%%' THEN {_OTHER_CAP} ELSE {_OTHER_LOST} END),"
+        f" ROUND(expected_value * {EV_SCALE}) FROM {Delivery._meta.db_table}"
     )
-    a = int_rows(qs, 10)
-    if len(a):
-        a = a[np.isin(a[:, 1], ids) & (a[:, 4] >= 0)]
+    select_params = [*CHANNELS, *vocabulary[1:]]
+    parts = []
+    for wave_id, campaign_id, priority, status, scheduled_at in waves:
+        movable = status != WaveStatus.SENDING
+        sql = f"{select} WHERE wave_id = %s AND {_held_sql()}"
+        if not movable:
+            sql += " AND status = 'planned'"
+        a = int_rows_sql(sql, [*select_params, wave_id], 2)
+        customer = a[:, 0] >> _PACK
+        channel = (a[:, 0] >> _REASON_BITS) & ((1 << (_PACK - _REASON_BITS)) - 1)
+        keep = _member(customer, ids) & (channel != _NO_CHANNEL)
+        k = int(keep.sum())
+        if not k:
+            continue
+        parts.append(
+            (
+                customer[keep],
+                np.full(k, campaign_id, dtype=_I64),
+                np.full(k, wave_id, dtype=_I64),
+                channel[keep].astype(np.int8),
+                np.full(k, int(scheduled_at.timestamp()), dtype=_I64),
+                np.full(k, float(priority)),
+                a[keep, 1] / EV_SCALE,
+                np.full(k, movable, dtype=bool),
+                (a[keep, 0] & ((1 << _REASON_BITS) - 1)).astype(np.int16),
+            )
+        )
+    if parts:
+        cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    else:
+        cols = [np.zeros(0, dtype=t) for t in (_I64, _I64, _I64, np.int8, _I64, float, float)]
+        cols += [np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int16)]
     return Competing(
-        delivery_id=a[:, 0].copy(),
-        customer_id=a[:, 1].copy(),
-        campaign_id=a[:, 2].copy(),
-        wave_id=a[:, 3].copy(),
-        channel=a[:, 4].astype(np.int8),
-        planned_at=a[:, 5].copy(),
-        priority=a[:, 6].astype(np.float64),
-        expected_value=a[:, 7] / EV_SCALE,
-        movable=a[:, 8] > 0,
-        was=a[:, 9].astype(np.int8),
+        customer_id=cols[0],
+        campaign_id=cols[1],
+        wave_id=cols[2],
+        channel=cols[3],
+        planned_at=cols[4],
+        priority=cols[5],
+        expected_value=cols[6],
+        movable=cols[7],
+        reason=cols[8],
+        vocabulary=vocabulary,
     )
 
 
@@ -489,7 +571,7 @@ def wave_plan(
     audience = _load_audience(wave)
     result.audience = n = len(audience)
     mark("audience")
-    competing = _load_competing(wave, audience.ids)
+    competing = _load_competing(wave, audience.ids, rules_active())
     mark("competing")
     at = int(wave.scheduled_at.timestamp())
     times = np.r_[at, competing.planned_at]
@@ -527,8 +609,9 @@ def wave_plan(
         utc_offset=inputs.utc_offset,
     )
 
-    def decide(keep_mine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The labels of this wave's candidates ``keep_mine`` and of the movable competitors."""
+    def decide(keep_mine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The reasons of this wave's candidates ``keep_mine`` (strings, "" when kept) and
+        of the movable competitors (codes into the returned vocabulary)."""
         k, m = len(keep_mine), movable
         cands = Candidates(
             customer_id=np.concatenate([audience.ids[keep_mine], competing.customer_id[m]]),
@@ -552,10 +635,10 @@ def wave_plan(
             planned=planned_fixed,
             utc_offset=inputs.utc_offset,
         )
-        labels = np.asarray(decision.labels(), dtype=object)
-        return labels[:k], labels[k:]
+        reasons = np.asarray(decision.reasons, dtype=object)
+        return reasons[decision.reason[:k]], decision.reason[k:], reasons
 
-    own_labels, competitor_labels = decide(mine)
+    own_labels, competitor_codes, vocabulary = decide(mine)
     reason[mine] = own_labels
     capacity = wave.capacity
     if capacity is not None:
@@ -567,7 +650,7 @@ def wave_plan(
             best = kept[np.lexsort((kept, -ev[kept]))]
             reason[best[capacity:]] = CAPACITY
             within = np.sort(best[:capacity])
-            _own, competitor_labels = decide(within)
+            _own, competitor_codes, vocabulary = decide(within)
     mark("policy")
 
     planned_idx = np.flatnonzero(reason == "")
@@ -591,19 +674,27 @@ def wave_plan(
     mark("assign")
 
     result.planned = len(planned_idx)
-    result.excluded = _counts(reason[reason != ""].astype(str))
+    result.excluded = dict(Counter(reason[reason != ""].tolist()))  # strings: no sort
     result.channels = {CHANNELS[int(c)]: k for c, k in _counts(channel[planned_idx]).items()}
-    # competitors whose decision changed: displaced (planned → excluded), revived
-    # (excluded → planned) and excluded ones whose reason may have changed
-    comp_was = competing.was[movable]
-    now_kept = competitor_labels == ""
-    changed = np.flatnonzero((comp_was != WAS_PLANNED) | ~now_kept)
-    changed_ids = competing.delivery_id[movable][changed]
-    changed_labels = competitor_labels[changed].astype(str)
+    # competitors whose reason changed: displaced (planned → excluded), revived (excluded →
+    # planned) and excluded ones for another reason now; the others stay as they are
+    before = competing.reason[movable]
+    known = {label: i for i, label in enumerate(vocabulary.tolist())}
+    translate = np.asarray(
+        [known.get(label, -1) for label in competing.vocabulary]
+        + [-1] * (256 - len(competing.vocabulary)),
+        dtype=np.int64,
+    )
+    changed = np.flatnonzero(translate[before] != competitor_codes)
+    changed_waves = competing.wave_id[movable][changed]
+    changed_customers = competing.customer_id[movable][changed]
+    changed_labels = vocabulary[competitor_codes[changed]].astype(str)
+    was_planned = before == 0
+    now_kept = vocabulary[competitor_codes] == ""
     codes = _campaign_codes(np.unique(competing.campaign_id[movable][changed]))
     camp = competing.campaign_id[movable]
-    displaced = (comp_was == WAS_PLANNED) & ~now_kept
-    revived = (comp_was != WAS_PLANNED) & now_kept
+    displaced = was_planned & ~now_kept
+    revived = ~was_planned & now_kept
     result.displaced = {codes.get(c, str(c)): k for c, k in _counts(camp[displaced]).items()}
     result.revived = {codes.get(c, str(c)): k for c, k in _counts(camp[revived]).items()}
     if wave.kind == WaveKind.CALL and len(planned_idx):
@@ -626,7 +717,8 @@ def wave_plan(
             ev,
             rank,
             assignee,
-            changed_ids,
+            changed_waves,
+            changed_customers,
             changed_labels,
             result,
             actor,
@@ -681,7 +773,8 @@ def _write(
     ev: np.ndarray,
     rank: np.ndarray,
     assignee: np.ndarray,
-    changed_ids: np.ndarray,
+    changed_waves: np.ndarray,
+    changed_customers: np.ndarray,
     changed_labels: np.ndarray,
     result: PlanResult,
     actor: User | None,
@@ -690,7 +783,6 @@ def _write(
     channel_names = np.asarray([*CHANNELS, ""], dtype=object)
     chan = channel_names[np.where(channel >= 0, channel, len(CHANNELS))]
     status = np.where(reason == "", DeliveryStatus.PLANNED.value, DeliveryStatus.EXCLUDED.value)
-    planned_for = wave.scheduled_at
     columns = (
         "wave",
         "campaign",
@@ -704,18 +796,22 @@ def _write(
         "assignee",
     )
     assignees: list[int | None] = [a or None for a in assignee.tolist()]
-    rows = zip(
-        [wave.pk] * n,
-        [wave.campaign_id] * n,
-        audience.ids.tolist(),
-        chan.tolist(),
-        status.tolist(),
-        reason.tolist(),
-        [planned_for] * n,
-        np.round(ev, 4).tolist(),
-        rank.tolist(),
-        assignees,
-        strict=True,
+    # database parameters already (``insert_rows(ready=True)``): no Python pass per value
+    planned_for = connection.ops.adapt_datetimefield_value(wave.scheduled_at)
+    rows = list(
+        zip(
+            [wave.pk] * n,
+            [wave.campaign_id] * n,
+            audience.ids.tolist(),
+            chan.tolist(),
+            status.tolist(),
+            reason.tolist(),
+            [planned_for] * n,
+            np.round(ev, 4).tolist(),
+            rank.tolist(),
+            assignees,
+            strict=True,
+        )
     )
     with transaction.atomic():
         locked = Wave.objects.select_for_update().get(pk=wave.pk)
@@ -725,8 +821,8 @@ def _write(
         # without Django's collector (which would read every row first).
         stale = Delivery.objects.filter(wave=wave)
         stale._raw_delete(stale.db)
-        insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH)
-        if len(changed_ids):
+        insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH, ready=True)
+        if len(changed_labels):
             labels = changed_labels.tolist()
             update_rows(
                 Delivery,
@@ -737,9 +833,11 @@ def _write(
                         for label in labels
                     ],
                     labels,
-                    changed_ids.tolist(),
+                    changed_waves.tolist(),
+                    changed_customers.tolist(),
                     strict=True,
                 ),
+                by=("wave", "customer"),
                 batch_size=WRITE_BATCH,
             )
         summary = result.as_dict()

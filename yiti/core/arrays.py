@@ -9,6 +9,7 @@ library does this for the Django ORM; ``engagement.policy_data`` uses the same i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,11 @@ def int_rows(qs: QuerySet[Any], columns: int) -> np.ndarray:
         inner, params = qs.query.sql_with_params()
     except EmptyResultSet:
         return np.zeros((0, columns), dtype=np.int64)
+    return int_rows_sql(inner, params, columns)
+
+
+def int_rows_sql(inner: str, params: Sequence[Any], columns: int) -> np.ndarray:
+    """As :func:`int_rows`, for the SQL of a query whose ``columns`` columns are integers."""
     names = [f"c{i}" for i in range(columns)]
     if connection.vendor == "postgresql":
         row = " || ',' || ".join(f"COALESCE({n}, 0)::bigint::text" for n in names)
@@ -33,7 +39,7 @@ def int_rows(qs: QuerySet[Any], columns: int) -> np.ndarray:
         agg = f"group_concat({row}, ',')"
     sql = f"WITH t({', '.join(names)}) AS ({inner}) SELECT {agg} FROM t"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, list(params))
         found = cursor.fetchone()
     text = found[0] if found else None
     if not text:

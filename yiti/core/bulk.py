@@ -86,11 +86,12 @@ def _prepared(
     *,
     adding: bool,
     ready: bool = False,
+    keys: int = 1,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     extra, defaults = _filled(model, fields, adding=adding)
-    if not adding and extra:  # updates: (*values, pk) — keep the pk last
-        fields = [*fields[:-1], *extra, fields[-1]]
-        rows = ((*row[:-1], *defaults, row[-1]) for row in rows)
+    if not adding and extra:  # updates: (*values, *keys) — keep the keys last
+        fields = [*fields[:-keys], *extra, *fields[-keys:]]
+        rows = ((*row[:-keys], *defaults, *row[-keys:]) for row in rows)
     elif extra:
         fields = [*fields, *extra]
         rows = ((*row, *defaults) for row in rows)
@@ -216,21 +217,27 @@ def update_rows(
     fields: Sequence[str],
     rows: Iterable[Sequence[Any]],
     *,
+    by: Sequence[str] | None = None,
     batch_size: int = 2000,
     using: str = "default",
 ) -> None:
-    """UPDATE by primary key: each row is ``(*values in the order of fields, pk)``.
+    """UPDATE by primary key: each row is ``(*values in the order of fields, pk)``; with
+    ``by``, by those fields instead (a unique key): ``(*values, *keys in the order of by)``.
 
     ``auto_now`` fields (``updated_at``) are set to now unless given.
     """
     connection = connections[using]
-    pk_name = model._meta.pk.name
-    columns, params = _prepared(model, [*fields, pk_name], rows, connection, adding=False)
+    keys = list(by or [model._meta.pk.name])
+    columns, params = _prepared(
+        model, [*fields, *keys], rows, connection, adding=False, keys=len(keys)
+    )
     if not params:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    assignments = ", ".join(f"{column} = %s" for column in columns[:-1])
-    sql = f"UPDATE {table} SET {assignments} WHERE {columns[-1]} = %s"  # noqa: S608
+    width = len(columns) - len(keys)
+    assignments = ", ".join(f"{column} = %s" for column in columns[:width])
+    where = " AND ".join(f"{column} = %s" for column in columns[width:])
+    sql = f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608
     with connection.cursor() as cursor:
         for start in range(0, len(params), batch_size):
             cursor.executemany(sql, params[start : start + batch_size])

@@ -79,6 +79,10 @@ class Customer(TimeStampedModel):
             models.Index(fields=["owner", "-id"], name="customer_owner_id"),
             models.Index(fields=["status", "-id"], name="customer_status_id"),
             models.Index(fields=["last_contact_at"], name="customer_last_contact"),
+            # planning a wave reads who cannot be reached by e-mail or phone from these
+            # instead of every customer's row
+            models.Index(fields=["id"], name="customer_no_email", condition=Q(primary_email="")),
+            models.Index(fields=["id"], name="customer_no_phone", condition=Q(primary_phone="")),
         ]
         constraints = [
             models.CheckConstraint(
