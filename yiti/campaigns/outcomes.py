@@ -328,12 +328,15 @@ def conversions_attribute(*, now: datetime | None = None) -> int:
     return total
 
 
-def complaint_rate(campaign: Campaign) -> tuple[int, int]:
-    """(complaints about the campaign since its launch, contacts made)."""
+def complaint_rate(campaign: Campaign, *, until: datetime | None = None) -> tuple[int, int]:
+    """(complaints about the campaign since its launch, contacts made), as known at ``until``
+    (default: now)."""
     contacts = Delivery.objects.filter(campaign=campaign, status__in=CONTACTED_STATUSES).count()
     complaints = Ticket.objects.filter(campaign_id=campaign.pk, kind=TicketKind.COMPLAINT)
     if campaign.launched_at is not None:
         complaints = complaints.filter(opened_at__gte=campaign.launched_at)
+    if until is not None:
+        complaints = complaints.filter(opened_at__lte=until)
     return complaints.count(), contacts
 
 
@@ -343,7 +346,7 @@ def complaint_rate_check(*, campaign_id: int, now: datetime | None = None) -> bo
     campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).first()
     if campaign is None:
         return False
-    complaints, contacts = complaint_rate(campaign)
+    complaints, contacts = complaint_rate(campaign, until=now)
     if contacts < max(1, campaign.complaint_min_contacts):
         return False
     per_mille = complaints * 1000 / contacts

@@ -266,6 +266,7 @@ def contact_rule_create(
 ) -> ContactPolicyRule:
     """A contact cap: at most ``max_contacts`` weighted contacts in any ``window_days`` days
     of the purposes and channels in scope (empty: all), e.g. 2 marketing contacts a week."""
+    require_perm(actor, Perm.ORG_MANAGE)
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise ValidationFailed(_("Name the rule (at most 80 characters)."), field="name")
@@ -323,6 +324,7 @@ def quiet_hours_create(
 ) -> QuietHours:
     """A time of day when nothing is planned on these channels (empty: all), running over
     midnight when ``end`` is before ``start`` (21:00–09:00)."""
+    require_perm(actor, Perm.ORG_MANAGE)
     name = (name or "").strip()
     if not name or len(name) > 80:
         raise ValidationFailed(_("Name the quiet hours (at most 80 characters)."), field="name")
