@@ -29,6 +29,7 @@ a bounded sample of each wave.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -39,6 +40,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from yiti.campaigns.choices import (
+    CONTACTED_STATUSES,
     AgentRole,
     BenefitKind,
     CallOutcome,
@@ -87,6 +89,7 @@ from yiti.service.services import ticket_create
 
 RESPONSES = 30  # at most this many answers recorded per broadcast wave
 WORKED_CALLS = 30  # at most this many calls or visits worked per wave
+MAX_COMPLAINTS = 12  # complaints filed about the campaign that pauses itself
 SIGNER_ORDER = ("svc_east", "rm_east", "rm_north", "rm_south", "cm", "fin", "admin")
 
 
@@ -225,7 +228,7 @@ class _Story:
         self.report.sent += sent
         return sent
 
-    def respond(self, wave: Wave, mix: list[tuple[str, float]], share: float) -> None:
+    def respond(self, wave: Wave, mix: Sequence[tuple[str, float]], share: float) -> None:
         """Answers of a sample of the contacted customers, a day or two after the send."""
         ids = list(
             Delivery.objects.filter(
@@ -266,7 +269,7 @@ class _Story:
         return offer.benefit != BenefitKind.GIFT or offer.stock_reserved < offer.stock_total
 
     def work(
-        self, wave: Wave, mix: list[tuple[str, float]], *, share: float, start: datetime
+        self, wave: Wave, mix: Sequence[tuple[str, float]], *, share: float, start: datetime
     ) -> None:
         """The assigned agents work part of their list, in rank order, from ``start``."""
         rows = list(
@@ -338,10 +341,10 @@ def _stock(expected: int) -> int:
 
 
 def _visit_threshold() -> Decimal | None:
-    """Visits for the most valuable customers: the lowest lifetime value of the top tier
-    (None, no visits, before the value model has been fitted)."""
+    """Visits for the valuable customers: half the lowest lifetime value of the most valuable
+    tier, in tens of yuan (None, no visits, before the value model has been fitted)."""
     low = CustomerValue.objects.filter(tier=ValueTier.MVC).aggregate(m=Min("clv"))["m"]
-    return None if low is None else Decimal(str(round(float(low), 0)))
+    return None if low is None else Decimal(int(float(low) / 20) * 10)
 
 
 # --- the seed --------------------------------------------------------------------------------
@@ -789,17 +792,21 @@ def seed_campaigns(*, seed: int, company: Company, now: datetime | None = None) 
     story.sign(video, clock.at(-11, 10))
     campaign_launch(actor=cm, campaign=video, now=clock.at(-8, 9))
     story.plan(video_sms)
-    sent = story.send(video_sms, batches=1)
+    story.send(video_sms, batches=1)
     story.respond(video_sms, answer_mix, share=0.05)
+    # Customers call in to complain about the SMS; the service desk files each complaint
+    # naming the campaign, and the complaint-rate check (as the dispatch job runs it) pauses
+    # the campaign once they pass its threshold.
     contacted = list(
-        Delivery.objects.filter(wave=video_sms, status__in=(DeliveryStatus.DELIVERED,))
+        Delivery.objects.filter(wave=video_sms, status__in=CONTACTED_STATUSES)
         .order_by("pk")
         .values_list("customer_id", flat=True)
     )
-    video.refresh_from_db()
-    need = math.floor(max(sent, 1) * float(video.complaint_threshold) / 1000) + 2
     agent = story.users.get("svc_south")
-    for i, customer_id in enumerate(contacted[:need]):
+    for i, customer_id in enumerate(contacted[:MAX_COMPLAINTS]):
+        if Campaign.objects.filter(pk=video.pk, status=CampaignStatus.PAUSED).exists():
+            break
+        opened = clock.at(-5, 10) + timedelta(minutes=17 * i)
         ticket_create(
             actor=agent,
             customer=Customer.objects.get(pk=customer_id),
@@ -809,10 +816,9 @@ def seed_campaigns(*, seed: int, company: Company, now: datetime | None = None) 
             channel=TicketChannel.PHONE,
             complaint_reason=ComplaintReason.UNREASONABLE_CONDITIONS,
             campaign_id=video.pk,
-            opened_at=clock.at(-5, 10) + timedelta(minutes=17 * i),
+            opened_at=opened,
         )
-        report.complaints += 1
-    complaint_rate_check(campaign_id=video.pk, now=clock.at(-5, 12))
+        complaint_rate_check(campaign_id=video.pk, now=opened + timedelta(minutes=5))
 
     # Ready: every line signed, waiting for its start.
     campaign_submit(actor=cm, campaign=cloud, now=clock.at(-3, 10))
