@@ -8,9 +8,10 @@ expects them:
 * the contact policy (three caps and the quiet hours 21:00–09:00) as data in engagement;
 * offers, two of them incompatible gifts with stock, and saved segments (value tier,
   territory, holdings, last contact, consent);
-* a **completed** campaign: SMS/e-mail broadcast, a call list for those who did not respond
-  (sized by agents × hours × calls per hour), and a follow-up of those not reached that sends
-  the valuable ones to their account manager as visits;
+* a **completed** campaign: SMS/e-mail broadcast, a follow-up of those who did not respond
+  that sends the valuable ones to their account manager as visits (the others get a portal
+  message), and a call list for those who still did not respond (sized by agents × hours ×
+  calls per hour);
 * two **running** campaigns that compete for the same customers in the same days: the
   conflict of their offers was accepted with a reason, and arbitration took the weaker
   campaign's contacts where the caps left room for one (``lost_arbitration:<campaign>``);
@@ -269,7 +270,13 @@ class _Story:
         return offer.benefit != BenefitKind.GIFT or offer.stock_reserved < offer.stock_total
 
     def work(
-        self, wave: Wave, mix: Sequence[tuple[str, float]], *, share: float, start: datetime
+        self,
+        wave: Wave,
+        mix: Sequence[tuple[str, float]],
+        *,
+        share: float,
+        start: datetime,
+        limit: int | None = WORKED_CALLS,
     ) -> None:
         """The assigned agents work part of their list, in rank order, from ``start``."""
         rows = list(
@@ -279,7 +286,8 @@ class _Story:
             .select_related("assignee")
             .order_by("rank", "pk")
         )
-        k = min(WORKED_CALLS, max(1, math.ceil(len(rows) * share))) if rows else 0
+        k = max(1, math.ceil(len(rows) * share)) if rows else 0
+        k = k if limit is None else min(limit, k)
         outcomes = [o for o, _w in mix]
         weights = np.asarray([w for _o, w in mix], dtype=float)
         picks = self.rng.choice(len(outcomes), size=k, p=weights / weights.sum()).tolist()
@@ -341,10 +349,10 @@ def _stock(expected: int) -> int:
 
 
 def _visit_threshold() -> Decimal | None:
-    """Visits for the valuable customers: half the lowest lifetime value of the most valuable
-    tier, in tens of yuan (None, no visits, before the value model has been fitted)."""
+    """Visits for the valuable customers: a quarter of the lowest lifetime value of the most
+    valuable tier, in tens of yuan (None, no visits, before the value model has been fitted)."""
     low = CustomerValue.objects.filter(tier=ValueTier.MVC).aggregate(m=Min("clv"))["m"]
-    return None if low is None else Decimal(int(float(low) / 20) * 10)
+    return None if low is None else Decimal(int(float(low) / 40) * 10)
 
 
 # --- the seed --------------------------------------------------------------------------------
@@ -626,31 +634,32 @@ def seed_campaigns(*, seed: int, company: Company, now: datetime | None = None) 
         subject="{name}，千兆宽带升级八折",
         message="【营销服】{name}您好，宽带升级千兆包年八折，详情{link} 回TD退订",
     )
-    sp_calls = story.wave(
+    sp_follow = story.wave(
         speedup,
-        "外呼未响应客户",
-        WaveKind.CALL,
-        clock.at(-24, 9),
-        ends_at=clock.at(-22, 18),
+        "未响应客户：门户提醒，高价值客户经理上门",
+        WaveKind.FOLLOW_UP,
+        clock.at(-24, 10),
+        channels=[WaveChannel.PORTAL],
         source=WaveSource.NOT_RESPONDED,
         source_wave=sp_broadcast,
+        offer=o_broadband,
+        visit_min_value=_visit_threshold(),
+        subject="千兆宽带八折，活动即将结束",
+        message="{name}您好，宽带升级千兆包年八折，活动即将结束。立即办理：{link}",
+    )
+    sp_calls = story.wave(
+        speedup,
+        "外呼仍未响应客户",
+        WaveKind.CALL,
+        clock.at(-19, 9),
+        ends_at=clock.at(-17, 18),
+        source=WaveSource.NOT_RESPONDED,
+        source_wave=sp_follow,
         offer=o_broadband,
         agent_role=AgentRole.SERVICE_AGENT,
         agents=2,
         hours=Decimal("6"),
         calls_per_agent_hour=8,
-    )
-    sp_follow = story.wave(
-        speedup,
-        "未接通客户：短信，高价值客户经理上门",
-        WaveKind.FOLLOW_UP,
-        clock.at(-18, 10),
-        channels=[WaveChannel.SMS],
-        source=WaveSource.NOT_REACHED,
-        source_wave=sp_calls,
-        offer=o_broadband,
-        visit_min_value=_visit_threshold(),
-        message="【营销服】{name}您好，千兆宽带八折活动即将结束，详情{link} 回TD退订",
     )
 
     # --- 5 and 6. two campaigns competing for the same customers ----------------------------
@@ -757,14 +766,15 @@ def seed_campaigns(*, seed: int, company: Company, now: datetime | None = None) 
     campaign_launch(actor=cm, campaign=speedup, now=clock.at(-28, 9))
     story.send(story.plan(sp_broadcast))
     story.respond(sp_broadcast, answer_mix, share=0.12)
+    story.send(story.plan(sp_follow))
+    story.respond(sp_follow, answer_mix, share=0.1)
+    # every visit is made: the wave is done once its portal messages and visits are
+    story.work(sp_follow, visit_mix, share=1.0, start=clock.at(-23, 10), limit=None)
+    waves_due(now=clock.at(-22, 9))  # the dispatch job sees the wave through and closes it
     story.plan(sp_calls)
     wave_start(wave=sp_calls, now=sp_calls.scheduled_at)
     story.work(sp_calls, call_mix, share=0.8, start=sp_calls.scheduled_at)
-    waves_due(now=clock.at(-22, 18, 30))  # the call window closed: calls not made lapse
-    story.plan(sp_follow)
-    sp_follow = Wave.objects.get(pk=sp_follow.pk)
-    story.send(sp_follow)
-    story.work(sp_follow, visit_mix, share=1.0, start=clock.at(-17, 10))
+    waves_due(now=clock.at(-17, 18, 30))  # the call window closed: calls not made lapse
     report.conversions += conversions_attribute(now=clock.at(-6, 20))
     campaign_complete(actor=cm, campaign=speedup, now=clock.at(-5, 18))
 

@@ -299,6 +299,8 @@ CONSENT_PLANS = (
     ConsentPlan(Channel.SMS, Purpose.MARKETING, 0.66, 0.09, 0.5),
     ConsentPlan(Channel.CALL, Purpose.MARKETING, 0.38, 0.10, 0.4),
     ConsentPlan(Channel.EMAIL, Purpose.MARKETING, 0.55, 0.06, 0.3, needs_email=True),
+    # account-manager visits for offers (the campaigns' visit follow-ups need the opt-in)
+    ConsentPlan(Channel.VISIT, Purpose.MARKETING, 0.30, 0.05, 0.3),
 )
 
 
