@@ -105,7 +105,9 @@ def _offer_of(delivery: Delivery) -> Offer | None:
     return delivery.wave.offer or delivery.campaign.offers.select_related("product").first()
 
 
-def _accept(*, actor: User | None, delivery: Delivery, channel: str) -> Order | None:
+def _accept(
+    *, actor: User | None, delivery: Delivery, channel: str, at: datetime | None = None
+) -> Order | None:
     """Reserve the gift and record the sale of the offer's product (one conversion)."""
     offer = _offer_of(delivery)
     if offer is None:
@@ -127,6 +129,7 @@ def _accept(*, actor: User | None, delivery: Delivery, channel: str) -> Order | 
         sold_by=actor,
         unit=unit,
         status=OrderStatus.PENDING,
+        ordered_at=at,
     )
     delivery.order = order
     delivery.converted_at = order.ordered_at
@@ -135,10 +138,15 @@ def _accept(*, actor: User | None, delivery: Delivery, channel: str) -> Order | 
 
 @transaction.atomic
 def delivery_work(
-    *, actor: User | None, delivery: Delivery, outcome: str, note: str = ""
+    *,
+    actor: User | None,
+    delivery: Delivery,
+    outcome: str,
+    note: str = "",
+    now: datetime | None = None,
 ) -> Delivery:
     """Record the outcome of a call or visit of a wave's list (an attempt; three unanswered
-    attempts close it). On the timeline as an outbound marketing contact."""
+    attempts close it), made at ``now``. On the timeline as an outbound marketing contact."""
     delivery = _lock(delivery)
     require_work(actor, delivery)
     if outcome not in CallOutcome.values:
@@ -152,7 +160,7 @@ def delivery_work(
         or delivery.campaign.status != CampaignStatus.RUNNING
     ):
         raise ValidationFailed(_("The wave is not open for calls now."), code="wave_not_open")
-    now = timezone.now()
+    now = now or timezone.now()
     delivery.attempts += 1
     delivery.outcome = outcome
     delivery.sent_at = delivery.sent_at or now
@@ -165,7 +173,7 @@ def delivery_work(
         delivery.responded_at = delivery.responded_at or now
         delivery.response = CALL_RESPONSE[outcome]
     if outcome == CallOutcome.ACCEPTED:
-        _accept(actor=actor, delivery=delivery, channel=delivery.channel)
+        _accept(actor=actor, delivery=delivery, channel=delivery.channel, at=now)
     delivery.save()
     interaction_record(
         actor=actor,
@@ -228,7 +236,7 @@ def delivery_respond(
         delivery.responded_at = delivery.responded_at or now
         delivery.response = kind
         if kind == ResponseKind.ACCEPTED and delivery.converted_at is None:
-            _accept(actor=actor, delivery=delivery, channel=delivery.channel)
+            _accept(actor=actor, delivery=delivery, channel=delivery.channel, at=at)
     delivery.save()
     interaction_record(
         actor=actor,
@@ -320,22 +328,25 @@ def conversions_attribute(*, now: datetime | None = None) -> int:
     return total
 
 
-def complaint_rate(campaign: Campaign) -> tuple[int, int]:
-    """(complaints about the campaign since its launch, contacts made)."""
+def complaint_rate(campaign: Campaign, *, until: datetime | None = None) -> tuple[int, int]:
+    """(complaints about the campaign since its launch, contacts made), as known at ``until``
+    (default: now)."""
     contacts = Delivery.objects.filter(campaign=campaign, status__in=CONTACTED_STATUSES).count()
     complaints = Ticket.objects.filter(campaign_id=campaign.pk, kind=TicketKind.COMPLAINT)
     if campaign.launched_at is not None:
         complaints = complaints.filter(opened_at__gte=campaign.launched_at)
+    if until is not None:
+        complaints = complaints.filter(opened_at__lte=until)
     return complaints.count(), contacts
 
 
-def complaint_rate_check(*, campaign_id: int) -> bool:
+def complaint_rate_check(*, campaign_id: int, now: datetime | None = None) -> bool:
     """Pause a running campaign whose complaints per 1,000 contacts pass its threshold (once it
     has made ``complaint_min_contacts`` contacts) and tell its owner. True when it paused."""
     campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.RUNNING).first()
     if campaign is None:
         return False
-    complaints, contacts = complaint_rate(campaign)
+    complaints, contacts = complaint_rate(campaign, until=now)
     if contacts < max(1, campaign.complaint_min_contacts):
         return False
     per_mille = complaints * 1000 / contacts
@@ -345,7 +356,7 @@ def complaint_rate_check(*, campaign_id: int) -> bool:
         "%(n)d complaints in %(c)d contacts: %(r).1f per 1,000, above the threshold of %(t)s."
     ) % {"n": complaints, "c": contacts, "r": per_mille, "t": campaign.complaint_threshold}
     with transaction.atomic():
-        campaign_pause(actor=None, campaign=campaign, reason=reason, automatic=True)
+        campaign_pause(actor=None, campaign=campaign, reason=reason, automatic=True, now=now)
         notify(
             users=[campaign.owner],
             title=_("Campaign “%(c)s” paused itself") % {"c": campaign.name},

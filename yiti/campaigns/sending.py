@@ -256,7 +256,10 @@ def _address(channel: str, customer_id: int, email: str, phone: str) -> str:
 def batch_send(
     batch_id: int, *, worker: str | None = None, now: datetime | None = None
 ) -> BatchResult:
-    """Send one batch (see the module docstring). Safe to run any number of times."""
+    """Send one batch (see the module docstring). Safe to run any number of times.
+
+    ``now`` fixes the batch's clock (sent times, timeline entries, heartbeats) instead of the
+    time of each message, e.g. to replay a past wave in the demo seed."""
     worker = worker or worker_name()
     result = BatchResult(batch_id=batch_id)
     if not _claim(batch_id, worker, now or timezone.now()):
@@ -361,6 +364,7 @@ def batch_send(
                 outcome,
                 result,
                 following,
+                at=now,
             )
             if outcome.status == SendStatus.SENT:
                 sent_customers.append(customer_id)
@@ -368,10 +372,10 @@ def batch_send(
                 result.status = "lost"
                 break
     if sent_customers:
-        customers_touch(customer_ids=sent_customers, at=timezone.now())
+        customers_touch(customer_ids=sent_customers, at=now or timezone.now())
     if result.status == "lost":
         return result
-    _finish(batch_id, worker, wave, result)
+    _finish(batch_id, worker, wave, result, at=now)
     return result
 
 
@@ -473,10 +477,12 @@ def _record(
     outcome: SendResult,
     result: BatchResult,
     following: int | None,
+    *,
+    at: datetime | None = None,
 ) -> tuple[bool, bool]:
     """The channel's answer, the timeline entry, the heartbeat and the next message marked
     ``sending``, in one commit. Returns (the batch is still this worker's, the next is marked)."""
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         if outcome.status == SendStatus.SENT:
             delivered = now if channel in DELIVERED_ON_SEND else None
@@ -520,10 +526,12 @@ def _record(
     return owned, marked
 
 
-def _finish(batch_id: int, worker: str, wave: Wave, result: BatchResult) -> None:
+def _finish(
+    batch_id: int, worker: str, wave: Wave, result: BatchResult, *, at: datetime | None = None
+) -> None:
     from yiti.campaigns.outcomes import complaint_rate_check
 
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         status = "pending" if result.retry else "done"
         SendBatch.objects.filter(pk=batch_id, claimed_by=worker).update(
@@ -551,7 +559,7 @@ def _finish(batch_id: int, worker: str, wave: Wave, result: BatchResult) -> None
         ):
             _wave_done(wave, now)
     result.status = "retry" if result.retry else "done"
-    complaint_rate_check(campaign_id=wave.campaign_id)
+    complaint_rate_check(campaign_id=wave.campaign_id, now=at)
 
 
 # --- recovery --------------------------------------------------------------------------------

@@ -644,9 +644,11 @@ def _checklist_plan(campaign: Campaign) -> list[tuple[str, OrgUnit]]:
 
 
 @transaction.atomic
-def campaign_submit(*, actor: User | None, campaign: Campaign) -> Campaign:
+def campaign_submit(
+    *, actor: User | None, campaign: Campaign, now: datetime | None = None
+) -> Campaign:
     """Send a draft for review: the checklist is drawn up for the responsible units, the
-    front line receives the offer (its lead time starts now) and conflicts are checked."""
+    front line receives the offer (its lead time starts ``now``) and conflicts are checked."""
     from yiti.campaigns.conflicts import conflicts_check
 
     require_manage(actor, campaign)
@@ -655,7 +657,7 @@ def campaign_submit(*, actor: User | None, campaign: Campaign) -> Campaign:
         raise ValidationFailed(_("Only a draft can be submitted."), code="not_draft")
     if not campaign.waves.exists():
         raise ValidationFailed(_("Add at least one wave before submitting."), code="no_waves")
-    now = timezone.now()
+    now = now or timezone.now()
     ChecklistItem.objects.filter(campaign=campaign).delete()
     ChecklistItem.objects.bulk_create(
         [
@@ -746,7 +748,9 @@ def _stock_shortfalls(campaign: Campaign, *, audience_size: int | None = None) -
 
 
 @transaction.atomic
-def checklist_sign(*, actor: User | None, item: ChecklistItem, note: str = "") -> ChecklistItem:
+def checklist_sign(
+    *, actor: User | None, item: ChecklistItem, note: str = "", now: datetime | None = None
+) -> ChecklistItem:
     """Sign one line of the checklist. The gift-stock line checks the stock, the conflict
     line runs the conflict check; the campaign is ready once every line is signed."""
     from yiti.campaigns.conflicts import conflicts_check, open_conflicts
@@ -774,7 +778,7 @@ def checklist_sign(*, actor: User | None, item: ChecklistItem, note: str = "") -
                 code="conflicts_open",
             )
     item.signed_by = actor if getattr(actor, "pk", None) else None
-    item.signed_at = timezone.now()
+    item.signed_at = now or timezone.now()
     item.note = _text(note, "note", max_length=500, required=False)
     item.save(update_fields=["signed_by", "signed_at", "note", "updated_at"])
     audit_record(
@@ -886,11 +890,14 @@ def campaign_readiness(campaign: Campaign, *, today: date | None = None) -> Read
 
 
 @transaction.atomic
-def campaign_launch(*, actor: User | None, campaign: Campaign) -> Campaign:
-    """Start a ready campaign; refused with the list of what is missing."""
+def campaign_launch(
+    *, actor: User | None, campaign: Campaign, now: datetime | None = None
+) -> Campaign:
+    """Start a ready campaign (at ``now``); refused with the list of what is missing."""
     require_manage(actor, campaign)
+    now = now or timezone.now()
     campaign = _lock(campaign)
-    readiness = campaign_readiness(campaign)
+    readiness = campaign_readiness(campaign, today=timezone.localdate(now))
     if not readiness.ok:
         raise NotReady(
             _("The campaign cannot launch yet: %(missing)s")
@@ -899,7 +906,7 @@ def campaign_launch(*, actor: User | None, campaign: Campaign) -> Campaign:
         )
     before = campaign.status
     campaign.status = CampaignStatus.RUNNING
-    campaign.launched_at = timezone.now()
+    campaign.launched_at = now
     campaign.save(update_fields=["status", "launched_at", "updated_at"])
     audit_record(
         actor=actor,
@@ -915,7 +922,12 @@ def campaign_launch(*, actor: User | None, campaign: Campaign) -> Campaign:
 
 @transaction.atomic
 def campaign_pause(
-    *, actor: User | None, campaign: Campaign, reason: str, automatic: bool = False
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    reason: str,
+    automatic: bool = False,
+    now: datetime | None = None,
 ) -> Campaign:
     """Stop sending: running batches stop before their next message; planned contacts wait."""
     if not automatic:
@@ -925,7 +937,7 @@ def campaign_pause(
         raise ValidationFailed(_("Only a running campaign can be paused."), code="not_running")
     reason = _text(reason, "reason", max_length=255)
     campaign.status = CampaignStatus.PAUSED
-    campaign.paused_at = timezone.now()
+    campaign.paused_at = now or timezone.now()
     campaign.pause_reason = reason
     campaign.save(update_fields=["status", "paused_at", "pause_reason", "updated_at"])
     audit_record(
@@ -960,9 +972,12 @@ def campaign_resume(*, actor: User | None, campaign: Campaign) -> Campaign:
 
 
 @transaction.atomic
-def campaign_complete(*, actor: User | None, campaign: Campaign) -> Campaign:
+def campaign_complete(
+    *, actor: User | None, campaign: Campaign, now: datetime | None = None
+) -> Campaign:
     """End the campaign: contacts still planned are cancelled, conflicts lapse."""
     require_manage(actor, campaign)
+    now = now or timezone.now()
     campaign = _lock(campaign)
     if campaign.status not in (CampaignStatus.RUNNING, CampaignStatus.PAUSED):
         raise ValidationFailed(_("Only a running or paused campaign can be completed."))
@@ -971,10 +986,10 @@ def campaign_complete(*, actor: User | None, campaign: Campaign) -> Campaign:
         status=DeliveryStatus.CANCELLED, reason="campaign_completed"
     )
     campaign.waves.exclude(status__in=(WaveStatus.DONE, WaveStatus.CANCELLED)).update(
-        status=WaveStatus.DONE, done_at=timezone.now()
+        status=WaveStatus.DONE, done_at=now
     )
     campaign.status = CampaignStatus.COMPLETED
-    campaign.completed_at = timezone.now()
+    campaign.completed_at = now
     campaign.save(update_fields=["status", "completed_at", "updated_at"])
     Conflict.objects.filter(status=ConflictStatus.OPEN, campaign=campaign).update(
         status=ConflictStatus.RESOLVED

@@ -14,9 +14,11 @@ event per channel and purpose, and ``last_contact_at`` as the newest interaction
 
 The first seed then opens a few hundred service tickets for a sample of the customers,
 dispatches a dozen work orders, walks care tasks into every state and generates the last
-daily, weekly and monthly reports, all through the services (``desk.py``). Last, it fits the
+daily, weekly and monthly reports, all through the services (``desk.py``). Then it fits the
 value model on the orders (``yiti.decisions.services.value_refit``), so that tiers, churn
-risk and the retention calls of valuable customers at risk show from the first start.
+risk and the retention calls of valuable customers at risk show from the first start. Last,
+on top of the tiers, the contact policy, offers, segments and a month of campaigns in every
+status, planned, sent, answered and worked through the campaign services (``campaigns.py``).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from yiti.customers.models import (
 )
 from yiti.decisions.choices import FitTrigger
 from yiti.decisions.services import value_refit
+from yiti.demo.campaigns import CampaignsReport, campaigns_seeded, seed_campaigns
 from yiti.demo.company import PRODUCTS, Company, company_build, company_exists, company_load
 from yiti.demo.desk import DeskReport, desk_seeded, seed_desk
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
@@ -67,6 +70,7 @@ DAY = 86400
 TZ_OFFSET = 8 * 3600  # the demo company works on Beijing time
 DESK_PHASE = "service, care, reports"
 VALUE_PHASE = "value model"
+CAMPAIGN_PHASE = "campaigns"
 LEAVING_SILENCE_DAYS = 45  # the leaver's customers have not been contacted for 6+ weeks
 ORDER_HISTORY_DAYS = 730  # two years of orders
 ORDER_SHAPE = 1.2  # Gamma shape of the customers' purchase rates (smaller: more varied)
@@ -295,6 +299,8 @@ CONSENT_PLANS = (
     ConsentPlan(Channel.SMS, Purpose.MARKETING, 0.66, 0.09, 0.5),
     ConsentPlan(Channel.CALL, Purpose.MARKETING, 0.38, 0.10, 0.4),
     ConsentPlan(Channel.EMAIL, Purpose.MARKETING, 0.55, 0.06, 0.3, needs_email=True),
+    # account-manager visits for offers (the campaigns' visit follow-ups need the opt-in)
+    ConsentPlan(Channel.VISIT, Purpose.MARKETING, 0.30, 0.05, 0.3),
 )
 
 
@@ -308,6 +314,7 @@ class SeedOptions:
     chunk_size: int = 100_000
     tickets: int = 300  # service-desk tickets on the first seed; 0: no desk, care or reports
     value_refit: bool = True  # fit the value model at the end, so tiers show from the start
+    campaigns: bool = True  # offers, segments, contact policy, campaigns (first seed only)
 
 
 @dataclass
@@ -324,6 +331,7 @@ class SeedReport:
     company_created: bool = False
     desk: DeskReport | None = None  # tickets, work orders, care tasks, reports (first seed only)
     value_fit: str = ""  # the value model's fit at the end: "#id status"
+    campaigns: CampaignsReport | None = None  # offers, segments, campaigns (first seed only)
 
     def rows(self) -> int:
         return sum(
@@ -661,6 +669,11 @@ def seed(
         fit = value_refit(trigger=FitTrigger.SEED)
         report.value_fit = f"#{fit.pk} {fit.status}" + (f": {fit.error}" if fit.error else "")
         report.phases[VALUE_PHASE] = time.perf_counter() - t
+    if options.campaigns and not campaigns_seeded():
+        progress("Planning, sending and working a month of campaigns…")
+        t = time.perf_counter()
+        report.campaigns = seed_campaigns(seed=options.seed, company=company)
+        report.phases[CAMPAIGN_PHASE] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -1260,7 +1273,9 @@ def seed_summary(report: SeedReport) -> str:
         f"{report.assignments:,} assignments",
         f"{report.interactions:,} interactions",
     ]
-    bulk = report.seconds - report.phases.get(DESK_PHASE, 0.0) - report.phases.get(VALUE_PHASE, 0.0)
+    bulk = report.seconds - sum(
+        report.phases.get(name, 0.0) for name in (DESK_PHASE, VALUE_PHASE, CAMPAIGN_PHASE)
+    )
     rate = report.rows() / bulk if bulk > 0 else 0
     text = f"Seeded {', '.join(parts)} in {report.seconds:.1f} s ({rate:,.0f} rows/s in bulk)."
     desk = report.desk
@@ -1272,4 +1287,15 @@ def seed_summary(report: SeedReport) -> str:
         )
     if report.value_fit:
         text += f"\nValue model: fit {report.value_fit}."
+    camp = report.campaigns
+    if camp is not None and camp.campaigns_total():
+        statuses = ", ".join(f"{n} {status}" for status, n in camp.campaigns.items() if n)
+        text += (
+            f"\nCampaigns: {camp.campaigns_total()} ({statuses}), {camp.waves} waves, "
+            f"{camp.offers} offers, {camp.segments} segments, {camp.rules} contact rules; "
+            f"{camp.deliveries:,} planned contacts ({camp.lost_arbitration:,} lost to a "
+            f"competing campaign), {camp.sent:,} messages sent, {camp.calls_worked} calls and "
+            f"visits worked, {camp.responses} answers, {camp.conversions} conversions, "
+            f"{camp.complaints} complaints."
+        )
     return text

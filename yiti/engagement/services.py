@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
@@ -23,8 +24,9 @@ from yiti.engagement.choices import (
     InteractionPurpose,
     Outcome,
     SuppressionReason,
+    Weekday,
 )
-from yiti.engagement.models import Interaction, Suppression
+from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
 from yiti.org.models import OrgUnit, User
 from yiti.org.roles import Perm
 
@@ -238,3 +240,116 @@ def suppression_lift(
             changes={"reason": reason, "source": f"{source_type}:{source_id}"},
         )
     return len(rows)
+
+
+# --- the contact policy (business settings as data) -------------------------------------------
+
+
+def _codes(values: Any, vocabulary: Sequence[str], field: str) -> list[str]:
+    items = [str(v) for v in (values or [])]
+    unknown = [v for v in items if v not in vocabulary]
+    if unknown:
+        raise ValidationFailed(_("Unknown value: %(v)s") % {"v": unknown[0]}, field=field)
+    return list(dict.fromkeys(items))
+
+
+@transaction.atomic
+def contact_rule_create(
+    *,
+    actor: User | None,
+    name: str,
+    max_contacts: int,
+    window_days: int,
+    purposes: Sequence[str] = (),
+    channels: Sequence[str] = (),
+    weights: dict[str, Any] | None = None,
+) -> ContactPolicyRule:
+    """A contact cap: at most ``max_contacts`` weighted contacts in any ``window_days`` days
+    of the purposes and channels in scope (empty: all), e.g. 2 marketing contacts a week."""
+    require_perm(actor, Perm.ORG_MANAGE)
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(_("Name the rule (at most 80 characters)."), field="name")
+    if ContactPolicyRule.objects.filter(name=name).exists():
+        raise ValidationFailed(_("A rule with this name exists."), field="name")
+    if int(max_contacts) < 0:
+        raise ValidationFailed(_("Must be at least %(low)s.") % {"low": 0}, field="max_contacts")
+    if int(window_days) < 1:
+        raise ValidationFailed(_("Must be at least %(low)s.") % {"low": 1}, field="window_days")
+    clean_weights: dict[str, float] = {}
+    for purpose, weight in (weights or {}).items():
+        _codes([purpose], InteractionPurpose.values, "weights")
+        try:
+            number = float(weight)
+        except (TypeError, ValueError):
+            raise ValidationFailed(
+                _("%(v)s is not a number.") % {"v": weight}, field="weights"
+            ) from None
+        if number < 0:
+            raise ValidationFailed(_("Must be at least %(low)s.") % {"low": 0}, field="weights")
+        clean_weights[purpose] = number
+    rule = ContactPolicyRule.objects.create(
+        name=name,
+        max_contacts=int(max_contacts),
+        window_days=int(window_days),
+        purposes=_codes(purposes, InteractionPurpose.values, "purposes"),
+        channels=_codes(channels, InteractionChannel.values, "channels"),
+        weights=clean_weights,
+    )
+    audit_record(
+        actor=actor,
+        action="policy.rule_create",
+        obj=rule,
+        changes={
+            "name": rule.name,
+            "max_contacts": rule.max_contacts,
+            "window_days": rule.window_days,
+            "purposes": rule.purposes,
+            "channels": rule.channels,
+            "weights": rule.weights,
+        },
+    )
+    return rule
+
+
+@transaction.atomic
+def quiet_hours_create(
+    *,
+    actor: User | None,
+    name: str,
+    start: time,
+    end: time,
+    days: Sequence[int] = (0, 1, 2, 3, 4, 5, 6),
+    channels: Sequence[str] = (),
+) -> QuietHours:
+    """A time of day when nothing is planned on these channels (empty: all), running over
+    midnight when ``end`` is before ``start`` (21:00–09:00)."""
+    require_perm(actor, Perm.ORG_MANAGE)
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise ValidationFailed(_("Name the quiet hours (at most 80 characters)."), field="name")
+    if not isinstance(start, time) or not isinstance(end, time):
+        raise ValidationFailed(_("Enter the times as HH:MM."), field="start")
+    day_list = sorted({int(d) for d in days})
+    if not day_list or any(d not in Weekday.values for d in day_list):
+        raise ValidationFailed(_("Choose the days of the week."), field="days")
+    quiet = QuietHours.objects.create(
+        name=name,
+        days=day_list,
+        start=start,
+        end=end,
+        channels=_codes(channels, InteractionChannel.values, "channels"),
+    )
+    audit_record(
+        actor=actor,
+        action="policy.quiet_create",
+        obj=quiet,
+        changes={
+            "name": quiet.name,
+            "days": day_list,
+            "start": start.isoformat("minutes"),
+            "end": end.isoformat("minutes"),
+            "channels": quiet.channels,
+        },
+    )
+    return quiet

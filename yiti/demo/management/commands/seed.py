@@ -48,6 +48,11 @@ class Command(BaseCommand):
             help="Do not fit the value model at the end (tiers appear at the next refit).",
         )
         parser.add_argument(
+            "--no-campaigns",
+            action="store_true",
+            help="Do not create the demo offers, segments, contact policy and campaigns.",
+        )
+        parser.add_argument(
             "--chunk-size", type=int, default=100_000, help="Rows per insert transaction."
         )
         parser.add_argument(
@@ -66,6 +71,7 @@ class Command(BaseCommand):
             chunk_size=int(opts["chunk_size"]),  # type: ignore[call-overload]
             tickets=int(opts["tickets"]),  # type: ignore[call-overload]
             value_refit=not opts["no_value_refit"],
+            campaigns=not opts["no_campaigns"],
         )
         if options.customers < 0:
             raise CommandError("--customers must not be negative")
