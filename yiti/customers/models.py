@@ -231,7 +231,11 @@ class Order(TimeStampedModel):
     class Meta:
         ordering = ["-ordered_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-ordered_at"], name="order_customer_at"),
+            # covering for the segments' order windows (count and spend per customer over the
+            # last days) as well as a customer's orders newest first
+            models.Index(
+                fields=["customer", "-ordered_at", "status", "amount"], name="order_customer_at"
+            ),
             models.Index(fields=["ordered_at"], name="order_at"),
         ]
         constraints = [
