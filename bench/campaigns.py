@@ -123,8 +123,8 @@ def _policy() -> None:
             cursor.execute(
                 f"INSERT INTO {Suppression._meta.db_table} "  # noqa: S608
                 "(customer_id, reason, source_type, source_id, note, created_at) "
-                "SELECT id, CASE WHEN id % 100 = 0 THEN 'open_complaint' ELSE 'do_not_disturb' END, "
-                "'bench', '', '', %s FROM customers_customer WHERE id % 50 = 0",
+                "SELECT id, CASE WHEN id %% 100 = 0 THEN 'open_complaint' ELSE 'do_not_disturb' END, "
+                "'bench', '', '', %s FROM customers_customer WHERE id %% 50 = 0",
                 [connection.ops.adapt_datetimefield_value(timezone.now())],
             )
 
@@ -140,9 +140,9 @@ def _values(log: Callable[[str], None]) -> None:
             f"INSERT INTO {CustomerValue._meta.db_table} "  # noqa: S608
             "(customer_id, tier, clv, expected_purchases, p_alive, churn_risk, cost_to_serve, "
             "net_value, growth_gap, rising, purchases, fit_id, computed_at) "
-            "SELECT id, CASE WHEN id % 10 = 0 THEN 'mvc' WHEN id % 10 = 1 THEN 'mgc' "
-            "WHEN id % 10 = 2 THEN 'bz' ELSE 'standard' END, "
-            "(id * 7919) % 5000, 1.0, 0.8, 0.2, 10.0, (id * 7919) % 5000 - 10, 0, %s, 1, 1, %s "
+            "SELECT id, CASE WHEN id %% 10 = 0 THEN 'mvc' WHEN id %% 10 = 1 THEN 'mgc' "
+            "WHEN id %% 10 = 2 THEN 'bz' ELSE 'standard' END, "
+            "(id * 7919) %% 5000, 1.0, 0.8, 0.2, 10.0, (id * 7919) %% 5000 - 10, 0, %s, 1, 1, %s "
             "FROM customers_customer",
             [False, now],
         )
