@@ -1,0 +1,299 @@
+"""Benchmark: one next-best-action decision with 200 active offers and the contact policy.
+
+Run with ``yiti bench nba [--customers 20000] [--reuse] [--database-url postgres://…]``.
+Targets (issue 5, part 3–4): p99 ≤ 10 ms in-process (a warm process, many decisions over
+different customers), and p99 ≤ 50 ms over HTTP at 50 concurrent requests on 2 cores.
+
+Set-up (not timed): the demo company's book (``--customers``, at most 100,000 here: a decision
+reads one customer, so the book's size matters only through index depth), about six
+interactions per customer, three contact-policy rules and quiet hours as in ``bench/policy``,
+and 200 active offers over the demo products: a third with a gift in stock (some used up),
+eligibility rules drawn from the rule language (tiers, holdings, orders in a window, city,
+consent, tenure), some pairs incompatible.
+
+Measured:
+
+* ``in_process``: ``selectors.next_best_for`` (two queries + the engine) for 3,000 decisions
+  over different random customers, after a warm-up that compiles the catalogue;
+* ``http``: the API ``POST /api/v1/decisions/next-best-action`` served by two waitress
+  processes (8 threads each, one per core) on loopback, driven by 50 client threads with
+  keep-alive connections (round-robin over the two servers), 4,000 requests over different
+  customers; p50/p95/p99 per request and the throughput. Client and servers share the
+  machine's cores, so the figure is an upper bound on the latency of a dedicated server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import connection
+
+from yiti.campaigns.models import Offer
+from yiti.customers.models import Customer, Product
+from yiti.decisions import nba, selectors
+from yiti.demo.bench import stats
+from yiti.demo.seed import SeedOptions, seed
+from yiti.org.models import OrgUnit, User
+from yiti.org.services import membership_grant, token_create, user_create
+
+OFFERS = 200
+IN_PROCESS_RUNS = 3000
+HTTP_REQUESTS = 4000
+CONCURRENCY = 50
+SERVERS = 2
+THREADS = 8
+TARGET_IN_PROCESS_MS = 10.0
+TARGET_HTTP_MS = 50.0
+MAX_CUSTOMERS = 100_000
+
+
+def run(*, customers: int, reuse: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    customers = min(customers, MAX_CUSTOMERS)
+    result: dict[str, Any] = {
+        "target_in_process_p99_ms": TARGET_IN_PROCESS_MS,
+        "target_http_p99_ms": TARGET_HTTP_MS,
+    }
+    existing = Customer.objects.count()
+    if existing and reuse:
+        log(f"Reusing the benchmark database with {existing:,} customers.")
+    else:
+        log(f"Seeding {customers:,} customers…")
+        report = seed(
+            SeedOptions(customers=customers, interactions_per_customer=6, tickets=0),
+            force=bool(existing),
+            progress=log,
+        )
+        log(f"Seeded in {report.seconds:.1f} s.")
+    _policy()
+    _offers()
+    result["customers"] = Customer.objects.count()
+    result["active_offers"] = Offer.objects.filter(active=True).count()
+    ids = list(Customer.objects.filter(status="active").values_list("id", flat=True))
+    result["in_process"] = _in_process(ids, log)
+    result["http"] = _http(ids, log)
+    return result
+
+
+def _policy() -> None:
+    from importlib import util
+    from pathlib import Path
+
+    spec = util.spec_from_file_location("bench_policy", Path(__file__).with_name("policy.py"))
+    assert spec and spec.loader
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module._policy()
+
+
+def _offers() -> None:
+    if Offer.objects.filter(code__startswith="bench-").count() >= OFFERS:
+        return
+    rng = random.Random(5)
+    products = list(Product.objects.filter(active=True))
+    cities = list(
+        Customer.objects.exclude(city="").values_list("city", flat=True).distinct()[:10]
+    ) or ["杭州"]
+    conditions = [
+        lambda: {
+            "field": "value_tier",
+            "op": "in",
+            "value": rng.sample(["mvc", "mgc", "standard"], 2),
+        },
+        lambda: {
+            "field": "holds_category",
+            "op": rng.choice(["any", "none"]),
+            "value": [rng.choice(["broadband", "mobile_plan", "device"])],
+        },
+        lambda: {"field": "order_count", "op": "gte", "value": rng.randint(1, 3), "days": 365},
+        lambda: {"field": "city", "op": "in", "value": rng.sample(cities, min(3, len(cities)))},
+        lambda: {"field": "consent", "op": "any", "value": ["sms", "call"]},
+        lambda: {"field": "tenure_days", "op": "gte", "value": rng.randint(30, 900)},
+        lambda: {"field": "churn_risk", "op": "lte", "value": 0.8},
+    ]
+    made: list[Offer] = []
+    for i in range(OFFERS):
+        gift = i % 3 == 0
+        rule = {
+            "match": rng.choice(["all", "all", "any"]),
+            "conditions": [rng.choice(conditions)() for _ in range(rng.randint(0, 3))],
+        }
+        stock = rng.choice([0, 50, 500]) if gift else 0
+        made.append(
+            Offer(
+                code=f"bench-{i:03d}",
+                name=f"Bench offer {i}",
+                product=rng.choice(products),
+                benefit="gift" if gift else rng.choice(["discount", "credit"]),
+                benefit_value=rng.choice([5, 10, 20, 30]),
+                gift_name="Gift" if gift else "",
+                stock_total=stock,
+                stock_reserved=stock if stock == 50 else 0,  # some used up
+                eligibility=rule,
+                active=True,
+            )
+        )
+    Offer.objects.bulk_create(made)
+    made = list(Offer.objects.filter(code__startswith="bench-").order_by("id"))
+    for a, b in zip(made[::7], made[3::7], strict=False):
+        a.incompatible_with.add(b)
+
+
+def _context() -> nba.Context:
+    return nba.Context(channel="call", reason="billing")
+
+
+def _in_process(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
+    nba.caches_clear()
+    rng = random.Random(11)
+    sample = [rng.choice(ids) for _ in range(IN_PROCESS_RUNS)]
+    ctx = _context()
+    for cid in sample[:50]:  # warm: compile the catalogue, fill caches
+        selectors.next_best_for(None, cid, ctx)
+    samples, ranked, dropped = [], 0, 0
+    for cid in sample:
+        started = time.perf_counter()
+        best = selectors.next_best_for(None, cid, ctx)
+        samples.append((time.perf_counter() - started) * 1000)
+        ranked += best.ranked
+        dropped += len(best.dropped)
+    out = stats(samples)
+    out["mean_ranked"] = round(ranked / len(sample), 1)
+    out["mean_dropped"] = round(dropped / len(sample), 1)
+    out["database"] = connection.vendor
+    log(f"in-process: p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms over {len(sample)} decisions")
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVER = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiti.config.settings")
+django.setup()
+from django.core.wsgi import get_wsgi_application
+from waitress import serve
+serve(get_wsgi_application(), host="127.0.0.1", port={port}, threads={threads}, _quiet=True,
+      connection_limit=200, channel_timeout=60)
+"""
+
+
+def _token() -> str:
+    user = User.objects.filter(username="bench-agent").first()
+    if user is None:
+        user = user_create(username="bench-agent", password=None, display_name="bench")
+        root = OrgUnit.objects.order_by("depth", "id").first()
+        assert root is not None
+        membership_grant(user=user, unit=root, role="admin")
+    _t, raw = token_create(user=user, name="bench")
+    return raw
+
+
+def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
+    token = _token()
+    connection.close()
+    ports = [_free_port() for _ in range(SERVERS)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SERVER.format(port=p, threads=THREADS)],
+            env=dict(os.environ),
+        )
+        for p in ports
+    ]
+    try:
+        for p in ports:
+            _wait(p)
+        rng = random.Random(13)
+        sample = [rng.choice(ids) for _ in range(HTTP_REQUESTS)]
+        local = threading.local()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def call(i_cid: tuple[int, int]) -> tuple[float, int]:
+            i, cid = i_cid
+            port = ports[i % len(ports)]
+            conns = getattr(local, "conns", None)
+            if conns is None:
+                conns = local.conns = {}
+            conn = conns.get(port)
+            if conn is None:
+                conn = conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            body = json.dumps(
+                {"customer_id": cid, "context": {"channel": "call", "reason": "billing"}}
+            )
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/decisions/next-best-action", body, headers)
+            res = conn.getresponse()
+            res.read()
+            return (time.perf_counter() - started) * 1000, res.status
+
+        with ThreadPoolExecutor(CONCURRENCY) as pool:  # warm every server thread and cache
+            list(pool.map(call, enumerate(sample[:400])))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            results = list(pool.map(call, enumerate(sample)))
+        wall = time.perf_counter() - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+    codes: dict[str, int] = {}
+    for _ms, status in results:
+        codes[str(status)] = codes.get(str(status), 0) + 1
+    out = stats([ms for ms, _status in results])
+    out.update(
+        {
+            "concurrency": CONCURRENCY,
+            "servers": SERVERS,
+            "threads_per_server": THREADS,
+            "requests": len(results),
+            "wall_s": round(wall, 2),
+            "throughput_rps": round(len(results) / wall, 1),
+            "status": codes,
+        }
+    )
+    log(
+        f"http: p50 {out['p50_ms']} ms, p95 {out['p95_ms']} ms, p99 {out['p99_ms']} ms, "
+        f"{out['throughput_rps']} req/s at {CONCURRENCY} concurrent"
+    )
+    return out
+
+
+def _wait(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def summary(result: dict[str, Any]) -> str:
+    ip, hp = result["in_process"], result["http"]
+    lines = [
+        f"Next best action, {result['active_offers']} active offers, {result['customers']:,} customers "
+        f"({ip['database']}):",
+        f"  in-process  p50 {ip['p50_ms']} ms  p95 {ip['p95_ms']} ms  p99 {ip['p99_ms']} ms "
+        f"(target ≤ {TARGET_IN_PROCESS_MS} ms) — {ip['mean_ranked']} ranked, "
+        f"{ip['mean_dropped']} dropped per decision",
+        f"  HTTP        p50 {hp['p50_ms']} ms  p95 {hp['p95_ms']} ms  p99 {hp['p99_ms']} ms "
+        f"(target ≤ {TARGET_HTTP_MS} ms) at {hp['concurrency']} concurrent, "
+        f"{hp['throughput_rps']} req/s, statuses {hp['status']}",
+    ]
+    return "\n".join(lines)
