@@ -7,10 +7,11 @@ roles of the value page; ``/customers/{id}/value`` for whoever may see the custo
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
@@ -227,14 +228,27 @@ def customer_value(request: HttpRequest, customer_id: int) -> CustomerValueOut:
 class NbaContextIn(Schema):
     channel: str = Field("call", description="Channel of the contact: call, counter, im, …")
     reason: str = Field("general", description="Reason for contact: general, billing, complaint, …")
+    direction: str = Field(
+        "in",
+        description="in: the customer came to us (called, at the counter, in the chat, on the "
+        "portal) — quiet hours do not apply while he is on the line; out: the agent reaches out.",
+    )
     unit_id: int | None = Field(None, description="The agent's unit credited with a sale.")
     ticket_id: int | None = None
+
+
+DROPPED_DETAILS = 5
 
 
 class NbaIn(Schema):
     customer_id: int
     context: NbaContextIn | None = None
     top: int = Field(nba.TOP, ge=1, le=50)
+    explain: Literal["top", "all"] = Field(
+        "top",
+        description=f"top: the dropped candidates as counts per code and at most "
+        f"{DROPPED_DETAILS} of them with their reasons; all: every dropped candidate.",
+    )
 
 
 class ScoreParts(Schema):
@@ -271,52 +285,67 @@ class NbaOut(Schema):
     segment: str
     context: NbaContextIn
     actions: list[ActionOut]
-    ranked: int
-    dropped: list[DroppedOut]
+    ranked: int = Field(description="Candidates that passed every check and were scored.")
+    dropped_total: int
+    dropped_counts: dict[str, int] = Field(description="Dropped candidates per code.")
+    dropped: list[DroppedOut] = Field(
+        description=f"With explain=top at most {DROPPED_DETAILS} (the first of each code, most "
+        "telling first); with explain=all every one."
+    )
     marketing_blocked: str
 
-    @classmethod
-    def of(cls, best: nba.NextBest) -> NbaOut:
-        return cls(
-            customer_id=best.customer_id,
-            segment=best.segment,
-            context=NbaContextIn(
-                channel=best.context.channel,
-                reason=best.context.reason,
-                unit_id=best.context.unit_id,
-                ticket_id=best.context.ticket_id,
-            ),
-            actions=[
-                ActionOut(
-                    key=a.key,
-                    kind=a.kind,
-                    name=a.name,
-                    offer_id=a.offer_id,
-                    score=a.score,
-                    parts=ScoreParts(
-                        propensity=a.propensity,
-                        value=a.value,
-                        priority_weight=a.priority_weight,
-                        context_weight=a.context_weight,
-                    ),
-                    reasons=a.reasons,
-                )
-                for a in best.actions
-            ],
-            ranked=best.ranked,
-            dropped=[
-                DroppedOut(
-                    key=d.key,
-                    kind=d.kind,
-                    name=d.name,
-                    offer_id=d.offer_id,
-                    code=d.code,
-                    reason=d.reason,
-                )
-                for d in best.dropped
-            ],
-            marketing_blocked=best.marketing_blocked,
-        )
+
+def nba_body(best: nba.NextBest, *, explain: str = "top") -> dict[str, Any]:
+    """The answer of ``POST /decisions/next-best-action`` as plain JSON-ready data (the shape of
+    :class:`NbaOut`): built directly, since validating ~200 schema objects per call cost more
+    than the decision itself."""
+    counts, shown = nba.drops_summary(best.dropped, details=DROPPED_DETAILS)
+    if explain == "all":
+        shown = best.dropped
+    ctx = best.context
+    return {
+        "customer_id": best.customer_id,
+        "segment": best.segment,
+        "context": {
+            "channel": ctx.channel,
+            "reason": ctx.reason,
+            "direction": ctx.direction,
+            "unit_id": ctx.unit_id,
+            "ticket_id": ctx.ticket_id,
+        },
+        "actions": [
+            {
+                "key": a.key,
+                "kind": a.kind,
+                "name": a.name,
+                "offer_id": a.offer_id,
+                "score": a.score,
+                "parts": {
+                    "propensity": a.propensity,
+                    "value": a.value,
+                    "priority_weight": a.priority_weight,
+                    "context_weight": a.context_weight,
+                },
+                "reasons": a.reasons,
+            }
+            for a in best.actions
+        ],
+        "ranked": best.ranked,
+        "dropped_total": len(best.dropped),
+        "dropped_counts": counts,
+        "dropped": [
+            {
+                "key": d.key,
+                "kind": d.kind,
+                "name": d.name,
+                "offer_id": d.offer_id,
+                "code": d.code,
+                "reason": d.reason,
+            }
+            for d in shown
+        ],
+        "marketing_blocked": best.marketing_blocked,
+    }
 
 
 class NbaOutcomeIn(Schema):
@@ -356,13 +385,15 @@ class NbaOutcomeOut(Schema):
 
 
 def _context(request: HttpRequest, data: NbaContextIn | None) -> nba.Context:
-    data = data or NbaContextIn(channel="call", reason="general", unit_id=None, ticket_id=None)
+    if data is None:
+        return selectors.nba_context_clean(_user(request))
     return selectors.nba_context_clean(
         _user(request),
         channel=data.channel,
         reason=data.reason,
         unit_id=data.unit_id,
         ticket_id=data.ticket_id,
+        direction=data.direction,
     )
 
 
@@ -370,13 +401,16 @@ def _context(request: HttpRequest, data: NbaContextIn | None) -> nba.Context:
     "/decisions/next-best-action",
     response=NbaOut,
     tags=["next best action"],
-    summary="The next best actions for a customer in a context, with score parts and reasons, "
-    "and the dropped candidates with theirs",
+    summary="The next best actions for a customer in a context, with score parts and reasons; "
+    "the dropped candidates counted per reason (explain=all lists every one)",
 )
-def next_best_action(request: HttpRequest, payload: NbaIn) -> NbaOut:
+def next_best_action(request: HttpRequest, payload: NbaIn) -> HttpResponse:
     context = _context(request, payload.context)
     best = selectors.next_best_for(_user(request), payload.customer_id, context, top=payload.top)
-    return NbaOut.of(best)
+    return HttpResponse(
+        json.dumps(nba_body(best, explain=payload.explain), ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
 
 
 @router.post(

@@ -99,6 +99,16 @@ CHANNEL_WEIGHT: dict[str, float] = {
 # The contact policy knows consent per channel of ``customers.Channel``; a branch counter is a
 # face-to-face contact, checked as a visit.
 POLICY_CHANNEL: dict[str, str] = {InteractionChannel.COUNTER: InteractionChannel.VISIT}
+# Channels on which the customer is in the conversation when he came in himself.
+LIVE_CHANNELS = frozenset(
+    {
+        InteractionChannel.CALL.value,
+        InteractionChannel.COUNTER.value,
+        InteractionChannel.VISIT.value,
+        InteractionChannel.IM.value,
+        InteractionChannel.PORTAL.value,
+    }
+)
 DEFAULT_PRIORITY = 5  # an offer in no running campaign counts as a campaign of priority 5
 DEFAULT_TAKE_UP = 0.05  # prior acceptance rate of an offer without a campaign's expected take-up
 CARE_PRIOR: dict[str, float] = {CareAction.FOLLOW_UP: 0.5, CareAction.RETENTION: 0.3}
@@ -110,12 +120,22 @@ AT_RISK_TIERS = frozenset({ValueTier.MVC.value, ValueTier.MGC.value})
 
 @dataclass(frozen=True)
 class Context:
-    """Where and why the customer is being served. ``unit_id``: the agent's unit (credited)."""
+    """Where and why the customer is being served. ``unit_id``: the agent's unit (credited).
+
+    ``direction`` ``in``: the customer came to us (called, is at the counter, in the chat, on
+    the portal); ``out``: the agent is reaching out. While the customer is on the line
+    (:attr:`live`) quiet hours do not apply — caps, consent and suppressions still do.
+    """
 
     channel: str = InteractionChannel.CALL.value
     reason: str = ContactReason.GENERAL.value
     unit_id: int | None = None
     ticket_id: int | None = None
+    direction: str = Direction.INBOUND.value
+
+    @property
+    def live(self) -> bool:
+        return self.direction == Direction.INBOUND and self.channel in LIVE_CHANNELS
 
 
 # --- the catalogue: compiled once per process --------------------------------------------------
@@ -135,6 +155,7 @@ class CompiledOffer:
     price: float
     margin: float  # the product's margin at list price, yuan
     benefit_cost: float  # what the benefit costs, yuan
+    value: float  # margin less the benefit, at least 0: the value part of the score
     has_stock: bool
     incompatible: frozenset[int]
     eligible: Predicate
@@ -211,6 +232,7 @@ def _catalogue_build(version: tuple[Any, ...]) -> Catalogue:
             o.pk, (DEFAULT_PRIORITY, DEFAULT_TAKE_UP, None, "")
         )
         rule = o.eligibility or {}
+        cost = _benefit_cost(o.benefit, float(o.benefit_value), price)
         compiled.append(
             CompiledOffer(
                 id=o.pk,
@@ -224,7 +246,8 @@ def _catalogue_build(version: tuple[Any, ...]) -> Catalogue:
                 gift_name=o.gift_name,
                 price=price,
                 margin=price * float(o.product.margin_rate),
-                benefit_cost=_benefit_cost(o.benefit, float(o.benefit_value), price),
+                benefit_cost=cost,
+                value=max(0.0, price * float(o.product.margin_rate) - cost),
                 has_stock=o.benefit == BenefitKind.GIFT,
                 incompatible=frozenset(incompatible.get(o.pk, ())),
                 eligible=compile_rule(rule, paths),
@@ -492,11 +515,13 @@ def policy_check(
     channel: str,
     purposes: list[str],
     now: datetime,
+    live: bool = False,
 ) -> dict[str, str]:
     """The contact policy's verdict on one contact now on ``channel`` for each purpose: ``""``
     when allowed, else the engine's reason (``opted_out``, ``suppressed:<reason>``,
     ``quiet_hours``, ``cap:<rule>``). Each purpose is judged on its own (one candidate per
-    :func:`~yiti.engagement.policy.evaluate` call), so they do not compete with each other."""
+    :func:`~yiti.engagement.policy.evaluate` call), so they do not compete with each other.
+    ``live``: the customer is on the line, so the quiet hours are not applied."""
     offset = utc_offset(now)
     counted = Counter(
         ((epoch + offset) // policy.DAY, ch, pu)
@@ -544,7 +569,7 @@ def policy_check(
             candidate,
             history,
             catalogue.rules,
-            catalogue.quiet,
+            () if live else catalogue.quiet,
             consent_arrays,
             suppressed,
             utc_offset=offset,
@@ -556,7 +581,7 @@ def policy_check(
 # --- the decision ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     """A ranked candidate, with its score's parts and the sentences that explain them."""
 
@@ -575,14 +600,68 @@ class Action:
     detail: str = ""
 
 
-@dataclass
+# Why a candidate was dropped, finer than its code; the sentence is written only when read
+# (``Dropped.reason``): a decision drops ~170 of 200 offers and shows a few of them.
+WHY_RULE, WHY_AT_RISK, WHY_STOCK, WHY_PRODUCT, WHY_HELD, WHY_CLASH, WHY_POLICY = range(7)
+
+
+@dataclass(slots=True)
 class Dropped:
     key: str
     kind: str
     name: str
     code: str
-    reason: str
+    why: int
+    arg: str = ""  # the gift, the product, the clashing offers, or the policy's sentence
     offer_id: int | None = None
+
+    @property
+    def reason(self) -> str:
+        why, arg = self.why, self.arg
+        if why == WHY_RULE:
+            return _("Not eligible: the customer does not match the offer's rule.")
+        if why == WHY_AT_RISK:
+            return _("Not eligible: not a most valuable or most growable customer at risk.")
+        if why == WHY_STOCK:
+            return _("Out of stock: no %(gift)s left.") % {"gift": arg or _("gift")}
+        if why == WHY_PRODUCT:
+            return _("Conflict: the customer already holds %(p)s.") % {"p": arg}
+        if why == WHY_HELD:
+            return _("Conflict: the customer already holds this offer.")
+        if why == WHY_CLASH:
+            return _("Conflict: incompatible with an offer the customer holds (%(o)s).") % {
+                "o": arg
+            }
+        return arg
+
+
+# The drop codes, most telling first (the summaries list them in this order).
+DROP_ORDER = (
+    "suppressed",
+    "consent",
+    "policy_cap",
+    "quiet_hours",
+    "out_of_stock",
+    "conflict",
+    "not_eligible",
+)
+
+
+def drops_summary(dropped: list[Dropped], *, details: int) -> tuple[dict[str, int], list[Dropped]]:
+    """How many candidates each code dropped (in ``DROP_ORDER``) and at most ``details`` of
+    them to show: the first of each code, most telling first, then the next ones in order."""
+    counts: dict[str, int] = {}
+    for d in dropped:
+        counts[d.code] = counts.get(d.code, 0) + 1
+    order = [c for c in DROP_ORDER if c in counts] + sorted(set(counts) - set(DROP_ORDER))
+    firsts: dict[str, Dropped] = {}
+    for d in dropped:
+        firsts.setdefault(d.code, d)
+    shown = [firsts[c] for c in order][:details]
+    if len(shown) < details:
+        chosen = {id(d) for d in shown}
+        shown += [d for d in dropped if id(d) not in chosen][: details - len(shown)]
+    return {c: counts[c] for c in order}, shown
 
 
 @dataclass
@@ -627,16 +706,17 @@ def _yuan(x: float) -> str:
     return f"¥{x:,.0f}"
 
 
-def _propensity_of(
-    props: Propensities, action: str, segment: str, prior_mean: float
-) -> tuple[Beta, str]:
+def _beta_of(props: Propensities, action: str, segment: str, prior_mean: float) -> Beta:
     beta = props.rows.get((action, segment))
-    if beta is None:
-        beta = Beta.prior(prior_mean)
-        return beta, _("Propensity %(p)s: the prior (no outcomes yet in this segment).") % {
+    return Beta.prior(prior_mean) if beta is None else beta
+
+
+def _propensity_reason(beta: Beta, learned: bool) -> str:
+    if not learned:
+        return _("Propensity %(p)s: the prior (no outcomes yet in this segment).") % {
             "p": _pct(beta.mean)
         }
-    return beta, _(
+    return _(
         "Propensity %(p)s: prior %(prior)s updated by %(s)d accepted and %(f)d declined "
         "in this segment."
     ) % {
@@ -647,18 +727,47 @@ def _propensity_of(
     }
 
 
-def _context_weight(kind: str, context: Context) -> tuple[float, str]:
+def _context_weight(kind: str, context: Context) -> float:
+    return REASON_WEIGHT[kind].get(context.reason, 1.0) * CHANNEL_WEIGHT.get(context.channel, 1.0)
+
+
+def _context_reason(kind: str, context: Context) -> str:
     rw = REASON_WEIGHT[kind].get(context.reason, 1.0)
     cw = CHANNEL_WEIGHT.get(context.channel, 1.0)
     reason_label = dict(ContactReason.choices).get(context.reason, context.reason)
     channel_label = dict(InteractionChannel.choices).get(context.channel, context.channel)
-    return rw * cw, _("Context ×%(w).2f: %(reason)s ×%(rw).2f, %(channel)s ×%(cw).2f.") % {
+    text = _("Context ×%(w).2f: %(reason)s ×%(rw).2f, %(channel)s ×%(cw).2f.") % {
         "w": rw * cw,
         "reason": reason_label,
         "rw": rw,
         "channel": channel_label,
         "cw": cw,
     }
+    if context.live:
+        text += " " + _("The customer is on the line: quiet hours do not apply.")
+    return text
+
+
+def _offer_reasons(offer: CompiledOffer, value: float, weight: float) -> list[str]:
+    if offer.benefit_cost:
+        v_reason = _("Value %(v)s: margin %(m)s on %(p)s less the benefit (%(b)s %(c)s).") % {
+            "v": _yuan(value),
+            "m": _yuan(offer.margin),
+            "p": offer.product_name,
+            "b": offer.benefit_label,
+            "c": _yuan(offer.benefit_cost),
+        }
+    else:
+        v_reason = _("Value %(v)s: margin on %(p)s.") % {"v": _yuan(value), "p": offer.product_name}
+    if offer.campaign_id:
+        w_reason = _("Priority ×%(w).2f: campaign “%(c)s”, priority %(n)d.") % {
+            "w": weight,
+            "c": offer.campaign_name,
+            "n": offer.priority,
+        }
+    else:
+        w_reason = _("Priority ×%(w).2f: no running campaign (default priority).") % {"w": weight}
+    return [v_reason, w_reason]
 
 
 def segment_of(profile: Profile) -> str:
@@ -691,7 +800,9 @@ def decide(
 ) -> NextBest:
     """The next best actions for the loaded customer in a context.
 
-    No access check here: callers go through ``selectors.next_best_for``.
+    Every candidate is scored first (numbers only); the sentences that explain a score are
+    written for the ``top`` actions alone. No access check here: callers go through
+    ``selectors.next_best_for``.
     """
     now = now or timezone.now()
     catalogue = catalogue_current(loaded.catalogue_version)
@@ -699,102 +810,76 @@ def decide(
     profile, state = loaded.profile, loaded.state
     segment = segment_of(profile)
     today = timezone.localdate(now)
-    channel = policy_channel(context.channel)
     verdict = policy_check(
         customer_id=profile.id,
         state=state,
         consent=profile.consent,
         catalogue=catalogue,
-        channel=channel,
+        channel=policy_channel(context.channel),
         purposes=[InteractionPurpose.MARKETING.value, InteractionPurpose.CARE.value],
         now=now,
+        live=context.live,
     )
     held_products = profile.held_products
-    actions: list[Action] = []
+    held_offers = state.held_offers
+    stock = loaded.stock
     dropped: list[Dropped] = []
+    add = dropped.append
+    OFFER = ActionKind.OFFER.value
     marketing = verdict[InteractionPurpose.MARKETING.value]
-    offer_weight, offer_context = _context_weight(ActionKind.OFFER, context)
+    policy_code, policy_sentence = _policy_drop(marketing, catalogue) if marketing else ("", "")
+    offer_weight = _context_weight(OFFER, context)
+    # (score, key, offer, beta, value, weight) of each offer that passes every check
+    scored: list[tuple[float, str, CompiledOffer | None, Beta, float, float]] = []
     for offer in catalogue.offers:
-
-        def drop(code: str, reason: str, offer: CompiledOffer = offer) -> None:
-            dropped.append(Dropped(offer.key, ActionKind.OFFER, offer.name, code, reason, offer.id))
-
         if not offer.eligible(profile, now, today):
-            drop("not_eligible", _("Not eligible: the customer does not match the offer's rule."))
-            continue
-        if offer.has_stock and loaded.stock.get(offer.id, 0) <= 0:
-            drop(
-                "out_of_stock",
-                _("Out of stock: no %(gift)s left.") % {"gift": offer.gift_name or _("gift")},
+            add(Dropped(offer.key, OFFER, offer.name, "not_eligible", WHY_RULE, "", offer.id))
+        elif offer.has_stock and stock.get(offer.id, 0) <= 0:
+            add(
+                Dropped(
+                    offer.key,
+                    OFFER,
+                    offer.name,
+                    "out_of_stock",
+                    WHY_STOCK,
+                    offer.gift_name,
+                    offer.id,
+                )
             )
-            continue
-        if offer.product_id in held_products:
-            drop(
-                "conflict",
-                _("Conflict: the customer already holds %(p)s.") % {"p": offer.product_name},
+        elif offer.product_id in held_products:
+            add(
+                Dropped(
+                    offer.key,
+                    OFFER,
+                    offer.name,
+                    "conflict",
+                    WHY_PRODUCT,
+                    offer.product_name,
+                    offer.id,
+                )
             )
-            continue
-        if offer.id in state.held_offers:
-            drop("conflict", _("Conflict: the customer already holds this offer."))
-            continue
-        clash = offer.incompatible & state.held_offers
-        if clash:
+        elif offer.id in held_offers:
+            add(Dropped(offer.key, OFFER, offer.name, "conflict", WHY_HELD, "", offer.id))
+        elif offer.incompatible and (clash := offer.incompatible & held_offers):
             names = {o.id: o.name for o in catalogue.offers}
-            drop(
-                "conflict",
-                _("Conflict: incompatible with an offer the customer holds (%(o)s).")
-                % {"o": "、".join(names.get(i, f"#{i}") for i in sorted(clash))},
+            listed = "、".join(names.get(i, f"#{i}") for i in sorted(clash))
+            add(Dropped(offer.key, OFFER, offer.name, "conflict", WHY_CLASH, listed, offer.id))
+        elif marketing:
+            add(
+                Dropped(
+                    offer.key, OFFER, offer.name, policy_code, WHY_POLICY, policy_sentence, offer.id
+                )
             )
-            continue
-        if marketing:
-            code, sentence = _policy_drop(marketing, catalogue)
-            drop(code, sentence)
-            continue
-        beta, p_reason = _propensity_of(props, offer.key, segment, offer.take_up)
-        value = max(0.0, offer.margin - offer.benefit_cost)
-        if offer.benefit_cost:
-            v_reason = _("Value %(v)s: margin %(m)s on %(p)s less the benefit (%(b)s %(c)s).") % {
-                "v": _yuan(value),
-                "m": _yuan(offer.margin),
-                "p": offer.product_name,
-                "b": offer.benefit_label,
-                "c": _yuan(offer.benefit_cost),
-            }
         else:
-            v_reason = _("Value %(v)s: margin on %(p)s.") % {
-                "v": _yuan(value),
-                "p": offer.product_name,
-            }
-        weight = offer.priority / DEFAULT_PRIORITY
-        if offer.campaign_id:
-            w_reason = _("Priority ×%(w).2f: campaign “%(c)s”, priority %(n)d.") % {
-                "w": weight,
-                "c": offer.campaign_name,
-                "n": offer.priority,
-            }
-        else:
-            w_reason = _("Priority ×%(w).2f: no running campaign (default priority).") % {
-                "w": weight
-            }
-        actions.append(
-            Action(
-                key=offer.key,
-                kind=ActionKind.OFFER,
-                name=offer.name,
-                score=beta.mean * value * weight * offer_weight,
-                propensity=beta.mean,
-                value=value,
-                priority_weight=weight,
-                context_weight=offer_weight,
-                reasons=[p_reason, v_reason, w_reason, offer_context],
-                offer_id=offer.id,
-                segment=segment,
-                detail=(offer.gift_name if offer.has_stock else offer.benefit_label),
-            )
-        )
+            beta = _beta_of(props, offer.key, segment, offer.take_up)
+            value = offer.value
+            weight = offer.priority / DEFAULT_PRIORITY
+            score = beta.mean * value * weight * offer_weight
+            scored.append((score, offer.key, offer, beta, value, weight))
     # care actions
+    CARE = ActionKind.CARE.value
     care_verdict = verdict[InteractionPurpose.CARE.value]
-    care_weight, care_context = _context_weight(ActionKind.CARE, context)
+    care_weight = _context_weight(CARE, context)
     clv = max(0.0, profile.value.clv) if profile.value else 0.0
     churn = profile.value.churn_risk if profile.value else 0.0
     for care in (CareAction.FOLLOW_UP, CareAction.RETENTION):
@@ -806,41 +891,62 @@ def decide(
                 and churn >= catalogue.churn_threshold
             )
             if not at_risk:
-                dropped.append(
-                    Dropped(
-                        key,
-                        ActionKind.CARE,
-                        name,
-                        "not_eligible",
-                        _("Not eligible: not a most valuable or most growable customer at risk."),
-                    )
-                )
+                add(Dropped(key, CARE, name, "not_eligible", WHY_AT_RISK))
                 continue
             value = clv * churn
+        else:
+            value = max(FOLLOW_UP_MIN, FOLLOW_UP_SHARE * clv)
+        if care_verdict:
+            code, sentence = _policy_drop(care_verdict, catalogue)
+            add(Dropped(key, CARE, name, code, WHY_POLICY, sentence))
+            continue
+        beta = _beta_of(props, key, segment, CARE_PRIOR[care])
+        weight = CARE_PRIORITY[care]
+        scored.append((beta.mean * value * weight * care_weight, key, None, beta, value, weight))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    actions: list[Action] = []
+    offer_context = care_context = ""
+    for score, key, item, beta, value, weight in scored[:top]:
+        p_reason = _propensity_reason(beta, (key, segment) in props.rows)
+        if item is not None:
+            offer_context = offer_context or _context_reason(OFFER, context)
+            actions.append(
+                Action(
+                    key=key,
+                    kind=OFFER,
+                    name=item.name,
+                    score=score,
+                    propensity=beta.mean,
+                    value=value,
+                    priority_weight=weight,
+                    context_weight=offer_weight,
+                    reasons=[p_reason, *_offer_reasons(item, value, weight), offer_context],
+                    offer_id=item.id,
+                    segment=segment,
+                    detail=(item.gift_name if item.has_stock else item.benefit_label),
+                )
+            )
+            continue
+        care = CareAction(key.split(":", 1)[1])
+        care_context = care_context or _context_reason(CARE, context)
+        if care == CareAction.RETENTION:
             v_reason = _("Value %(v)s: lifetime value %(clv)s × churn risk %(r)s.") % {
                 "v": _yuan(value),
                 "clv": _yuan(clv),
                 "r": _pct(churn),
             }
         else:
-            value = max(FOLLOW_UP_MIN, FOLLOW_UP_SHARE * clv)
             v_reason = _("Value %(v)s: 5%% of lifetime value %(clv)s, at least %(min)s.") % {
                 "v": _yuan(value),
                 "clv": _yuan(clv),
                 "min": _yuan(FOLLOW_UP_MIN),
             }
-        if care_verdict:
-            code, sentence = _policy_drop(care_verdict, catalogue)
-            dropped.append(Dropped(key, ActionKind.CARE, name, code, sentence))
-            continue
-        beta, p_reason = _propensity_of(props, key, segment, CARE_PRIOR[care])
-        weight = CARE_PRIORITY[care]
         actions.append(
             Action(
                 key=key,
-                kind=ActionKind.CARE,
-                name=name,
-                score=beta.mean * value * weight * care_weight,
+                kind=CARE,
+                name=str(care.label),
+                score=score,
                 propensity=beta.mean,
                 value=value,
                 priority_weight=weight,
@@ -855,15 +961,14 @@ def decide(
                 segment=segment,
             )
         )
-    actions.sort(key=lambda a: (-a.score, a.key))
     return NextBest(
         customer_id=profile.id,
         context=context,
         segment=segment,
-        actions=actions[:top],
+        actions=actions,
         dropped=dropped,
-        ranked=len(actions),
-        marketing_blocked=_policy_drop(marketing, catalogue)[1] if marketing else "",
+        ranked=len(scored),
+        marketing_blocked=policy_sentence,
         offers_total=len(catalogue.offers),
     )
 

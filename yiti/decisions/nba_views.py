@@ -37,15 +37,7 @@ PANEL_CHANNELS = (
     InteractionChannel.IM,
     InteractionChannel.PORTAL,
 )
-DROP_ORDER = (
-    "suppressed",
-    "consent",
-    "policy_cap",
-    "quiet_hours",
-    "out_of_stock",
-    "conflict",
-    "not_eligible",
-)
+DROP_ORDER = nba.DROP_ORDER
 
 
 def _segment_label(segment: str) -> str:
@@ -98,6 +90,7 @@ def _context_from(request: HttpRequest, data: Any) -> nba.Context:
         reason=data.get("reason") or None,
         unit_id=data.get("unit") or None,
         ticket_id=data.get("ticket") or None,
+        direction=data.get("direction") or None,
     )
 
 

@@ -32,7 +32,7 @@ from yiti.decisions.models import (
     ValueSettings,
 )
 from yiti.decisions.nba import Context, NextBest
-from yiti.engagement.choices import InteractionChannel
+from yiti.engagement.choices import Direction, InteractionChannel
 from yiti.org.access import access_for
 
 TIER_ORDER = (ValueTier.MVC, ValueTier.MGC, ValueTier.STANDARD, ValueTier.BZ)
@@ -179,11 +179,13 @@ def nba_context_clean(
     reason: str | None = None,
     unit_id: Any = None,
     ticket_id: Any = None,
+    direction: str | None = None,
 ) -> Context:
     """The context of a decision, validated (:class:`ValidationFailed` names the bad field).
 
     ``unit_id`` (the unit credited with a sale) must be one of the user's own units; by default
     the unit ``campaigns.outcomes.credit_unit`` picks when the outcome is recorded.
+    ``direction`` defaults to ``in`` (inbound): the customer came to the agent who is serving him.
     """
     channel = channel or InteractionChannel.CALL.value
     if channel not in InteractionChannel.values:
@@ -209,7 +211,16 @@ def nba_context_clean(
             ticket = int(ticket_id)
         except (TypeError, ValueError):
             raise ValidationFailed(_("The ticket must be a number."), field="ticket_id") from None
-    return Context(channel=channel, reason=reason, unit_id=unit, ticket_id=ticket)
+    direction = direction or Direction.INBOUND.value
+    if direction not in Direction.values:
+        raise ValidationFailed(
+            _("The direction is “in” (the customer came to us) or “out”, not %(v)s.")
+            % {"v": direction},
+            field="direction",
+        )
+    return Context(
+        channel=channel, reason=reason, unit_id=unit, ticket_id=ticket, direction=direction
+    )
 
 
 def next_best_for(
