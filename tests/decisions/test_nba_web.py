@@ -220,3 +220,39 @@ def test_the_panel_without_offers_shows_care_and_says_why(client, org):
     client.force_login(org.users["am_hz"])
     html = client.get(f"/customers/{customer.pk}/").content.decode()
     assert 'id="nba-no-offers"' in html and 'data-action-key="care:follow_up"' in html
+
+
+def test_api_answer_is_compact_unless_all_is_asked(api_as, served, org):
+    # given a customer for whom many offers are dropped for different reasons
+    customer, _offer = served
+    product = ProductFactory(code="tv", name="IPTV", category="value_added", price=100)
+    for i in range(8):
+        offer_create(
+            actor=org.users["cm"],
+            code=f"rule-{i}",
+            name=f"北京专享 {i}",
+            product=product,
+            benefit="credit",
+            benefit_value=5,
+            eligibility={
+                "match": "all",
+                "conditions": [{"field": "city", "op": "in", "value": ["北京"]}],
+            },
+        )
+    api = api_as("svc_east")
+    # when the agent asks for the next best action
+    body = api.post("/decisions/next-best-action", {"customer_id": customer.pk}).json()
+    # then the drops are counted per reason and only a few are detailed
+    assert body["dropped_counts"] == {"not_eligible": 9}
+    assert body["dropped_total"] == 9
+    assert len(body["dropped"]) == 5
+    assert all(d["reason"] for d in body["dropped"])
+    # and with explain=all every dropped candidate comes with its reason
+    full = api.post(
+        "/decisions/next-best-action", {"customer_id": customer.pk, "explain": "all"}
+    ).json()
+    assert len(full["dropped"]) == 9
+    assert {d["key"] for d in full["dropped"]} >= {"care:retention"}
+    assert full["actions"] == body["actions"]
+    bad = api.post("/decisions/next-best-action", {"customer_id": customer.pk, "explain": "some"})
+    assert bad.status_code == 422 and bad.json()["field"] == "explain"

@@ -378,6 +378,7 @@ class NbaOutcomeOut(Schema):
     unit_id: int | None
     order_id: int | None
     reservation_id: int | None
+    care_task_id: int | None = Field(description="The care call an accepted care action made.")
     interaction_id: int | None
     propensity_before: float
     propensity_after: float
@@ -444,6 +445,7 @@ def next_best_action_outcome(request: HttpRequest, payload: NbaOutcomeIn) -> Sta
             unit_id=o.unit_id,
             order_id=o.order_id,
             reservation_id=o.reservation_id,
+            care_task_id=o.care_task_id,
             interaction_id=o.interaction_id,
             propensity_before=o.propensity_before,
             propensity_after=o.propensity_after,

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yiti.campaigns.models import Offer, OfferReservation
+from yiti.care.models import CareTask
 from yiti.core.models import TimeStampedModel
 from yiti.customers.choices import ValueTier
 from yiti.customers.models import Customer, Order
@@ -335,6 +336,9 @@ class NbaOutcome(TimeStampedModel):
     )
     reservation = models.ForeignKey(
         OfferReservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    care_task = models.ForeignKey(
+        CareTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
 

@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -127,6 +129,12 @@ def nba_outcome(request: HttpRequest, customer_id: int) -> HttpResponse:
         if o.result == "accepted" and o.order_id:
             message = _("Accepted: the sale is recorded for %(unit)s.") % {
                 "unit": o.unit.name if o.unit else "—"
+            }
+        elif o.result == "accepted" and o.care_task_id:
+            task = o.care_task
+            message = _("Accepted: the %(call)s is on the care queue, due %(due)s.") % {
+                "call": task.get_kind_display(),
+                "due": date_format(timezone.localtime(task.due_at), "SHORT_DATE_FORMAT"),
             }
         elif o.result == "accepted":
             message = _("Accepted and recorded on the timeline.")

@@ -5,6 +5,8 @@ the stock is used up) and records the sale of its product credited to the agent'
 (``campaigns.outcomes.credit_unit`` unless the context names one of the agent's units). Every
 outcome lands on the customer's timeline (``engagement.services.interaction_record``) and
 updates the propensity of the action in the customer's segment (Beta-Binomial, ADR 0007).
+Accepting a care action asks the care app for the call (``care.services.care_call_request``):
+a follow-up call (about the context's ticket, if any) or a retention call, on the care queue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from yiti.campaigns.choices import BenefitKind
 from yiti.campaigns.models import Offer, OfferReservation
 from yiti.campaigns.outcomes import credit_unit
 from yiti.campaigns.services import offer_reserve
+from yiti.care.choices import TaskKind
+from yiti.care.models import CareTask
+from yiti.care.services import care_call_request
 from yiti.core.audit import audit_record
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.customers.choices import OrderStatus, SalesChannel
@@ -34,6 +39,13 @@ from yiti.decisions.propensity import Beta
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
 from yiti.engagement.services import interaction_record
 from yiti.org.models import OrgUnit, User
+from yiti.service.models import Ticket
+
+# The care task an accepted care action asks for.
+CARE_TASK_KIND: dict[str, str] = {
+    CareAction.FOLLOW_UP: TaskKind.FIRST,
+    CareAction.RETENTION: TaskKind.RETENTION,
+}
 
 SALES_CHANNEL: dict[str, str] = {
     InteractionChannel.COUNTER: SalesChannel.BRANCH,
@@ -157,6 +169,18 @@ def nba_outcome_record(
                 unit=unit,
                 status=OrderStatus.PENDING,
             )
+    care_task: CareTask | None = None
+    if kind == ActionKind.CARE and accepted:
+        ticket = None
+        if context.ticket_id is not None:
+            ticket = Ticket.objects.filter(pk=context.ticket_id, customer=customer).first()
+        care_task, _created = care_call_request(
+            actor=actor if getattr(actor, "pk", None) else None,
+            customer=customer,
+            kind=CARE_TASK_KIND[ref],
+            ticket=ticket,
+            now=now,
+        )
     campaign_id = None
     if offer is not None:
         campaign_id = next(
@@ -199,6 +223,7 @@ def nba_outcome_record(
         interaction=interaction,
         order=order,
         reservation=reservation,
+        care_task=care_task,
         note=note,
     )
     audit_record(
@@ -212,6 +237,7 @@ def nba_outcome_record(
             "segment": decision.segment,
             "propensity": [round(before, 6), round(propensity.posterior_mean, 6)],
             "order": order.pk if order else None,
+            "care_task": care_task.pk if care_task else None,
             "unit": unit.pk if unit else None,
         },
     )
