@@ -130,8 +130,7 @@ def nba_outcome(request: HttpRequest, customer_id: int) -> HttpResponse:
             message = _("Accepted: the sale is recorded for %(unit)s.") % {
                 "unit": o.unit.name if o.unit else "—"
             }
-        elif o.result == "accepted" and o.care_task_id:
-            task = o.care_task
+        elif o.result == "accepted" and (task := o.care_task) is not None:
             message = _("Accepted: the %(call)s is on the care queue, due %(due)s.") % {
                 "call": task.get_kind_display(),
                 "due": date_format(timezone.localtime(task.due_at), "SHORT_DATE_FORMAT"),
