@@ -263,3 +263,33 @@ def test_the_api_answers_the_care_task_of_an_accepted_follow_up(api_as, customer
     )
     assert res.status_code == 201, res.content
     assert res.json()["care_task_id"] == CareTask.objects.get(customer=customer).pk
+
+
+def test_an_offer_and_a_care_call_do_not_compete_for_the_room_of_a_cap(org, offer, customer):
+    # given a cap of two contacts a week over every purpose, one of them already used
+    ContactPolicyRule.objects.create(name="two a week", max_contacts=2, window_days=7)
+    interaction_record(
+        actor=None,
+        customer=customer,
+        channel="sms",
+        direction="out",
+        purpose="service",
+        occurred_at=timezone.now(),
+        check_access=False,
+    )
+    # then the one contact left allows the offer and the follow-up alike (either may be made)
+    best = _decide(org, customer, Context(channel="call", direction="out"))
+    assert {a.key for a in best.actions} == {f"offer:{offer.pk}", "care:follow_up"}
+    # and once it is used too, both are dropped for the cap
+    interaction_record(
+        actor=None,
+        customer=customer,
+        channel="sms",
+        direction="out",
+        purpose="service",
+        occurred_at=timezone.now(),
+        check_access=False,
+    )
+    capped = _decide(org, customer, Context(channel="call", direction="out"))
+    assert not capped.actions
+    assert {d.code for d in capped.dropped if d.key != "care:retention"} == {"policy_cap"}

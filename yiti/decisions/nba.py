@@ -164,6 +164,7 @@ class CompiledOffer:
     campaign_id: int | None
     campaign_name: str
     take_up: float
+    prior: Beta  # Beta.prior(take_up), made once
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ def _catalogue_build(version: tuple[Any, ...]) -> Catalogue:
                 campaign_id=campaign_id,
                 campaign_name=campaign_name,
                 take_up=take_up,
+                prior=Beta.prior(take_up),
             )
         )
     settings_row = ValueSettings.objects.filter(pk=1).first() or ValueSettings(pk=1)
@@ -506,6 +508,9 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
 # --- the policy check for one customer -------------------------------------------------------
 
 
+_PURPOSE_STRIDE = 1 << 40  # far above any customer id
+
+
 def policy_check(
     *,
     customer_id: int,
@@ -519,8 +524,9 @@ def policy_check(
 ) -> dict[str, str]:
     """The contact policy's verdict on one contact now on ``channel`` for each purpose: ``""``
     when allowed, else the engine's reason (``opted_out``, ``suppressed:<reason>``,
-    ``quiet_hours``, ``cap:<rule>``). Each purpose is judged on its own (one candidate per
-    :func:`~yiti.engagement.policy.evaluate` call), so they do not compete with each other.
+    ``quiet_hours``, ``cap:<rule>``). Each purpose is judged on its own (under a stand-in
+    customer id of its own, in one :func:`~yiti.engagement.policy.evaluate` call), so they do
+    not compete with each other for a cap's room.
     ``live``: the customer is on the line, so the quiet hours are not applied."""
     offset = utc_offset(now)
     counted = Counter(
@@ -529,52 +535,60 @@ def policy_check(
         if ch in policy.CHANNELS and pu in policy.PURPOSES
     )
     keys = sorted(counted)
-    history = policy.Contacts(
-        customer_id=np.full(len(keys), customer_id, dtype=np.int64),
-        day=np.array([k[0] for k in keys], dtype=np.int64),
-        channel=np.array([policy.CHANNELS.index(k[1]) for k in keys], dtype=np.int8),
-        purpose=np.array([policy.PURPOSES.index(k[2]) for k in keys], dtype=np.int8),
-        count=np.array([counted[k] for k in keys], dtype=np.int64),
-    )
     pairs = [
         (ch, pu, ok)
         for (ch, pu), ok in consent.items()
         if ch in policy.CHANNELS and pu in policy.PURPOSES
     ]
-    consent_arrays = policy.Consent(
-        customer_id=np.full(len(pairs), customer_id, dtype=np.int64),
-        channel=np.array([policy.CHANNELS.index(p[0]) for p in pairs], dtype=np.int8),
-        purpose=np.array([policy.PURPOSES.index(p[1]) for p in pairs], dtype=np.int8),
-        granted=np.array([p[2] for p in pairs], dtype=bool),
-    )
     reasons = [r for r in state.suppressions if r in policy.SUPPRESSION_REASONS]
+    # One evaluate call for every purpose: the customer's state is copied once per purpose
+    # under a stand-in id (id + j·2⁴⁰), so the candidates see the same history, consent and
+    # suppressions without competing for a cap's room (as separate calls would not).
+    k = len(purposes)
+    ids = np.array([customer_id + j * _PURPOSE_STRIDE for j in range(k)], dtype=np.int64)
+    history = policy.Contacts(
+        customer_id=np.repeat(ids, len(keys)),
+        day=np.tile(np.array([x[0] for x in keys], dtype=np.int64), k),
+        channel=np.tile(np.array([policy.CHANNELS.index(x[1]) for x in keys], dtype=np.int8), k),
+        purpose=np.tile(np.array([policy.PURPOSES.index(x[2]) for x in keys], dtype=np.int8), k),
+        count=np.tile(np.array([counted[x] for x in keys], dtype=np.int64), k),
+    )
+    consent_arrays = policy.Consent(
+        customer_id=np.repeat(ids, len(pairs)),
+        channel=np.tile(np.array([policy.CHANNELS.index(p[0]) for p in pairs], dtype=np.int8), k),
+        purpose=np.tile(np.array([policy.PURPOSES.index(p[1]) for p in pairs], dtype=np.int8), k),
+        granted=np.tile(np.array([p[2] for p in pairs], dtype=bool), k),
+    )
     suppressed = policy.Suppressed(
-        customer_id=np.full(len(reasons), customer_id, dtype=np.int64),
-        reason=np.array([policy.SUPPRESSION_REASONS.index(r) for r in reasons], dtype=np.int8),
+        customer_id=np.repeat(ids, len(reasons)),
+        reason=np.tile(
+            np.array([policy.SUPPRESSION_REASONS.index(r) for r in reasons], dtype=np.int8), k
+        ),
     )
     at = int(now.timestamp())
-    verdict: dict[str, str] = {}
-    for purpose in purposes:
-        candidate = policy.Candidates.of(
-            customer_id=[customer_id],
-            campaign_id=[0],
-            wave_id=[0],
-            channel=[channel],
-            purpose=[purpose],
-            planned_at=[at],
-            priority=[1.0],
-            expected_value=[1.0],
-        )
-        decision = policy.evaluate(
-            candidate,
-            history,
-            catalogue.rules,
-            () if live else catalogue.quiet,
-            consent_arrays,
-            suppressed,
-            utc_offset=offset,
-        )
-        verdict[purpose] = "" if bool(decision.keep[0]) else decision.reason_of(0)
+    candidates = policy.Candidates.of(
+        customer_id=ids.tolist(),
+        campaign_id=[0] * k,
+        wave_id=[0] * k,
+        channel=[channel] * k,
+        purpose=list(purposes),
+        planned_at=[at] * k,
+        priority=[1.0] * k,
+        expected_value=[1.0] * k,
+    )
+    decision = policy.evaluate(
+        candidates,
+        history,
+        catalogue.rules,
+        () if live else catalogue.quiet,
+        consent_arrays,
+        suppressed,
+        utc_offset=offset,
+    )
+    verdict = {
+        purpose: "" if bool(decision.keep[j]) else decision.reason_of(j)
+        for j, purpose in enumerate(purposes)
+    }
     return verdict
 
 
@@ -871,7 +885,7 @@ def decide(
                 )
             )
         else:
-            beta = _beta_of(props, offer.key, segment, offer.take_up)
+            beta = props.rows.get((offer.key, segment)) or offer.prior
             value = offer.value
             weight = offer.priority / DEFAULT_PRIORITY
             score = beta.mean * value * weight * offer_weight
