@@ -69,7 +69,7 @@ CONCURRENCY = 50
 BURSTS = 60
 BURST_PAUSE_S = 0.1
 SERVERS = os.cpu_count() or 2  # one waitress process per core
-THREADS = 8  # as ``yiti demo``
+THREADS = int(os.environ.get("YITI_BENCH_THREADS", "8"))  # 8: as ``yiti demo``
 TARGET_IN_PROCESS_MS = 10.0
 TARGET_HTTP_MS = 50.0
 MAX_CUSTOMERS = 100_000
@@ -251,7 +251,14 @@ def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
         log(f"http: {SERVERS} waitress processes × {THREADS} threads")
         with ThreadPoolExecutor(CONCURRENCY) as pool:  # warm every server thread and cache
             list(pool.map(client.call, range(HTTP_WARMUP)))
+        cpu_before, client_before = _cpu_s(procs), time.process_time()
         closed = _closed_loop(client)
+        served = closed["requests"]
+        if cpu_before is not None and (cpu_after := _cpu_s(procs)) is not None:
+            closed["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / served, 2)
+        closed["client_cpu_ms_per_request"] = round(
+            (time.process_time() - client_before) * 1000 / served, 2
+        )
         log(
             f"http closed loop: p50 {closed['p50_ms']} ms, p95 {closed['p95_ms']} ms, "
             f"p99 {closed['p99_ms']} ms, {closed['throughput_rps']} req/s at {CONCURRENCY} clients"
@@ -275,6 +282,19 @@ def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
         "closed_loop": closed,
         "bursts": bursts,
     }
+
+
+def _cpu_s(procs: list[subprocess.Popen[bytes]]) -> float | None:
+    """CPU seconds (user + system) the server processes used so far (Linux /proc)."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for proc in procs:
+        try:
+            fields = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 class _Client:
@@ -405,7 +425,8 @@ def summary(result: dict[str, Any]) -> str:
         f"{hp['answer_bytes']} bytes per answer):",
         f"    closed loop of {cl['clients']}: p50 {cl['p50_ms']} ms  p95 {cl['p95_ms']} ms  "
         f"p99 {cl['p99_ms']} ms (target ≤ {TARGET_HTTP_MS} ms), {cl['throughput_rps']} req/s, "
-        f"statuses {cl['status']}",
+        f"statuses {cl['status']}; CPU per request: servers "
+        f"{cl.get('server_cpu_ms_per_request')} ms, client {cl['client_cpu_ms_per_request']} ms",
         f"    bursts of {bu['burst_size']}: p50 {bu['p50_ms']} ms  p95 {bu['p95_ms']} ms  "
         f"p99 {bu['p99_ms']} ms; whole burst answered p50 {bu['burst']['p50_ms']} ms, "
         f"p99 {bu['burst']['p99_ms']} ms; {bu['throughput_rps']} req/s, statuses {bu['status']}",
