@@ -375,9 +375,7 @@ def _query(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall()
     if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": sql, "time": f"{time.monotonic() - started:.3f}", "prepared": True}
-        )
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return rows
 
 
