@@ -278,7 +278,7 @@ def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
         "servers": SERVERS,
         "threads_per_server": THREADS,
         "db_conn_max_age": 60,
-        "answer_bytes": client.size,
+        "answer_bytes_mean": round(client.bytes / max(1, client.answers)),
         "closed_loop": closed,
         "bursts": bursts,
     }
@@ -305,7 +305,7 @@ class _Client:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self.local = threading.local()
         self.rng = random.Random(13)
-        self.size = 0
+        self.bytes, self.answers = 0, 0
 
     def call(self, i: int) -> tuple[float, int]:
         port = self.ports[i % len(self.ports)]
@@ -326,7 +326,8 @@ class _Client:
         res = conn.getresponse()
         data = res.read()
         ms = (time.perf_counter() - started) * 1000
-        self.size = len(data)
+        self.bytes += len(data)
+        self.answers += 1
         return ms, res.status
 
 
@@ -422,7 +423,7 @@ def summary(result: dict[str, Any]) -> str:
         f"(target ≤ {TARGET_IN_PROCESS_MS} ms); CPU p50 {ip['cpu']['p50_ms']} ms, p99 "
         f"{ip['cpu']['p99_ms']} ms — {ip['mean_ranked']} ranked, {ip['mean_dropped']} dropped",
         f"  HTTP ({hp['servers']} waitress processes × {hp['threads_per_server']} threads, "
-        f"{hp['answer_bytes']} bytes per answer):",
+        f"{hp['answer_bytes_mean']} bytes per answer on average):",
         f"    closed loop of {cl['clients']}: p50 {cl['p50_ms']} ms  p95 {cl['p95_ms']} ms  "
         f"p99 {cl['p99_ms']} ms (target ≤ {TARGET_HTTP_MS} ms), {cl['throughput_rps']} req/s, "
         f"statuses {cl['status']}; CPU per request: servers "

@@ -293,3 +293,18 @@ def test_an_offer_and_a_care_call_do_not_compete_for_the_room_of_a_cap(org, offe
     capped = _decide(org, customer, Context(channel="call", direction="out"))
     assert not capped.actions
     assert {d.code for d in capped.dropped if d.key != "care:retention"} == {"policy_cap"}
+
+
+def test_the_panel_lets_the_agent_say_who_made_contact(org, offer, customer, quiet_all_day, client):
+    client.force_login(org.users["svc_east"])
+    url = f"/value/nba/{customer.pk}/"
+    live = client.get(url, {"channel": "call", "reason": "general", "direction": "in"})
+    assert live.status_code == 200
+    html = live.content.decode()
+    assert 'name="direction"' in html and "The customer came to us" in html
+    assert f'class="nba-action" data-action-key="offer:{offer.pk}"' in html
+    outbound = client.get(url, {"channel": "call", "reason": "general", "direction": "out"})
+    html = outbound.content.decode()
+    assert "Quiet hours of the contact policy." in html
+    assert f'class="nba-action" data-action-key="offer:{offer.pk}"' not in html
+    assert f'class="nba-drop" data-action-key="offer:{offer.pk}" data-code="quiet_hours"' in html
