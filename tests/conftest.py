@@ -94,3 +94,13 @@ def _english(settings):
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_access_cache():
+    """Each test starts without the API's per-process unit scopes (ids repeat across tests)."""
+    from yiti.org.access import access_cache_clear
+
+    access_cache_clear()
+    yield
+    access_cache_clear()

@@ -139,8 +139,8 @@ def _window(aggregate: str) -> Callable[[str, Any, int], Q]:
             .annotate(m=metric)
         )
         if op == GTE.code:
-            if value <= 0:
-                return Q()
+            if value <= 0:  # everyone; an empty Q() would vanish from an "any" rule's OR
+                return Q(pk__isnull=False)
             return Q(pk__in=grouped.filter(m__gte=value).values("customer_id"))
         return ~Q(pk__in=grouped.filter(m__gt=value).values("customer_id"))
 

@@ -9,6 +9,7 @@ class Trigger(models.TextChoices):
     COMPLAINT_RESOLVED = "complaint_resolved", _("Complaint resolved")
     ORDER_FULFILLED = "order_fulfilled", _("Order fulfilled")
     VALUE_AT_RISK = "value_at_risk", _("Most valuable customer at risk")
+    AGENT_REQUEST = "agent_request", _("Accepted while serving the customer")
 
 
 class TaskKind(models.TextChoices):

@@ -145,7 +145,8 @@ class CareTask(TimeStampedModel):
     Unique per rule, source and kind, so the sweep can run any number of times. A retention
     call (a most valuable customer at risk, created by the value refit) has no ticket or
     order: its source is the customer's value scores, and a customer has at most one open
-    retention call per rule.
+    retention call per rule. A follow-up call accepted while serving the customer (the next
+    best action) may have no source either; at most one such is open per rule and customer.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="care_tasks")
@@ -225,13 +226,28 @@ class CareTask(TimeStampedModel):
             models.CheckConstraint(
                 condition=(Q(ticket__isnull=False) & Q(order__isnull=True))
                 | (Q(ticket__isnull=True) & Q(order__isnull=False))
-                | (Q(kind=TaskKind.RETENTION) & Q(ticket__isnull=True) & Q(order__isnull=True)),
+                | (
+                    Q(kind__in=[TaskKind.RETENTION, TaskKind.FIRST])
+                    & Q(ticket__isnull=True)
+                    & Q(order__isnull=True)
+                ),
                 name="care_task_one_source",
             ),
             models.UniqueConstraint(
                 fields=["rule", "customer"],
                 condition=Q(kind=TaskKind.RETENTION, status=TaskStatus.OPEN),
                 name="care_task_one_open_retention",
+            ),
+            # a follow-up asked for while serving the customer, without a ticket or order
+            models.UniqueConstraint(
+                fields=["rule", "customer"],
+                condition=Q(
+                    kind=TaskKind.FIRST,
+                    status=TaskStatus.OPEN,
+                    ticket__isnull=True,
+                    order__isnull=True,
+                ),
+                name="care_task_one_open_requested",
             ),
         ]
         indexes = [

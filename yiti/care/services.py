@@ -207,10 +207,11 @@ def followups_generate(*, now: datetime | None = None) -> SweepResult:
     """
     now = now or timezone.now()
     result = SweepResult()
-    # retention calls are created by the value refit (retention_calls_create), not by events
+    # retention calls are created by the value refit (retention_calls_create), and calls asked
+    # for while serving a customer by care_call_request: neither by events
     active_rules = list(
         FollowUpRule.objects.filter(active=True)
-        .exclude(trigger=Trigger.VALUE_AT_RISK)
+        .exclude(trigger__in=[Trigger.VALUE_AT_RISK, Trigger.AGENT_REQUEST])
         .order_by("pk")
     )
     if not active_rules:
@@ -443,6 +444,116 @@ def retention_calls_create(
             summary=f"{len(new)} retention calls {source}".strip(),
         )
     return RetentionResult(created=len(new), rule_id=rule.pk)
+
+
+# --- a care call asked for while serving the customer ----------------------------------------
+
+
+def request_rule_ensure() -> FollowUpRule:
+    """The follow-up rule of calls asked for while serving a customer (the next best action's
+    follow-up call): the first with that trigger, or a new one (due in 2 business days)."""
+    rule = FollowUpRule.objects.filter(trigger=Trigger.AGENT_REQUEST).order_by("pk").first()
+    if rule is not None:
+        return rule
+    rule = FollowUpRule.objects.create(
+        name=_("Follow-up call accepted while serving the customer"),
+        trigger=Trigger.AGENT_REQUEST,
+        due_business_days=2,
+        max_attempts=3,
+        lookback_days=14,
+    )
+    audit_record(
+        actor=None,
+        action="care.rule_create",
+        obj=rule,
+        changes={"trigger": rule.trigger, "due_business_days": 2, "max_attempts": 3},
+        summary=rule.name,
+    )
+    return rule
+
+
+CALL_REQUEST_KINDS = (TaskKind.FIRST, TaskKind.RETENTION)
+
+
+@transaction.atomic
+def care_call_request(
+    *,
+    actor: User | None,
+    customer: Customer,
+    kind: str,
+    ticket: Ticket | None = None,
+    now: datetime | None = None,
+) -> tuple[CareTask, bool]:
+    """A care call the customer accepted while being served: a follow-up call (``first``, on
+    the rule of agent requests, about ``ticket`` when there is one) or a retention call
+    (``retention``, on the retention rule). Returns ``(task, created)``.
+
+    Idempotent: while such a call is open (for the ticket, or the customer's open retention
+    call / open follow-up without a ticket) it is returned instead of a second one. Assigned
+    like the sweep's tasks: a retention call to the customer's active account manager, else
+    the least-loaded care agent of the customer's care unit; due within the rule's business
+    days on the unit's calendar. Audited (``care.task_request``).
+    """
+    if kind not in CALL_REQUEST_KINDS:
+        raise ValidationFailed(_("Unknown kind of care call: %(k)s") % {"k": kind}, field="kind")
+    if ticket is not None and ticket.customer_id != customer.pk:
+        raise ValidationFailed(_("The ticket is not this customer's."), field="ticket_id")
+    now = now or timezone.now()
+    rule = retention_rule_ensure() if kind == TaskKind.RETENTION else request_rule_ensure()
+    open_calls = CareTask.objects.select_for_update().filter(
+        rule=rule, customer=customer, kind=kind, status=TaskStatus.OPEN
+    )
+    source_ticket = ticket if kind == TaskKind.FIRST else None
+    if source_ticket is not None:
+        existing = CareTask.objects.filter(rule=rule, ticket=source_ticket, kind=kind).first()
+    else:
+        existing = open_calls.filter(ticket__isnull=True, order__isnull=True).first()
+    if existing is not None:
+        return existing, False
+    unit = customer.unit
+    owner = customer.owner
+    if kind == TaskKind.RETENTION and owner is not None and owner.is_active:
+        task = CareTask(
+            customer=customer,
+            rule=rule,
+            kind=kind,
+            source_at=now,
+            unit_id=customer.unit_id,
+            assignee=owner,
+            due_at=CalendarBook().due(
+                path=unit.path, unit_id=unit.pk, start=now, days=rule.due_business_days
+            ),
+            status=TaskStatus.OPEN,
+        )
+    else:
+        task = _new_task(
+            rule=rule,
+            kind=kind,
+            customer_id=customer.pk,
+            unit_path=unit.path,
+            unit_id=unit.pk,
+            source_at=now,
+            days=rule.due_business_days,
+            book=CalendarBook(),
+            roster=CareRoster(),
+            ticket_id=source_ticket.pk if source_ticket is not None else None,
+        )
+    task.save()
+    audit_record(
+        actor=actor,
+        action="care.task_request",
+        obj=task,
+        customer_id=customer.pk,
+        changes={
+            "kind": task.kind,
+            "rule": rule.pk,
+            "ticket": task.ticket_id,
+            "assignee": task.assignee_id,
+            "due_at": task.due_at,
+        },
+        summary=str(task.get_kind_display()),
+    )
+    return task, True
 
 
 # --- attempts --------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""API endpoints of the value model (mounted at /api/v1): the fits, "Refit now", and one
-customer's value scores.
+"""API endpoints of the value model (mounted at /api/v1): the fits, "Refit now", one
+customer's value scores; the next best action, its outcomes and the learned propensities.
 
 Thin: the same selectors, rules and services as the web pages. ``/value/fits`` is for the
 roles of the value page; ``/customers/{id}/value`` for whoever may see the customer.
@@ -7,15 +7,18 @@ roles of the value page; ``/customers/{id}/value`` for whoever may see the custo
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
 from yiti.customers.models import CustomerValue
-from yiti.decisions import rules, selectors, services
+from yiti.customers.selectors import customer_get_for
+from yiti.decisions import nba, rules, selectors, services
+from yiti.decisions import outcomes as outcome_services
 from yiti.decisions.models import TierChange, ValueModelFit
 from yiti.org.api import UserRef
 
@@ -217,3 +220,250 @@ def fits_create(request: HttpRequest, payload: RefitIn) -> Status[FitOut]:
 def customer_value(request: HttpRequest, customer_id: int) -> CustomerValueOut:
     view = selectors.customer_value_for(_user(request), customer_id)
     return CustomerValueOut.of(customer_id, view.value, view.history)
+
+
+# --- next best action ------------------------------------------------------------------------
+
+
+class NbaContextIn(Schema):
+    channel: str = Field("call", description="Channel of the contact: call, counter, im, …")
+    reason: str = Field("general", description="Reason for contact: general, billing, complaint, …")
+    direction: str = Field(
+        "in",
+        description="in: the customer came to us (called, at the counter, in the chat, on the "
+        "portal) — quiet hours do not apply while he is on the line; out: the agent reaches out.",
+    )
+    unit_id: int | None = Field(None, description="The agent's unit credited with a sale.")
+    ticket_id: int | None = None
+
+
+DROPPED_DETAILS = 5
+
+
+class NbaIn(Schema):
+    customer_id: int
+    context: NbaContextIn | None = None
+    top: int = Field(nba.TOP, ge=1, le=50)
+    explain: Literal["top", "all"] = Field(
+        "top",
+        description=f"top: the dropped candidates as counts per code and at most "
+        f"{DROPPED_DETAILS} of them with their reasons; all: every dropped candidate.",
+    )
+
+
+class ScoreParts(Schema):
+    propensity: float
+    value: float = Field(description="Yuan.")
+    priority_weight: float
+    context_weight: float
+
+
+class ActionOut(Schema):
+    key: str = Field(description="offer:<id> or care:<care action>; pass it to the outcome.")
+    kind: str
+    name: str
+    offer_id: int | None
+    score: float
+    parts: ScoreParts
+    reasons: list[str]
+
+
+class DroppedOut(Schema):
+    key: str
+    kind: str
+    name: str
+    offer_id: int | None
+    code: str = Field(
+        description="not_eligible, out_of_stock, conflict, consent, suppressed, quiet_hours, "
+        "policy_cap"
+    )
+    reason: str
+
+
+class NbaOut(Schema):
+    customer_id: int
+    segment: str
+    context: NbaContextIn
+    actions: list[ActionOut]
+    ranked: int = Field(description="Candidates that passed every check and were scored.")
+    dropped_total: int
+    dropped_counts: dict[str, int] = Field(description="Dropped candidates per code.")
+    dropped: list[DroppedOut] = Field(
+        description=f"With explain=top at most {DROPPED_DETAILS} (the first of each code, most "
+        "telling first); with explain=all every one."
+    )
+    marketing_blocked: str
+
+
+def nba_body(best: nba.NextBest, *, explain: str = "top") -> dict[str, Any]:
+    """The answer of ``POST /decisions/next-best-action`` as plain JSON-ready data (the shape of
+    :class:`NbaOut`): built directly, since validating ~200 schema objects per call cost more
+    than the decision itself."""
+    counts, shown = nba.drops_summary(best.dropped, details=DROPPED_DETAILS)
+    if explain == "all":
+        shown = best.dropped
+    ctx = best.context
+    return {
+        "customer_id": best.customer_id,
+        "segment": best.segment,
+        "context": {
+            "channel": ctx.channel,
+            "reason": ctx.reason,
+            "direction": ctx.direction,
+            "unit_id": ctx.unit_id,
+            "ticket_id": ctx.ticket_id,
+        },
+        "actions": [
+            {
+                "key": a.key,
+                "kind": a.kind,
+                "name": a.name,
+                "offer_id": a.offer_id,
+                "score": a.score,
+                "parts": {
+                    "propensity": a.propensity,
+                    "value": a.value,
+                    "priority_weight": a.priority_weight,
+                    "context_weight": a.context_weight,
+                },
+                "reasons": a.reasons,
+            }
+            for a in best.actions
+        ],
+        "ranked": best.ranked,
+        "dropped_total": len(best.dropped),
+        "dropped_counts": counts,
+        "dropped": [
+            {
+                "key": d.key,
+                "kind": d.kind,
+                "name": d.name,
+                "offer_id": d.offer_id,
+                "code": d.code,
+                "reason": d.reason,
+            }
+            for d in shown
+        ],
+        "marketing_blocked": best.marketing_blocked,
+    }
+
+
+class NbaOutcomeIn(Schema):
+    customer_id: int
+    action: str = Field(description="The key of a proposed action (offer:<id>, care:follow_up).")
+    result: str = Field(description="accepted or declined")
+    context: NbaContextIn | None = None
+    note: str = ""
+
+
+class PropensityOut(Schema):
+    action: str
+    name: str
+    segment: str
+    prior_alpha: float
+    prior_beta: float
+    prior_mean: float
+    successes: int
+    failures: int
+    posterior_mean: float
+    updated_at: datetime | None
+
+
+class NbaOutcomeOut(Schema):
+    id: int
+    customer_id: int
+    action: str
+    result: str
+    segment: str
+    unit_id: int | None
+    order_id: int | None
+    reservation_id: int | None
+    care_task_id: int | None = Field(description="The care call an accepted care action made.")
+    interaction_id: int | None
+    propensity_before: float
+    propensity_after: float
+    propensity: PropensityOut
+
+
+def _context(request: HttpRequest, data: NbaContextIn | None) -> nba.Context:
+    if data is None:
+        return selectors.nba_context_clean(_user(request))
+    return selectors.nba_context_clean(
+        _user(request),
+        channel=data.channel,
+        reason=data.reason,
+        unit_id=data.unit_id,
+        ticket_id=data.ticket_id,
+        direction=data.direction,
+    )
+
+
+@router.post(
+    "/decisions/next-best-action",
+    response=NbaOut,
+    tags=["next best action"],
+    summary="The next best actions for a customer in a context, with score parts and reasons; "
+    "the dropped candidates counted per reason (explain=all lists every one)",
+)
+def next_best_action(request: HttpRequest, payload: NbaIn) -> HttpResponse:
+    context = _context(request, payload.context)
+    best = selectors.next_best_for(_user(request), payload.customer_id, context, top=payload.top)
+    return HttpResponse(
+        json.dumps(nba_body(best, explain=payload.explain), ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+
+
+@router.post(
+    "/decisions/next-best-action/outcome",
+    response={201: NbaOutcomeOut},
+    tags=["next best action"],
+    summary="Record that the customer accepted or declined a proposed action",
+)
+def next_best_action_outcome(request: HttpRequest, payload: NbaOutcomeIn) -> Status[NbaOutcomeOut]:
+    user = _user(request)
+    customer = customer_get_for(user, payload.customer_id)
+    context = _context(request, payload.context)
+    recorded = outcome_services.nba_outcome_record(
+        actor=user,
+        customer=customer,
+        action=payload.action,
+        result=payload.result,
+        context=context,
+        note=payload.note,
+    )
+    o, p = recorded.outcome, recorded.propensity
+    row = selectors.propensities_list(action=p.action, segment=p.segment)[0]
+    return Status(
+        201,
+        NbaOutcomeOut(
+            id=o.pk,
+            customer_id=o.customer_id,
+            action=o.action,
+            result=o.result,
+            segment=o.segment,
+            unit_id=o.unit_id,
+            order_id=o.order_id,
+            reservation_id=o.reservation_id,
+            care_task_id=o.care_task_id,
+            interaction_id=o.interaction_id,
+            propensity_before=o.propensity_before,
+            propensity_after=o.propensity_after,
+            propensity=PropensityOut(**row.__dict__),
+        ),
+    )
+
+
+@router.get(
+    "/decisions/propensities",
+    response=list[PropensityOut],
+    tags=["next best action"],
+    summary="Learned propensities per action and segment: prior, acceptances, declines, "
+    "posterior mean, last updated",
+)
+def propensities(request: HttpRequest, action: str = "", segment: str = "") -> list[PropensityOut]:
+    rules.require_view(_user(request))
+    return [
+        PropensityOut(**row.__dict__)
+        for row in selectors.propensities_list(action=action, segment=segment)
+    ]

@@ -51,3 +51,32 @@ DEFAULT_COSTS: dict[str, str] = {
     CostItem.CARE_CALL: "4.00",
     CostItem.VISIT: "60.00",
 }
+
+
+class ContactReason(models.TextChoices):
+    """Why the customer is being served: the context of a next best action."""
+
+    GENERAL = "general", _("General contact")
+    BILLING = "billing", _("Bill enquiry")
+    CONSULTATION = "consultation", _("Consultation")
+    REPAIR = "repair", _("Repair / fault")
+    SERVICE_REQUEST = "service_request", _("Service request")
+    ORDER_PROCESSING = "order_processing", _("Order processing")
+    COMPLAINT = "complaint", _("Complaint")
+
+
+class ActionKind(models.TextChoices):
+    OFFER = "offer", _("Offer")
+    CARE = "care", _("Care action")
+
+
+class CareAction(models.TextChoices):
+    """The care actions the next best action may propose besides offers."""
+
+    FOLLOW_UP = "follow_up", _("Follow-up call")
+    RETENTION = "retention", _("Retention call")
+
+
+class NbaResult(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")

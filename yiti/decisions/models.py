@@ -1,4 +1,5 @@
-"""Decisions: the value model's fits, the tier history, unit costs to serve, value settings.
+"""Decisions: the value model's fits, the tier history, unit costs to serve, value settings;
+the next best action's propensities and outcomes.
 
 The per-customer scores themselves live in ``yiti.customers.models.CustomerValue`` (ADR 0005)
 so that campaigns can filter by tier without importing this app.
@@ -14,10 +15,21 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from yiti.campaigns.models import Offer, OfferReservation
+from yiti.care.models import CareTask
 from yiti.core.models import TimeStampedModel
 from yiti.customers.choices import ValueTier
-from yiti.customers.models import Customer
-from yiti.decisions.choices import CostItem, FitStatus, FitTrigger
+from yiti.customers.models import Customer, Order
+from yiti.decisions.choices import (
+    ActionKind,
+    ContactReason,
+    CostItem,
+    FitStatus,
+    FitTrigger,
+    NbaResult,
+)
+from yiti.engagement.models import Interaction
+from yiti.org.models import OrgUnit
 
 
 class ValueModelFit(TimeStampedModel):
@@ -238,3 +250,106 @@ class ValueSettings(TimeStampedModel):
 
     def __str__(self) -> str:
         return str(_("Value settings"))
+
+
+UNSCORED = "unscored"  # the segment of a customer the value model has not scored yet
+
+
+class Propensity(TimeStampedModel):
+    """The learned acceptance rate of one action in one segment (a value tier).
+
+    ``action`` is ``offer:<id>`` or ``care:<care action>``. Beta-Binomial
+    (``yiti.decisions.propensity``): the prior Beta(``prior_alpha``, ``prior_beta``) plus the
+    ``successes`` (acceptances) and ``failures`` (declines) recorded; the propensity is the
+    posterior mean. A row is created at the first outcome; until then the prior decides.
+    """
+
+    action = models.CharField(_("action"), max_length=40)
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    segment = models.CharField(_("segment"), max_length=10)
+    prior_alpha = models.FloatField(_("prior α"))
+    prior_beta = models.FloatField(_("prior β"))
+    successes = models.PositiveIntegerField(_("acceptances"), default=0)
+    failures = models.PositiveIntegerField(_("declines"), default=0)
+
+    class Meta:
+        ordering = ["action", "segment"]
+        verbose_name = _("propensity")
+        verbose_name_plural = _("propensities")
+        constraints = [
+            models.UniqueConstraint(fields=["action", "segment"], name="propensity_unique"),
+            models.CheckConstraint(
+                condition=Q(prior_alpha__gt=0, prior_beta__gt=0), name="propensity_prior_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["segment"], name="propensity_segment")]
+
+    def __str__(self) -> str:
+        return f"{self.action} × {self.segment}: {self.successes}/{self.successes + self.failures}"
+
+    @property
+    def prior_mean(self) -> float:
+        return self.prior_alpha / (self.prior_alpha + self.prior_beta)
+
+    @property
+    def posterior_mean(self) -> float:
+        a = self.prior_alpha + self.successes
+        return a / (a + self.prior_beta + self.failures)
+
+
+class NbaOutcome(TimeStampedModel):
+    """What came of one proposed next best action: accepted or declined, in which context.
+
+    Accepting an offer reserves its gift and records the sale, credited to ``unit`` (the
+    agent's unit that serves the customer); every outcome is on the customer's timeline
+    (``interaction``) and updates the propensity of the action in the customer's segment
+    (``propensity_before`` → ``propensity_after``).
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=ActionKind.choices)
+    action = models.CharField(_("action"), max_length=40)
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    segment = models.CharField(_("segment"), max_length=10)
+    result = models.CharField(_("result"), max_length=10, choices=NbaResult.choices)
+    channel = models.CharField(_("channel"), max_length=16)
+    reason = models.CharField(_("reason for contact"), max_length=20, choices=ContactReason.choices)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    score = models.FloatField(_("score"), null=True, blank=True)
+    propensity_before = models.FloatField(_("propensity before"))
+    propensity_after = models.FloatField(_("propensity after"))
+    unit = models.ForeignKey(
+        OrgUnit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    interaction = models.ForeignKey(
+        Interaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reservation = models.ForeignKey(
+        OfferReservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    care_task = models.ForeignKey(
+        CareTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("next best action outcome")
+        verbose_name_plural = _("next best action outcomes")
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="nba_outcome_customer"),
+            models.Index(fields=["action", "segment"], name="nba_outcome_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.action}: {self.result}"

@@ -1,6 +1,12 @@
-"""The "Value" panel on the customer 360 page (slot ``customer360``): tier, lifetime value,
-P(active) and churn risk, cost to serve, and the customer's tier history. The 360 page has
-already checked that the user sees the customer."""
+"""Panels of decisions on pages of lower apps.
+
+* ``customer360`` / "value": tier, lifetime value, P(active) and churn risk, cost to serve, and
+  the customer's tier history.
+* ``customer360`` / "nba" and ``ticket`` / "nba": the next best actions for the current
+  context (on a ticket: its channel, its kind as the reason for contact, the ticket itself).
+
+The pages have already checked that the user sees the customer.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,24 @@ from django.template.loader import render_to_string
 
 from yiti.core.panels import register_panel
 from yiti.decisions import selectors
+from yiti.decisions.nba import Context
+from yiti.decisions.nba_views import panel_html
 from yiti.decisions.rules import can_view_value
+from yiti.engagement.choices import InteractionChannel
 from yiti.org.access import access_for
 
 HISTORY = 6
+# a ticket's channel (service.choices.TicketChannel) as the channel of the contact
+TICKET_CHANNEL = {
+    "phone": InteractionChannel.CALL,
+    "counter": InteractionChannel.COUNTER,
+    "portal": InteractionChannel.PORTAL,
+    "email": InteractionChannel.EMAIL,
+    "im": InteractionChannel.IM,
+    "field": InteractionChannel.VISIT,
+    "care": InteractionChannel.CALL,
+    "sales": InteractionChannel.VISIT,
+}
 
 
 def render_value(request: HttpRequest, customer: Any) -> str:
@@ -29,5 +49,20 @@ def render_value(request: HttpRequest, customer: Any) -> str:
     return render_to_string("decisions/_customer_panel.html", context, request=request)
 
 
+def render_nba_customer(request: HttpRequest, customer: Any) -> str:
+    return panel_html(request, customer.pk, Context())
+
+
+def render_nba_ticket(request: HttpRequest, ticket: Any) -> str:
+    context = Context(
+        channel=TICKET_CHANNEL.get(ticket.channel, InteractionChannel.CALL).value,
+        reason=ticket.kind,
+        ticket_id=ticket.pk,
+    )
+    return panel_html(request, ticket.customer_id, context)
+
+
 def register() -> None:
+    register_panel("customer360", "nba", render_nba_customer, order=5)
     register_panel("customer360", "value", render_value, order=10)
+    register_panel("ticket", "nba", render_nba_ticket, order=10)

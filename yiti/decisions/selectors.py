@@ -8,16 +8,32 @@ read only through a customer the user may see.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from yiti.campaigns.models import Offer
+from yiti.core.errors import NotFound, ValidationFailed
 from yiti.customers.choices import ValueTier
 from yiti.customers.models import Customer, CustomerValue
 from yiti.customers.selectors import customer_get_for
-from yiti.decisions.choices import DEFAULT_COSTS, CostItem, FitStatus
-from yiti.decisions.models import ServiceCost, TierChange, ValueModelFit, ValueSettings
+from yiti.decisions import nba
+from yiti.decisions.choices import DEFAULT_COSTS, CareAction, ContactReason, CostItem, FitStatus
+from yiti.decisions.models import (
+    NbaOutcome,
+    Propensity,
+    ServiceCost,
+    TierChange,
+    ValueModelFit,
+    ValueSettings,
+)
+from yiti.decisions.nba import Context, NextBest
+from yiti.engagement.choices import Direction, InteractionChannel
+from yiti.org.access import access_for
 
 TIER_ORDER = (ValueTier.MVC, ValueTier.MGC, ValueTier.STANDARD, ValueTier.BZ)
 
@@ -151,3 +167,132 @@ def customer_value_of(customer: Customer, *, history: int = 10) -> CustomerValue
         .order_by("-at", "-id")[:history]
     )
     return CustomerValueView(customer=customer, value=value, history=changes)
+
+
+# --- next best action ------------------------------------------------------------------------
+
+
+def nba_context_clean(
+    user: Any,
+    *,
+    channel: str | None = None,
+    reason: str | None = None,
+    unit_id: Any = None,
+    ticket_id: Any = None,
+    direction: str | None = None,
+) -> Context:
+    """The context of a decision, validated (:class:`ValidationFailed` names the bad field).
+
+    ``unit_id`` (the unit credited with a sale) must be one of the user's own units; by default
+    the unit ``campaigns.outcomes.credit_unit`` picks when the outcome is recorded.
+    ``direction`` defaults to ``in`` (inbound): the customer came to the agent who is serving him.
+    """
+    channel = channel or InteractionChannel.CALL.value
+    if channel not in InteractionChannel.values:
+        raise ValidationFailed(_("Unknown channel: %(v)s") % {"v": channel}, field="channel")
+    reason = reason or ContactReason.GENERAL.value
+    if reason not in ContactReason.values:
+        raise ValidationFailed(
+            _("Unknown reason for contact: %(v)s") % {"v": reason}, field="reason"
+        )
+    unit: int | None = None
+    if unit_id not in (None, ""):
+        try:
+            unit = int(unit_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed(_("The unit must be a number."), field="unit_id") from None
+        if user is not None and unit not in access_for(user).home_unit_ids:
+            raise ValidationFailed(
+                _("The unit credited must be one of your own units."), field="unit_id"
+            )
+    ticket: int | None = None
+    if ticket_id not in (None, ""):
+        try:
+            ticket = int(ticket_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed(_("The ticket must be a number."), field="ticket_id") from None
+    direction = direction or Direction.INBOUND.value
+    if direction not in Direction.values:
+        raise ValidationFailed(
+            _("The direction is “in” (the customer came to us) or “out”, not %(v)s.")
+            % {"v": direction},
+            field="direction",
+        )
+    return Context(
+        channel=channel, reason=reason, unit_id=unit, ticket_id=ticket, direction=direction
+    )
+
+
+def next_best_for(
+    user: Any,
+    customer_id: int,
+    context: Context,
+    *,
+    now: datetime | None = None,
+    top: int = nba.TOP,
+) -> NextBest:
+    """The next best actions for a customer the user may see (:class:`NotFound` otherwise).
+
+    Two queries for the customer (``nba.profile_load``) whatever the number of offers; the
+    visibility check is made on the profile read (``customers.rules.is_visible``).
+    """
+    now = now or timezone.now()
+    loaded = nba.load(int(customer_id), now=now)
+    if loaded is None or (
+        user is not None and not nba.profile_visible_to(access_for(user), loaded)
+    ):
+        raise NotFound(_("Customer not found."))
+    return nba.decide(loaded, context, now=now, top=top)
+
+
+@dataclass(frozen=True)
+class PropensityRow:
+    """One action × segment as the propensity page and API show it."""
+
+    action: str
+    name: str
+    segment: str
+    prior_alpha: float
+    prior_beta: float
+    prior_mean: float
+    successes: int
+    failures: int
+    posterior_mean: float
+    updated_at: datetime | None
+
+
+def action_names() -> dict[str, str]:
+    names = {f"offer:{pk}": name for pk, name in Offer.objects.values_list("pk", "name")}
+    names.update({f"care:{c.value}": str(c.label) for c in CareAction})
+    return names
+
+
+def propensities_list(*, action: str = "", segment: str = "") -> list[PropensityRow]:
+    """The learned propensities (rows exist from an action's first outcome in a segment)."""
+    qs = Propensity.objects.order_by("action", "segment")
+    if action:
+        qs = qs.filter(action=action)
+    if segment:
+        qs = qs.filter(segment=segment)
+    names = action_names()
+    return [
+        PropensityRow(
+            action=p.action,
+            name=names.get(p.action, p.action),
+            segment=p.segment,
+            prior_alpha=p.prior_alpha,
+            prior_beta=p.prior_beta,
+            prior_mean=p.prior_mean,
+            successes=p.successes,
+            failures=p.failures,
+            posterior_mean=p.posterior_mean,
+            updated_at=p.updated_at,
+        )
+        for p in qs
+    ]
+
+
+def nba_outcomes_recent(*, limit: int = 20) -> QuerySet[NbaOutcome]:
+    return NbaOutcome.objects.select_related("actor", "unit", "offer").order_by(
+        "-created_at", "-id"
+    )[:limit]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yiti.decisions import views
+from yiti.decisions import nba_views, views
 
 app_name = "decisions"
 urlpatterns = [
@@ -8,4 +8,7 @@ urlpatterns = [
     path("refit/", views.refit, name="refit"),
     path("fits/status/", views.fits_status, name="fits_status"),
     path("settings/", views.value_settings, name="settings"),
+    path("nba/<int:customer_id>/", nba_views.nba_panel, name="nba_panel"),
+    path("nba/<int:customer_id>/outcome/", nba_views.nba_outcome, name="nba_outcome"),
+    path("propensities/", nba_views.propensities_page, name="propensities"),
 ]

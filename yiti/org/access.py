@@ -7,6 +7,7 @@ Every selector that returns customers (or anything owned by a customer) filters 
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,33 @@ def access_for(user: Any) -> Access:
         with contextlib.suppress(AttributeError):  # AnonymousUser and the like
             setattr(user, _CACHE_ATTR, cached)
     return cached
+
+
+# Access per user kept across requests by the API's token path (``access_prime``): the unit
+# scope is two queries and a subtree walk, the same for every call of one integration. An entry
+# is used only while the version read with the token (the user's active/superuser flags, count
+# and last change of his memberships, count and last change of the unit tree) is unchanged,
+# and at most ACCESS_TTL seconds (a raw SQL change that touches neither is seen then).
+ACCESS_TTL = 60.0
+_access_cache: dict[int, tuple[tuple[Any, ...], float, Access]] = {}
+
+
+def access_prime(user: Any, version: tuple[Any, ...]) -> Access:
+    """The user's access from the process cache when ``version`` is unchanged, else computed;
+    set on ``user`` so that :func:`access_for` answers it for the rest of the request."""
+    now = time.monotonic()
+    hit = _access_cache.get(user.pk)
+    if hit is not None and hit[0] == version and now - hit[1] < ACCESS_TTL:
+        access = hit[2]
+    else:
+        access = _compute(user)
+        _access_cache[user.pk] = (version, now, access)
+    setattr(user, _CACHE_ATTR, access)
+    return access
+
+
+def access_cache_clear() -> None:
+    _access_cache.clear()
 
 
 def access_reset(user: Any) -> None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.core.audit import audit_record
 from yiti.core.errors import NotFound, ValidationFailed
-from yiti.org.access import access_reset
+from yiti.org.access import access_prime, access_reset
 from yiti.org.choices import Role, UnitKind
 from yiti.org.models import ApiToken, LoginAttempt, Membership, OrgUnit, User
 
@@ -110,20 +111,62 @@ def token_revoke(*, user: User, token_id: int, actor: Any = None) -> ApiToken:
     return token
 
 
+_TOKEN_TOUCH = timedelta(minutes=5)
+_token_touched: dict[int, datetime] = {}  # token id -> when this process last stamped it
+
+
+def _token_sql() -> str:
+    u, t, m, o = (
+        User._meta.db_table,
+        ApiToken._meta.db_table,
+        Membership._meta.db_table,
+        OrgUnit._meta.db_table,
+    )
+    return (
+        f"SELECT u.*, t.id AS token_id, "  # noqa: S608
+        f"(SELECT COUNT(*) FROM {m} WHERE user_id = u.id) AS v_memberships, "
+        f"(SELECT MAX(updated_at) FROM {m} WHERE user_id = u.id) AS v_memberships_at, "
+        f"(SELECT COUNT(*) FROM {o}) AS v_units, (SELECT MAX(updated_at) FROM {o}) AS v_units_at "
+        f"FROM {u} u JOIN {t} t ON t.user_id = u.id "
+        f"WHERE t.token_hash = %s AND t.revoked_at IS NULL"
+    )
+
+
 def token_authenticate(raw: str) -> User | None:
+    """The active user of a token that is not revoked, or None.
+
+    One query per call: the token, its user and the version of the user's access (his
+    memberships and the unit tree), so the unit scope is reused from the process cache
+    (``access_prime``) until a membership or unit changes; a revoked token or a deactivated
+    user is refused at once. ``last_used_at`` is stamped at most every five minutes.
+    """
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(token_hash=_hash_token(raw), revoked_at__isnull=True)
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    found = list(User.objects.raw(_token_sql(), [_hash_token(raw)]))
+    if not found or not found[0].is_active:
         return None
+    user = found[0]
+    extra = user.__dict__
+    access_prime(
+        user,
+        (
+            user.is_active,
+            user.is_superuser,
+            extra.pop("v_memberships"),
+            extra.pop("v_memberships_at"),
+            extra.pop("v_units"),
+            extra.pop("v_units_at"),
+        ),
+    )
+    token_id = int(extra.pop("token_id"))
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    touched = _token_touched.get(token_id)
+    if touched is None or now - touched > _TOKEN_TOUCH:
+        _token_touched[token_id] = now
+        ApiToken.objects.filter(pk=token_id).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - _TOKEN_TOUCH)
+        ).update(last_used_at=now)
+    return user
 
 
 def login_allowed(*, username: str, ip: str | None) -> bool:

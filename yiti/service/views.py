@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
+from yiti.core.panels import render_panels
 from yiti.core.web import yiti_errors
 from yiti.customers.selectors import contact_points_for, customer_get_for
 from yiti.engagement.selectors import is_suppressed, timeline
@@ -144,6 +145,8 @@ def _ticket_context(
         "open_count": selectors.open_ticket_count(customer),
         "recent": list(timeline(customer)[:5]),
         "suppressed": is_suppressed(customer),
+        # panels of higher apps beside the ticket (the next best action, from decisions)
+        "panels": render_panels("ticket", request, ticket),
     }
 
 

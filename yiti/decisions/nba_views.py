@@ -1,0 +1,167 @@
+"""The next best action panel (customer 360 and ticket pages, htmx) and the propensity page.
+
+The panel is rendered inside the page (``panels.py``) and refreshed by htmx when the agent
+changes the context (channel, reason for contact) or records an outcome; each answer is the
+panel again, computed fresh.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from yiti.core.errors import YitiError
+from yiti.core.htmx import is_htmx
+from yiti.core.web import yiti_errors
+from yiti.customers.choices import ValueTier
+from yiti.customers.selectors import customer_get_for
+from yiti.decisions import nba, selectors
+from yiti.decisions.choices import ContactReason
+from yiti.decisions.models import UNSCORED
+from yiti.decisions.outcomes import nba_outcome_record
+from yiti.decisions.views import _require_view
+from yiti.engagement.choices import InteractionChannel
+from yiti.org.web import acting_user as _actor
+
+PANEL_CHANNELS = (
+    InteractionChannel.CALL,
+    InteractionChannel.COUNTER,
+    InteractionChannel.VISIT,
+    InteractionChannel.IM,
+    InteractionChannel.PORTAL,
+)
+DROP_ORDER = nba.DROP_ORDER
+
+
+def _segment_label(segment: str) -> str:
+    if segment == UNSCORED:
+        return _("Not scored yet")
+    return str(dict(ValueTier.choices).get(segment, segment))
+
+
+def panel_html(
+    request: HttpRequest,
+    customer_id: int,
+    context: nba.Context,
+    *,
+    message: str = "",
+    error: str = "",
+) -> str:
+    best = selectors.next_best_for(request.user, customer_id, context)
+    counts: dict[str, int] = {}
+    for d in best.dropped:
+        counts[d.code] = counts.get(d.code, 0) + 1
+    labels = {
+        "suppressed": _("suppressed"),
+        "consent": _("no consent"),
+        "policy_cap": _("contact policy cap"),
+        "quiet_hours": _("quiet hours"),
+        "out_of_stock": _("out of stock"),
+        "conflict": _("conflict"),
+        "not_eligible": _("not eligible"),
+    }
+    dropped_counts = [(c, labels.get(c, c), counts[c]) for c in DROP_ORDER if c in counts]
+    ctx: dict[str, Any] = {
+        "best": best,
+        "customer_id": customer_id,
+        "context": context,
+        "segment_label": _segment_label(best.segment),
+        "channels": [(c.value, c.label) for c in PANEL_CHANNELS],
+        "reasons": ContactReason.choices,
+        "dropped_counts": dropped_counts,
+        "drop_labels": labels,
+        "message": message,
+        "error": error,
+    }
+    return render_to_string("decisions/_nba_panel.html", ctx, request=request)
+
+
+def _context_from(request: HttpRequest, data: Any) -> nba.Context:
+    return selectors.nba_context_clean(
+        request.user,
+        channel=data.get("channel") or None,
+        reason=data.get("reason") or None,
+        unit_id=data.get("unit") or None,
+        ticket_id=data.get("ticket") or None,
+        direction=data.get("direction") or None,
+    )
+
+
+@login_required
+@yiti_errors
+@require_GET
+def nba_panel(request: HttpRequest, customer_id: int) -> HttpResponse:
+    context = _context_from(request, request.GET)
+    return HttpResponse(panel_html(request, customer_id, context))
+
+
+@login_required
+@yiti_errors
+@require_POST
+def nba_outcome(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = customer_get_for(request.user, customer_id)
+    context = _context_from(request, request.POST)
+    message, error = "", ""
+    try:
+        recorded = nba_outcome_record(
+            actor=_actor(request),
+            customer=customer,
+            action=request.POST.get("action", ""),
+            result=request.POST.get("result", ""),
+            context=context,
+            note=request.POST.get("note", ""),
+        )
+    except YitiError as exc:
+        if not is_htmx(request):
+            raise
+        error = exc.message
+    else:
+        o = recorded.outcome
+        if o.result == "accepted" and o.order_id:
+            message = _("Accepted: the sale is recorded for %(unit)s.") % {
+                "unit": o.unit.name if o.unit else "—"
+            }
+        elif o.result == "accepted" and (task := o.care_task) is not None:
+            message = _("Accepted: the %(call)s is on the care queue, due %(due)s.") % {
+                "call": task.get_kind_display(),
+                "due": date_format(timezone.localtime(task.due_at), "SHORT_DATE_FORMAT"),
+            }
+        elif o.result == "accepted":
+            message = _("Accepted and recorded on the timeline.")
+        else:
+            message = _("Declined and recorded on the timeline.")
+    if is_htmx(request):
+        return HttpResponse(panel_html(request, customer_id, context, message=message, error=error))
+    if context.ticket_id:
+        return redirect(reverse("service:ticket", args=[context.ticket_id]) + "#nba")
+    return redirect(reverse("customers:detail", args=[customer_id]) + "#nba")
+
+
+@login_required
+@yiti_errors
+@require_GET
+def propensities_page(request: HttpRequest) -> HttpResponse:
+    _require_view(request)
+    segment = request.GET.get("segment", "")
+    segments = [(t.value, str(t.label)) for t in ValueTier] + [(UNSCORED, _("Not scored yet"))]
+    labels = dict(segments)
+    rows = [
+        (r, labels.get(r.segment, r.segment)) for r in selectors.propensities_list(segment=segment)
+    ]
+    outcomes = [
+        (o, labels.get(o.segment, o.segment)) for o in selectors.nba_outcomes_recent(limit=20)
+    ]
+    return render(
+        request,
+        "decisions/propensities.html",
+        {"rows": rows, "segment": segment, "segments": segments, "outcomes": outcomes},
+    )

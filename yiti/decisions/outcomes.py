@@ -1,0 +1,244 @@
+"""Recording what came of a next best action: accepted or declined (a write, audited).
+
+Accepting an offer reserves its gift (``campaigns.services.offer_reserve``, which refuses when
+the stock is used up) and records the sale of its product credited to the agent's unit
+(``campaigns.outcomes.credit_unit`` unless the context names one of the agent's units). Every
+outcome lands on the customer's timeline (``engagement.services.interaction_record``) and
+updates the propensity of the action in the customer's segment (Beta-Binomial, ADR 0007).
+Accepting a care action asks the care app for the call (``care.services.care_call_request``):
+a follow-up call (about the context's ticket, if any) or a retention call, on the care queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiti.campaigns.choices import BenefitKind
+from yiti.campaigns.models import Offer, OfferReservation
+from yiti.campaigns.outcomes import credit_unit
+from yiti.campaigns.services import offer_reserve
+from yiti.care.choices import TaskKind
+from yiti.care.models import CareTask
+from yiti.care.services import care_call_request
+from yiti.core.audit import audit_record
+from yiti.core.errors import Conflict, NotFound, ValidationFailed
+from yiti.customers.choices import OrderStatus, SalesChannel
+from yiti.customers.models import Customer, Order
+from yiti.customers.rules import require_visible
+from yiti.customers.services import order_create
+from yiti.decisions import nba
+from yiti.decisions.choices import ActionKind, CareAction, NbaResult
+from yiti.decisions.models import NbaOutcome, Propensity
+from yiti.decisions.propensity import Beta
+from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
+from yiti.engagement.services import interaction_record
+from yiti.org.models import OrgUnit, User
+from yiti.service.models import Ticket
+
+# The care task an accepted care action asks for.
+CARE_TASK_KIND: dict[str, str] = {
+    CareAction.FOLLOW_UP: TaskKind.FIRST,
+    CareAction.RETENTION: TaskKind.RETENTION,
+}
+
+SALES_CHANNEL: dict[str, str] = {
+    InteractionChannel.COUNTER: SalesChannel.BRANCH,
+    InteractionChannel.VISIT: SalesChannel.VISIT,
+    InteractionChannel.CALL: SalesChannel.CALL_CENTRE,
+    InteractionChannel.PORTAL: SalesChannel.ONLINE,
+}
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: NbaOutcome
+    propensity: Propensity
+
+
+def _prior_mean(action: str, catalogue: nba.Catalogue) -> float:
+    kind, _sep, ref = action.partition(":")
+    if kind == ActionKind.CARE:
+        return nba.CARE_PRIOR[ref]
+    for offer in catalogue.offers:
+        if offer.key == action:
+            return offer.take_up
+    return nba.DEFAULT_TAKE_UP
+
+
+def _propensity_update(*, action: str, segment: str, prior: float, accepted: bool) -> Propensity:
+    start = Beta.prior(prior)
+    row, _created = Propensity.objects.select_for_update().get_or_create(
+        action=action,
+        segment=segment,
+        defaults={
+            "prior_alpha": start.alpha,
+            "prior_beta": start.beta,
+            "offer_id": int(action.split(":")[1]) if action.startswith("offer:") else None,
+        },
+    )
+    if accepted:
+        row.successes += 1
+    else:
+        row.failures += 1
+    row.save(update_fields=["successes", "failures", "updated_at"])
+    return row
+
+
+def _amount(offer: Offer) -> Decimal:
+    price = offer.product.price
+    if offer.benefit == BenefitKind.DISCOUNT:
+        return (price * (100 - offer.benefit_value) / 100).quantize(Decimal("0.01"))
+    return price
+
+
+@transaction.atomic
+def nba_outcome_record(
+    *,
+    actor: User | None,
+    customer: Customer,
+    action: str,
+    result: str,
+    context: nba.Context,
+    note: str = "",
+    now: datetime | None = None,
+) -> Recorded:
+    """Record that the customer accepted or declined ``action`` (``offer:<id>`` or
+    ``care:<care action>``) proposed in ``context``.
+
+    The action must be one the next best action proposes now: an accepted or declined action
+    that the decision drops (not eligible, out of stock, conflict, contact policy) is refused
+    with the drop's code and reason, so nothing is sold to a customer with an open complaint.
+    """
+    require_visible(actor, customer)
+    if result not in NbaResult.values:
+        raise ValidationFailed(_("The result is “accepted” or “declined”."), field="result")
+    kind, _sep, ref = action.partition(":")
+    if kind not in ActionKind.values or not ref:
+        raise ValidationFailed(_("Unknown action: %(a)s") % {"a": action}, field="action")
+    if kind == ActionKind.CARE and ref not in CareAction.values:
+        raise ValidationFailed(_("Unknown action: %(a)s") % {"a": action}, field="action")
+    if len(note) > 255:
+        raise ValidationFailed(_("The note is longer than 255 characters."), field="note")
+    now = now or timezone.now()
+    loaded = nba.load(customer.pk, now=now)
+    if loaded is None:
+        raise NotFound(_("Customer not found."))
+    decision = nba.decide(loaded, context, now=now, top=10_000)
+    proposed = next((a for a in decision.actions if a.key == action), None)
+    if proposed is None:
+        drop = next((d for d in decision.dropped if d.key == action), None)
+        if drop is not None:
+            raise Conflict(drop.reason, code=drop.code)
+        raise NotFound(_("No such action for this customer."), code="unknown_action")
+    accepted = result == NbaResult.ACCEPTED
+    catalogue = nba.catalogue_current(loaded.catalogue_version)
+    before = proposed.propensity
+    propensity = _propensity_update(
+        action=action,
+        segment=decision.segment,
+        prior=_prior_mean(action, catalogue),
+        accepted=accepted,
+    )
+    unit: OrgUnit | None = None
+    if context.unit_id is not None:
+        unit = OrgUnit.objects.get(pk=context.unit_id)
+    else:
+        unit = credit_unit(actor, customer)
+    offer: Offer | None = None
+    order: Order | None = None
+    reservation: OfferReservation | None = None
+    if kind == ActionKind.OFFER:
+        offer = Offer.objects.select_related("product").get(pk=int(ref))
+        if accepted:
+            reservation = offer_reserve(
+                actor=actor, offer=offer, customer=customer, unit=unit, source="nba"
+            )
+            order = order_create(
+                actor=None,
+                customer=customer,
+                product=offer.product,
+                amount=_amount(offer),
+                channel=SALES_CHANNEL.get(context.channel, SalesChannel.CALL_CENTRE),
+                sold_by=actor if getattr(actor, "pk", None) else None,
+                unit=unit,
+                status=OrderStatus.PENDING,
+            )
+    care_task: CareTask | None = None
+    if kind == ActionKind.CARE and accepted:
+        ticket = None
+        if context.ticket_id is not None:
+            ticket = Ticket.objects.filter(pk=context.ticket_id, customer=customer).first()
+        care_task, _created = care_call_request(
+            actor=actor if getattr(actor, "pk", None) else None,
+            customer=customer,
+            kind=CARE_TASK_KIND[ref],
+            ticket=ticket,
+            now=now,
+        )
+    campaign_id = None
+    if offer is not None:
+        campaign_id = next(
+            (o.campaign_id for o in catalogue.offers if o.id == offer.pk and o.campaign_id), None
+        )
+    verb = _("accepted") if accepted else _("declined")
+    interaction = interaction_record(
+        actor=actor,
+        customer=customer,
+        channel=context.channel,
+        direction=Direction.OUTBOUND,
+        purpose=InteractionPurpose.MARKETING
+        if kind == ActionKind.OFFER
+        else InteractionPurpose.CARE,
+        outcome=Outcome.ACCEPTED if accepted else Outcome.DECLINED,
+        subject=(_("Next best action: %(name)s, %(verb)s") % {"name": proposed.name, "verb": verb})[
+            :200
+        ],
+        body=note,
+        occurred_at=now,
+        unit=unit,
+        campaign_id=campaign_id,
+        ticket_id=context.ticket_id,
+    )
+    outcome = NbaOutcome.objects.create(
+        customer=customer,
+        kind=kind,
+        action=action,
+        offer=offer,
+        segment=decision.segment,
+        result=result,
+        channel=context.channel,
+        reason=context.reason,
+        ticket_id=context.ticket_id,
+        score=proposed.score,
+        propensity_before=before,
+        propensity_after=propensity.posterior_mean,
+        unit=unit,
+        actor=actor if getattr(actor, "pk", None) else None,
+        interaction=interaction,
+        order=order,
+        reservation=reservation,
+        care_task=care_task,
+        note=note,
+    )
+    audit_record(
+        actor=actor,
+        action="nba.outcome",
+        obj=outcome,
+        customer_id=customer.pk,
+        changes={
+            "action": action,
+            "result": result,
+            "segment": decision.segment,
+            "propensity": [round(before, 6), round(propensity.posterior_mean, 6)],
+            "order": order.pk if order else None,
+            "care_task": care_task.pk if care_task else None,
+            "unit": unit.pk if unit else None,
+        },
+    )
+    return Recorded(outcome=outcome, propensity=propensity)
