@@ -334,7 +334,7 @@ def test_the_competitors_are_read_from_the_partial_index_alone():
     from yiti.campaigns.planning import _held_sql
 
     sql = (
-        "EXPLAIN QUERY PLAN SELECT customer_id, channel, status, reason, expected_value "
+        "EXPLAIN QUERY PLAN SELECT customer_id, channel, status, reason, expected_value "  # noqa: S608
         f"FROM campaigns_delivery WHERE wave_id = %s AND {_held_sql()}"
     )
     with connection.cursor() as cursor:
