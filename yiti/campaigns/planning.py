@@ -321,10 +321,6 @@ class Competing:
     reason: np.ndarray  # index into ``vocabulary`` (0: planned), or _OTHER_CAP / _OTHER_LOST
     vocabulary: list[str]
 
-    @property
-    def planned(self) -> np.ndarray:
-        return self.reason == 0
-
 
 def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Competing:
     """The contacts other waves of active campaigns hold or wanted: one small query for the
