@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from yiti.campaigns import services
 from yiti.campaigns.models import Campaign, Delivery
-from yiti.campaigns.planning import wave_plan
+from yiti.campaigns.planning import plan_drop, wave_plan
 from yiti.core.bulk import analyze
 from yiti.customers.models import Customer, CustomerValue, Product
 from yiti.demo.seed import SeedOptions, seed
@@ -275,8 +275,7 @@ def _plan(log: Callable[[str], None]) -> dict[str, Any]:
         runs = []
         for _ in range(RUNS):
             if not dry:  # each write plans the wave afresh (its previous plan dropped untimed)
-                stale = Delivery.objects.filter(wave=target)
-                stale._raw_delete(stale.db)
+                plan_drop(target)
                 _vacuum()
             gc.collect()
             cpu, started = _cpu(), time.perf_counter()

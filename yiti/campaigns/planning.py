@@ -409,14 +409,8 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
 def _consented(consent: Consent, ids: np.ndarray, channel_code: int) -> np.ndarray:
     """Which customers granted marketing on this channel (the consent rows that differ from
     the default are the grants, see ``policy_data``)."""
-    if not len(consent.customer_id):
-        return np.zeros(len(ids), dtype=bool)
     sel = (consent.channel == channel_code) & (consent.purpose == MARKETING) & consent.granted
-    granted = np.sort(consent.customer_id[sel])
-    if not len(granted):
-        return np.zeros(len(ids), dtype=bool)
-    pos = np.minimum(np.searchsorted(granted, ids), len(granted) - 1)
-    return granted[pos] == ids
+    return _member(ids, np.sort(consent.customer_id[sel]))
 
 
 def _choose_channels(
@@ -761,6 +755,14 @@ def _check_plannable(wave: Wave, *, dry_run: bool) -> None:
         )
 
 
+def plan_drop(wave: Wave) -> None:
+    """Delete the plan of a wave that has not started sending (inside the caller's
+    transaction). Such a wave holds no reservations or orders yet: one DELETE without
+    Django's collector, which would read every one of a million rows first."""
+    stale = Delivery.objects.filter(wave=wave)
+    stale._raw_delete(stale.db)
+
+
 def _write(
     wave: Wave,
     audience: Audience,
@@ -813,10 +815,7 @@ def _write(
         locked = Wave.objects.select_for_update().get(pk=wave.pk)
         if locked.status not in (WaveStatus.DRAFT, WaveStatus.PLANNED):
             raise ValidationFailed(_("The wave started sending meanwhile."), code="wave_locked")
-        # A wave that has not started sending holds no reservations or orders yet: one DELETE
-        # without Django's collector (which would read every row first).
-        stale = Delivery.objects.filter(wave=wave)
-        stale._raw_delete(stale.db)
+        plan_drop(wave)
         insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH, ready=True)
         if len(changed_labels):
             labels = changed_labels.tolist()

@@ -45,6 +45,7 @@ from yiti.campaigns.models import (
     Segment,
     Wave,
 )
+from yiti.campaigns.planning import plan_drop
 from yiti.campaigns.rules import require_manage, require_sign
 from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import Conflict as ConflictError
@@ -1175,7 +1176,7 @@ def wave_update(*, actor: User | None, wave: Wave, **changes: Any) -> Wave:
     for name, value in _wave_clean(wave.campaign, changes, wave=wave).items():
         setattr(wave, name, value)
     if wave.status == WaveStatus.PLANNED:  # a changed wave must be planned again
-        Delivery.objects.filter(wave=wave).delete()
+        plan_drop(wave)
         wave.status, wave.planned_at, wave.plan_summary = WaveStatus.DRAFT, None, {}
     wave.save()
     changed = diff(before, snapshot(wave, WAVE_FIELDS))
