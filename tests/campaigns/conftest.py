@@ -18,7 +18,8 @@ import pytest
 from django.utils import timezone
 
 from yiti.campaigns import services
-from yiti.campaigns.models import Campaign, Offer, Segment, Wave
+from yiti.campaigns.choices import DeliveryStatus
+from yiti.campaigns.models import Campaign, Delivery, Offer, Segment, Wave
 from yiti.customers.models import Customer, Product
 from yiti.customers.services import ContactInput, consent_record, customer_create, product_create
 from yiti.org.services import membership_grant, unit_create
@@ -251,3 +252,14 @@ def running(world, make_campaign):
         return campaign
 
     return build
+
+
+def excluded_at_send_time(wave, name: str) -> Delivery:
+    """The customer's contact as sending leaves one it excludes (the customer suppressed
+    since the plan): a delivery row with the status ``excluded``, never sent. The plan's own
+    final exclusions have no delivery row (they are packed)."""
+    delivery = Delivery.objects.get(wave=wave, customer__name=name)
+    delivery.status, delivery.reason = DeliveryStatus.EXCLUDED, "suppressed:do_not_disturb"
+    delivery.sent_at = delivery.delivered_at = None
+    delivery.save(update_fields=["status", "reason", "sent_at", "delivered_at"])
+    return delivery

@@ -15,8 +15,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.api.conftest import Api
-from tests.campaigns.conftest import at_ten, consent, first_wave, sign_all
+from tests.campaigns.conftest import at_ten, consent, excluded_at_send_time, first_wave, sign_all
 from yiti.campaigns import services
+from yiti.campaigns.exclusions import decisions
 from yiti.campaigns.models import Campaign, Delivery, Offer, SendBatch
 from yiti.campaigns.outcomes import delivery_respond
 from yiti.campaigns.planning import wave_plan
@@ -498,7 +499,7 @@ def test_a_real_plan_of_a_draft_is_refused_and_a_plan_writes_the_deliveries(
     plan = cm.post(f"/campaigns/waves/{wave.pk}/plan", {})
 
     assert plan.status_code == 200 and plan.json()["dry_run"] is False
-    assert Delivery.objects.filter(wave=wave).count() == 8
+    assert len(decisions(wave.pk)) == 8
     assert cm.get(f"/campaigns/waves/{wave.pk}").json()["plan_summary"]["audience"] == 8
     funnel = cm.get(f"/campaigns/{campaign.pk}/funnel").json()
     first = funnel["waves"][0]
@@ -584,6 +585,29 @@ def test_deliveries_filter_by_status_and_reason(world, make_campaign, api_as):
     planned = api.get(path, {"status": "planned"}).json()["items"]
     assert [d["rank"] for d in planned] == sorted(d["rank"] for d in planned)
     assert_error(api.get(path, {"status": "lost"}), 422, "validation_error", field="status")
+
+
+def test_the_deliveries_pages_run_on_from_the_contacts_into_the_packed_exclusions(
+    world, make_campaign, api_as
+):
+    campaign = make_campaign()
+    api_as("cm").post(f"/campaigns/{campaign.pk}/submit")
+    wave = first_wave(campaign)
+    api_as("cm").post(f"/campaigns/waves/{wave.pk}/plan", {})
+    path = f"/campaigns/waves/{wave.pk}/deliveries"
+    api = api_as("admin")
+
+    pages = [api.get(path, {"page": n, "page_size": 3}).json() for n in (1, 2, 3)]
+
+    assert [len(p["items"]) for p in pages] == [3, 3, 2]
+    assert [p["has_next"] for p in pages] == [True, True, False]
+    items = [d for p in pages for d in p["items"]]
+    names = [d["customer"]["name"] for d in items]
+    assert sorted(names) == sorted(f"客户{i}" for i in range(8))  # each once
+    assert [d["status"] for d in items] == ["planned"] * 5 + ["excluded"] * 3
+    assert all(d["id"] is None and d["reason"] == "opted_out" for d in items[5:])
+    assert all(isinstance(d["id"], int) for d in items[:5])
+    assert api.get(path, {"page": 4, "page_size": 3}).json()["items"] == []
 
 
 def test_the_agent_works_his_call_list_and_an_acceptance_reserves_the_gift(world, calls, api_as):
@@ -675,7 +699,7 @@ def test_who_may_record_a_response(world, sent, api_as):
     assert_error(api_as("am_nb").post(path, {"kind": "opened"}), 404, "not_found")
     assert_error(api_as("cm").post(path, {"kind": "opened"}), 404, "not_found")  # no customers
     assert api_as("am_hz").post(path, {"kind": "opened"}).status_code == 201
-    excluded = delivery_of(sent, "客户6")
+    excluded = excluded_at_send_time(sent, "客户4")
     assert_error(
         api_as("admin").post(f"/campaigns/deliveries/{excluded.pk}/responses", {"kind": "opened"}),
         422,
@@ -744,7 +768,7 @@ def test_the_deliveries_list_costs_the_same_queries_for_few_or_many_customers(
         )
         consent(customer, "email")
     assert count() == few
-    assert Delivery.objects.filter(wave=wave).count() == 38
+    assert len(decisions(wave.pk)) == 38
 
 
 # --- idempotency and the schema ------------------------------------------------------------

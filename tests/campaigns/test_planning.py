@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.campaigns.conftest import at_ten, consent, first_wave, sign_all
-from yiti.campaigns import services
+from yiti.campaigns import exclusions, services
 from yiti.campaigns.choices import CallOutcome, DeliveryStatus, WaveStatus
-from yiti.campaigns.models import Delivery
+from yiti.campaigns.exclusions import decisions
+from yiti.campaigns.models import Delivery, PlanExclusion
 from yiti.campaigns.planning import wave_plan
 from yiti.core.errors import ValidationFailed
 from yiti.customers.models import CustomerValue
@@ -32,7 +33,7 @@ def submitted(make_campaign, world, **kwargs):
 
 
 def reasons(wave) -> dict[int, str]:
-    return dict(Delivery.objects.filter(wave=wave).values_list("customer_id", "reason"))
+    return decisions(wave.pk)
 
 
 def test_a_dry_run_counts_everything_and_writes_nothing(world, make_campaign):
@@ -55,17 +56,26 @@ def test_a_plan_writes_one_delivery_per_customer_with_its_reason(world, make_cam
     result = wave_plan(actor=world.org.users["cm"], wave=wave)
 
     rows = list(Delivery.objects.filter(wave=wave).order_by("customer_id"))
-    assert len(rows) == 8 == len({d.customer_id for d in rows})
     planned = [d for d in rows if d.status == DeliveryStatus.PLANNED]
+    assert planned == rows  # the final exclusions are packed, not delivery rows
     assert [d.customer.name for d in planned] == [f"客户{i}" for i in range(5)]
     assert all(d.channel == "email" for d in planned)
-    assert {d.reason for d in rows if d.status == DeliveryStatus.EXCLUDED} == {"opted_out"}
+    decided = reasons(wave)
+    assert len(decided) == 8
+    assert {r for r in decided.values() if r} == {"opted_out"}
+    packed = PlanExclusion.objects.get(wave=wave)
+    assert (packed.reason, packed.count) == ("opted_out", 3)
+    assert sorted(exclusions.unpack(packed).tolist()) == sorted(
+        c for c, r in decided.items() if r == "opted_out"
+    )
     wave.refresh_from_db()
     assert wave.status == WaveStatus.PLANNED and wave.plan_summary["audience"] == 8
     assert result.planned == 5
     # planning again replaces the plan, it does not add to it
     wave_plan(actor=world.org.users["cm"], wave=wave)
-    assert Delivery.objects.filter(wave=wave).count() == 8
+    assert Delivery.objects.filter(wave=wave).count() == 5
+    assert PlanExclusion.objects.get(wave=wave).count == 3
+    assert reasons(wave) == decided
 
 
 def test_the_first_consented_reachable_channel_is_chosen(world, make_campaign):
@@ -146,12 +156,13 @@ def test_arbitration_displaces_the_lower_ranked_campaigns_planned_contacts(world
 
     assert result.planned == 5
     assert result.displaced == {"low": 5}
-    lost = set(
-        Delivery.objects.filter(wave=first_wave(low), status="excluded").values_list(
-            "reason", flat=True
-        )
-    )
+    lost = set(reasons(first_wave(low)).values())
     assert lost == {"opted_out", f"lost_arbitration:{high.pk}"}
+    # the displaced contacts stay delivery rows: planning another wave may revive them
+    assert (
+        Delivery.objects.filter(wave=first_wave(low), reason=f"lost_arbitration:{high.pk}").count()
+        == 5
+    )
     # and a third, lower campaign cannot take them back
     later = submitted(
         make_campaign, world, code="later", priority=1, offers=[world.discount_offer], wave_in=7
@@ -322,7 +333,7 @@ def test_planning_costs_the_same_number_of_queries_for_ten_or_a_hundred_customer
         )
         consent(customer, "email")
     big = count()
-    assert Delivery.objects.filter(wave=wave).count() == 98
+    assert len(reasons(wave)) == 98
     assert big == small
 
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from tests.campaigns.conftest import BJ
 from tests.engagement.test_policy import _weight, reference
 from yiti.campaigns import services
-from yiti.campaigns.models import Delivery
+from yiti.campaigns.exclusions import decisions
 from yiti.campaigns.planning import wave_plan
 from yiti.customers.models import ConsentState, Customer, CustomerValue
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
@@ -225,8 +225,9 @@ def test_planning_waves_one_after_another_decides_as_the_reference_decides_them_
 
             expected, cands, history, offset = _expected(world, customers, campaigns)
             actual = {
-                (w, c): r
-                for w, c, r in Delivery.objects.values_list("wave_id", "customer_id", "reason")
+                (c.waves.get().pk, customer): reason
+                for c in campaigns
+                for customer, reason in decisions(c.waves.get().pk).items()
             }
             assert actual == expected
 

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.campaigns.conftest import first_wave
+from tests.campaigns.conftest import excluded_at_send_time, first_wave
 from yiti.campaigns.choices import DeliveryStatus, ResponseKind
 from yiti.campaigns.models import Delivery, OfferReservation, SendBatch
 from yiti.campaigns.sending import batch_send, delivery_token, wave_start
@@ -108,7 +108,7 @@ def test_the_answer_needs_the_pages_csrf_token(world, sent):
 
 @pytest.mark.parametrize("kind", ["garbage", "tampered", "excluded", "gone"])
 def test_a_bad_link_gets_a_friendly_page_with_404(world, sent, kind):
-    excluded = Delivery.objects.filter(wave=sent, status=DeliveryStatus.EXCLUDED).first()
+    excluded = excluded_at_send_time(sent, "客户4")
     good = delivery_token(Delivery.objects.filter(wave=sent, status="delivered").first().pk)
     token = {
         "garbage": "not-a-token",

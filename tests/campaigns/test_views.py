@@ -16,6 +16,7 @@ from django.utils import timezone
 from tests.campaigns.conftest import at_ten, consent, first_wave, launched, sign_all
 from yiti.campaigns import services
 from yiti.campaigns.choices import CampaignStatus, ChecklistKind, ConflictStatus, WaveStatus
+from yiti.campaigns.exclusions import decisions
 from yiti.campaigns.models import Campaign, Conflict, Delivery, Wave
 from yiti.campaigns.planning import wave_plan
 from yiti.core.models import AuditEvent
@@ -619,7 +620,7 @@ def test_the_contacts_of_a_wave_are_those_the_user_sees_masked_and_filtered(
     url = f"/campaigns/waves/{wave.pk}/deliveries/"
 
     am = html(as_user("am_nb").get(url))  # Ningbo: customers 6 and 7
-    rows = re.findall(r'<tr data-delivery="\d+" data-status="(\w+)">', am)
+    rows = re.findall(r'<tr data-delivery="\d*" data-status="(\w+)">', am)
     assert sorted(rows) == ["excluded", "excluded"]
     assert "客户6" in am and "客户0" not in am
     assert "13905710006" not in am and "139****0006" in am
@@ -665,7 +666,7 @@ def test_the_campaign_page_costs_the_same_queries_for_few_or_many_contacts(
 
     _more_customers(world, 30)
     wave_plan(actor=world.org.users["cm"], wave=wave)
-    assert Delivery.objects.filter(wave=wave).count() == 38
+    assert len(decisions(wave.pk)) == 38
     with CaptureQueriesContext(connection) as many:
         assert client.get(f"/campaigns/{campaign.pk}/").status_code == 200
 

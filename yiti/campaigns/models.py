@@ -443,6 +443,48 @@ class Delivery(models.Model):
         return f"yiti-d{self.pk}"
 
 
+class PlanExclusion(models.Model):
+    """The customers a wave's plan left out for one reason, kept compactly.
+
+    A plan decides every customer of the audience; most of a large broadcast's audience is
+    excluded (no address on file, no consent, suppressed, not eligible, quiet hours), and a
+    row per excluded customer made a million-customer plan a million-row write. These
+    exclusions are final — nothing revives them but planning the wave again — so they are kept
+    as sorted customer-id offsets, one row per (wave, reason, block of 65,536 ids):
+    ``customer_id = block * 65536 + offset``. A customer's exclusions are found through the
+    (block, wave) index and a binary search of the offsets (``campaigns.exclusions``).
+
+    Exclusions that can change when another wave is planned — ``lost_arbitration:<campaign>``
+    and ``cap:<rule>`` — stay delivery rows, as do the contacts excluded at send time.
+    Hand-written: no library stores integer sets in a Django model; the layout is the idea of
+    Roaring bitmaps' array containers.
+    """
+
+    BLOCK_BITS = 16
+
+    # found through the unique (wave, reason, block) and the (block, wave) indexes
+    wave = models.ForeignKey(
+        Wave, on_delete=models.CASCADE, related_name="exclusions", db_index=False
+    )
+    reason = models.CharField(_("excluded because"), max_length=120)
+    block = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+    members = models.BinaryField()  # little-endian uint16 offsets, ascending
+
+    class Meta:
+        verbose_name = _("plan exclusion")
+        verbose_name_plural = _("plan exclusions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "reason", "block"], name="planexclusion_wave_reason_block"
+            ),
+        ]
+        indexes = [models.Index(fields=["block", "wave"], name="planexclusion_block")]
+
+    def __str__(self) -> str:
+        return f"wave {self.wave_id}: {self.count} × {self.reason} (block {self.block})"
+
+
 class OfferReservation(TimeStampedModel):
     """A gift held for a customer who accepted an offer; released when the acceptance is
     cancelled. ``unit`` is credited with the sale."""

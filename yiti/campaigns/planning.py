@@ -21,9 +21,11 @@ Set-based from end to end, with a number of queries that does not depend on the 
    is decided again without the rest, so that competitors are not displaced by calls that
    will never be made; the calls are split among the agents of each customer's territory,
    best expected value first.
-6. **Writes** (unless ``dry_run``) — one bulk insert of the wave's deliveries (planned or
-   excluded with the reason), one bulk update of the competitors whose reason changed
-   (keyed by wave and customer), the wave's summary, one audit event.
+6. **Writes** (unless ``dry_run``) — one bulk insert of the wave's deliveries (planned, or
+   excluded for a reason another plan may undo: ``lost_arbitration:``, ``cap:``), the final
+   exclusions packed per reason (``campaigns.exclusions``: a hundred rows for a million
+   customers), one bulk update of the competitors whose reason changed (keyed by wave and
+   customer), the wave's summary, one audit event.
 
 Expected value of a contact: the campaign's expected take-up × (the offer's margin + the
 customer's lifetime value from the value model, 0 when not scored). Arbitration keeps the
@@ -33,7 +35,6 @@ highest priority × expected value.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,7 +53,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiti.campaigns import segments
+from yiti.campaigns import exclusions, segments
 from yiti.campaigns.choices import (
     ACTIVE_STATUSES,
     CONTACTED_STATUSES,
@@ -67,7 +68,7 @@ from yiti.campaigns.choices import (
     WaveSource,
     WaveStatus,
 )
-from yiti.campaigns.models import Campaign, Delivery, Wave
+from yiti.campaigns.models import Campaign, Delivery, PlanExclusion, Wave
 from yiti.campaigns.rules import require_manage
 from yiti.core.arrays import int_rows, int_rows_sql
 from yiti.core.audit import audit_record
@@ -93,6 +94,8 @@ NO_CONTACT_POINT = "no_contact_point"
 NOT_ELIGIBLE = "not_eligible"
 CAPACITY = "capacity"
 WRITE_BATCH = 100_000
+# exclusions that planning another wave may undo: they stay delivery rows (``delivery_held``)
+HELD_HEADS = ("lost_arbitration:", "cap:")
 EV_SCALE = 10_000  # expected values are kept to 4 decimals
 _I64 = np.int64
 # an audience below this share of the book has its columns read through its own query
@@ -583,10 +586,12 @@ def wave_plan(
 
     channel, _visit = _choose_channels(wave, audience, inputs.consent)
     ev = np.round(float(campaign.expected_take_up) * (_offer_margin(wave) + audience.clv), 4)
-    reason = np.full(n, "", dtype=object)
-    reason[~audience.eligible] = NOT_ELIGIBLE
-    reason[audience.eligible & (channel < 0)] = NO_CONTACT_POINT
-    mine = np.flatnonzero(reason == "")
+    # every customer's decision as a code into ``labels`` (0: planned); no string per customer
+    labels: list[str] = ["", NOT_ELIGIBLE, NO_CONTACT_POINT, CAPACITY]
+    code = np.zeros(n, dtype=np.int32)
+    code[~audience.eligible] = 1
+    code[audience.eligible & (channel < 0)] = 2
+    mine = np.flatnonzero(code == 0)
     mark("channels")
 
     movable = np.flatnonzero(competing.movable)
@@ -600,8 +605,8 @@ def wave_plan(
     )
 
     def decide(keep_mine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The reasons of this wave's candidates ``keep_mine`` (strings, "" when kept) and
-        of the movable competitors (codes into the returned vocabulary)."""
+        """The reasons of this wave's candidates ``keep_mine`` (codes into ``labels``, 0 when
+        kept) and of the movable competitors (codes into the returned vocabulary)."""
         k, m = len(keep_mine), movable
         cands = Candidates(
             customer_id=np.concatenate([audience.ids[keep_mine], competing.customer_id[m]]),
@@ -625,25 +630,26 @@ def wave_plan(
             planned=planned_fixed,
             utc_offset=inputs.utc_offset,
         )
+        into = np.asarray([_label_code(labels, r) for r in decision.reasons], dtype=np.int32)
         reasons = np.asarray(decision.reasons, dtype=object)
-        return reasons[decision.reason[:k]], decision.reason[k:], reasons
+        return into[decision.reason[:k]], decision.reason[k:], reasons
 
-    own_labels, competitor_codes, vocabulary = decide(mine)
-    reason[mine] = own_labels
+    own_codes, competitor_codes, vocabulary = decide(mine)
+    code[mine] = own_codes
     capacity = wave.capacity
     if capacity is not None:
         result.capacity = capacity
-        kept = mine[own_labels == ""]
+        kept = mine[own_codes == 0]
         if len(kept) > capacity:
             # the calls beyond capacity will not be made: decide again without them, so that
             # they take no other campaign's place
             best = kept[np.lexsort((kept, -ev[kept]))]
-            reason[best[capacity:]] = CAPACITY
+            code[best[capacity:]] = labels.index(CAPACITY)
             within = np.sort(best[:capacity])
             _own, competitor_codes, vocabulary = decide(within)
     mark("policy")
 
-    planned_idx = np.flatnonzero(reason == "")
+    planned_idx = np.flatnonzero(code == 0)
     assignee = np.zeros(n, dtype=_I64)
     rank = np.zeros(n, dtype=_I64)
     if len(planned_idx):
@@ -664,7 +670,8 @@ def wave_plan(
     mark("assign")
 
     result.planned = len(planned_idx)
-    result.excluded = dict(Counter(reason[reason != ""].tolist()))  # strings: no sort
+    counts = np.bincount(code, minlength=len(labels)).tolist()
+    result.excluded = {labels[i]: k for i, k in enumerate(counts) if i and k}
     result.channels = {CHANNELS[int(c)]: k for c, k in _counts(channel[planned_idx]).items()}
     # competitors whose reason changed: displaced (planned → excluded), revived (excluded →
     # planned) and excluded ones for another reason now; the others stay as they are
@@ -703,7 +710,8 @@ def wave_plan(
             wave,
             audience,
             channel,
-            reason,
+            code,
+            labels,
             ev,
             rank,
             assignee,
@@ -717,6 +725,13 @@ def wave_plan(
     result.phases = phases
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _label_code(labels: list[str], label: str) -> int:
+    """The code of ``label`` in ``labels``, added at the end when new."""
+    if label not in labels:
+        labels.append(label)
+    return labels.index(label)
 
 
 def _counts(values: np.ndarray) -> dict[Any, int]:
@@ -761,13 +776,15 @@ def plan_drop(wave: Wave) -> None:
     Django's collector, which would read every one of a million rows first."""
     stale = Delivery.objects.filter(wave=wave)
     stale._raw_delete(stale.db)
+    PlanExclusion.objects.filter(wave=wave).delete()
 
 
 def _write(
     wave: Wave,
     audience: Audience,
     channel: np.ndarray,
-    reason: np.ndarray,
+    code: np.ndarray,
+    labels: list[str],
     ev: np.ndarray,
     rank: np.ndarray,
     assignee: np.ndarray,
@@ -777,10 +794,18 @@ def _write(
     result: PlanResult,
     actor: User | None,
 ) -> None:
-    n = len(audience)
+    # rows for the contacts that are planned or may be planned again (``HELD_HEADS``); the
+    # final exclusions packed (``campaigns.exclusions``)
+    final = np.asarray([bool(label) and not label.startswith(HELD_HEADS) for label in labels])
+    packed = final[code]
+    keep = np.flatnonzero(~packed)
+    n = len(keep)
     channel_names = np.asarray([*CHANNELS, ""], dtype=object)
-    chan = channel_names[np.where(channel >= 0, channel, len(CHANNELS))]
-    status = np.where(reason == "", DeliveryStatus.PLANNED.value, DeliveryStatus.EXCLUDED.value)
+    chan = channel_names[np.where(channel[keep] >= 0, channel[keep], len(CHANNELS))]
+    kept_reason = np.asarray(labels, dtype=object)[code[keep]]
+    status = np.where(
+        kept_reason == "", DeliveryStatus.PLANNED.value, DeliveryStatus.EXCLUDED.value
+    )
     columns = (
         "wave",
         "campaign",
@@ -793,20 +818,20 @@ def _write(
         "rank",
         "assignee",
     )
-    assignees: list[int | None] = [a or None for a in assignee.tolist()]
+    assignees: list[int | None] = [a or None for a in assignee[keep].tolist()]
     # database parameters already (``insert_rows(ready=True)``): no Python pass per value
     planned_for = connection.ops.adapt_datetimefield_value(wave.scheduled_at)
     rows = list(
         zip(
             [wave.pk] * n,
             [wave.campaign_id] * n,
-            audience.ids.tolist(),
+            audience.ids[keep].tolist(),
             chan.tolist(),
             status.tolist(),
-            reason.tolist(),
+            kept_reason.tolist(),
             [planned_for] * n,
-            np.round(ev, 4).tolist(),
-            rank.tolist(),
+            np.round(ev[keep], 4).tolist(),
+            rank[keep].tolist(),
             assignees,
             strict=True,
         )
@@ -817,6 +842,7 @@ def _write(
             raise ValidationFailed(_("The wave started sending meanwhile."), code="wave_locked")
         plan_drop(wave)
         insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH, ready=True)
+        exclusions.write(wave.pk, audience.ids[packed], code[packed], labels)
         if len(changed_labels):
             labels = changed_labels.tolist()
             update_rows(

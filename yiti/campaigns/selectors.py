@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from yiti.campaigns import exclusions
 from yiti.campaigns.choices import (
     CONTACTED_STATUSES,
     CampaignStatus,
@@ -28,7 +30,9 @@ from yiti.campaigns.models import (
     Wave,
 )
 from yiti.campaigns.rules import can_view
+from yiti.core.arrays import int_rows
 from yiti.core.errors import NotFound, PermissionDenied
+from yiti.customers.models import Customer
 from yiti.customers.rules import visible_q
 from yiti.org.access import access_for
 from yiti.org.models import Membership, User
@@ -207,16 +211,25 @@ def campaign_funnel(campaign: Campaign) -> list[WaveFunnel]:
         if f is not None:
             for key, value in values.items():
                 setattr(f, key, value)
-    for row in (
+    packed = exclusions.counts(funnels)
+    reasons: dict[tuple[int, str], int] = dict(packed)
+    for wave_id, reason, n in (
         Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.EXCLUDED)
         .order_by()
         .values("wave_id", "reason")
         .annotate(n=Count("id"))
-        .order_by("wave_id", "-n", "reason")
+        .values_list("wave_id", "reason", "n")
     ):
-        f = funnels.get(row["wave_id"])
+        reasons[(wave_id, reason)] = reasons.get((wave_id, reason), 0) + n
+    for (wave_id, reason), n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0][1])):
+        f = funnels.get(wave_id)
         if f is not None:
-            f.reasons.append((row["reason"], row["n"]))
+            f.reasons.append((reason, n))
+    for (wave_id, _reason), n in packed.items():
+        f = funnels.get(wave_id)
+        if f is not None:  # packed exclusions are part of the audience too
+            f.audience += n
+            f.excluded += n
     return [funnels[w.pk] for w in waves]
 
 
@@ -291,11 +304,55 @@ def call_list(user: Any, *, mine_only: bool = True) -> QuerySet[Delivery]:
     return qs.order_by("wave__scheduled_at", "rank", "id")
 
 
+class WaveContacts:
+    """A wave's deliveries (best first) followed by its packed exclusions, sliceable like a
+    queryset for ``paginate``. A packed exclusion reads as an unsaved ``Delivery`` (no id)
+    with the status ``excluded`` and its reason."""
+
+    def __init__(
+        self, wave: Wave, deliveries: QuerySet[Delivery], excluded: list[tuple[str, Any]]
+    ) -> None:
+        self.wave, self.deliveries = wave, deliveries
+        self.excluded = [(reason, ids) for reason, ids in excluded if len(ids)]
+
+    def __getitem__(self, part: slice) -> list[Delivery]:
+        start, stop = part.start or 0, part.stop
+        assert stop is not None and part.step is None
+        rows = list(self.deliveries[start:stop])
+        if len(rows) == stop - start or not self.excluded:
+            return rows
+        before = start + len(rows) if rows or not start else self.deliveries.count()
+        picked: list[tuple[str, int]] = []
+        lo, hi = max(start - before, 0), stop - before
+        for reason, ids in self.excluded:
+            if hi <= 0:
+                break
+            picked += [(reason, int(i)) for i in ids[max(lo, 0) : hi]]
+            lo, hi = lo - len(ids), hi - len(ids)
+        customers = Customer.objects.in_bulk([i for _r, i in picked])
+        wave = self.wave
+        rows += [
+            Delivery(
+                wave=wave,
+                campaign_id=wave.campaign_id,
+                customer=customers[i],
+                channel="",
+                status=DeliveryStatus.EXCLUDED,
+                reason=reason,
+                planned_for=wave.scheduled_at,
+            )
+            for reason, i in picked
+            if i in customers
+        ]
+        return rows
+
+
 def deliveries_of_wave(
     user: Any, wave: Wave, *, status: str = "", reason: str = ""
-) -> QuerySet[Delivery]:
-    """A wave's deliveries of the customers the user may see (admins: all). ``reason`` is an
-    exclusion reason (``opted_out``) or its head (``cap`` matches every ``cap:<rule>``)."""
+) -> WaveContacts:
+    """A wave's contacts of the customers the user may see (admins: all): its deliveries,
+    then the customers its plan excluded for good. ``reason`` is an exclusion reason
+    (``opted_out``) or its head (``cap`` matches every ``cap:<rule>``)."""
     access = access_for(user)
     qs = Delivery.objects.filter(wave=wave).select_related("customer", "assignee")
     if not access.is_admin:
@@ -303,8 +360,39 @@ def deliveries_of_wave(
     if status in DeliveryStatus.values:
         qs = qs.filter(status=status)
     if reason:
-        qs = qs.filter(Q(reason=reason) | Q(reason__startswith=f"{reason}:"))
-    return qs.order_by("rank", "id")
+        qs = qs.filter(exclusions.reason_q(reason))
+    packed: list[tuple[str, Any]] = []
+    if status in ("", DeliveryStatus.EXCLUDED):
+        packed = exclusions.customers_of(wave, reason=reason)
+        if packed and not access.is_admin:
+            visible = int_rows(
+                Customer.objects.filter(visible_q(access)).order_by().values_list("pk"), 1
+            )[:, 0]
+            packed = [(r, ids[np.isin(ids, visible)]) for r, ids in packed]
+    return WaveContacts(wave, qs.order_by("rank", "id"), packed)
+
+
+def deliveries_of_customer(customer: Any, *, limit: int = 20) -> list[Delivery]:
+    """The customer's latest campaign contacts, and the waves that left him out for good."""
+    rows = list(
+        Delivery.objects.filter(customer=customer)
+        .select_related("campaign", "wave")
+        .order_by("-planned_for", "-id")[:limit]
+    )
+    rows += [
+        Delivery(
+            wave=e.wave,
+            campaign=e.wave.campaign,
+            customer=customer,
+            channel="",
+            status=DeliveryStatus.EXCLUDED,
+            reason=e.reason,
+            planned_for=e.wave.scheduled_at,
+        )
+        for e in exclusions.of_customer(customer.pk, limit=limit)
+    ]
+    rows.sort(key=lambda d: (d.planned_for, d.pk or 0), reverse=True)
+    return rows[:limit]
 
 
 def delivery_get_for(user: Any, delivery_id: int) -> Delivery:
@@ -319,14 +407,6 @@ def delivery_get_for(user: Any, delivery_id: int) -> Delivery:
     if delivery is None:
         raise NotFound(_("Delivery not found."))
     return delivery
-
-
-def deliveries_of_customer(customer: Any, *, limit: int = 20) -> list[Delivery]:
-    return list(
-        Delivery.objects.filter(customer=customer)
-        .select_related("campaign", "wave")
-        .order_by("-planned_for", "-id")[:limit]
-    )
 
 
 # --- lookups for the API and the command line ------------------------------------------------
@@ -397,15 +477,17 @@ def reason_labels(reasons: Any) -> dict[str, str]:
 
 
 def wave_reasons(wave: Wave) -> list[tuple[str, int]]:
-    """The wave's exclusion reasons with their counts, most frequent first (one query)."""
-    return [
-        (row["reason"], row["n"])
-        for row in Delivery.objects.filter(wave=wave, status=DeliveryStatus.EXCLUDED)
+    """The wave's exclusion reasons with their counts, most frequent first (two queries)."""
+    counts = {reason: n for (_w, reason), n in exclusions.counts([wave.pk]).items()}
+    for reason, n in (
+        Delivery.objects.filter(wave=wave, status=DeliveryStatus.EXCLUDED)
         .order_by()
         .values("reason")
         .annotate(n=Count("id"))
-        .order_by("-n", "reason")
-    ]
+        .values_list("reason", "n")
+    ):
+        counts[reason] = counts.get(reason, 0) + n
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def delivery_for_response(delivery_id: int) -> Delivery | None:

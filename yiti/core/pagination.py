@@ -6,13 +6,20 @@ fetch one row past the page to know whether a next page exists.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.db.models import QuerySet
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
+
+
+class Sliceable(Protocol):
+    """What a page can be cut from besides a queryset: a ``[start:stop]`` slice gives rows."""
+
+    def __getitem__(self, part: slice, /) -> Sequence[Any]: ...
 
 
 @dataclass
@@ -51,7 +58,7 @@ def parse_page(raw: Any, default: int = 1) -> int:
     return max(1, min(value, 100_000))
 
 
-def paginate(queryset: QuerySet[Any], *, page: int, size: int) -> Page[Any]:
+def paginate(queryset: QuerySet[Any] | Sliceable, *, page: int, size: int) -> Page[Any]:
     size = max(1, min(size, MAX_PAGE_SIZE))
     offset = (page - 1) * size
     rows = list(queryset[offset : offset + size + 1])

@@ -706,7 +706,10 @@ class DeliveryCustomer(Schema):
 
 
 class DeliveryOut(Schema):
-    id: int
+    id: int | None = Field(
+        description="None for a customer the plan excluded for good: such exclusions are "
+        "kept packed, not as delivery rows."
+    )
     campaign_id: int
     wave_id: int
     customer: DeliveryCustomer
