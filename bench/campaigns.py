@@ -17,10 +17,11 @@ Measured:
 * ``segment_count`` of six rules (every customer; a city; holdings; orders in 90 days;
   consent on SMS; a value tier with recent contact) — one ``COUNT(*)`` each, as the editor's
   live count runs it; best of three runs each;
-* planning wave 5 as a dry run (``wave_plan(dry_run=True)``: audience, the four other waves'
-  four million contacts decided again with it, policy inputs, the engine) and for real (the
-  same plus writing a million deliveries and the competitors whose decision changed), with
-  the time of each phase and the query count.
+* planning wave 5 as a dry run (``wave_plan(dry_run=True)``: audience, the contacts the four
+  other waves hold decided again with it, policy inputs, the engine) and for real (the same
+  plus writing the decision for a million customers — deliveries for the contacts, the final
+  exclusions packed — and the competitors whose decision changed), with the time of each
+  phase of every run and the query count.
 """
 
 from __future__ import annotations
@@ -299,6 +300,7 @@ def _plan(log: Callable[[str], None]) -> dict[str, Any]:
         out[label] = {
             "best": min(runs, key=lambda x: x["wall_s"]),
             "runs": [x["wall_s"] for x in runs],
+            "phases_per_run": [x["phases"] for x in runs],
         }
     return out
 

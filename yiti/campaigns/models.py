@@ -1,6 +1,7 @@
 """Campaigns in waves: offers with gift stock, segments, campaigns with their launch checklist
-and conflicts, ordered waves, and one delivery row per wave and customer (planned, excluded
-with its reason, sent, answered, converted)."""
+and conflicts, ordered waves, one decision per wave and customer — a delivery row for a contact
+(planned, sent, answered, converted, or excluded for a reason another plan may undo) or a
+packed final exclusion (``PlanExclusion``)."""
 
 from __future__ import annotations
 
@@ -357,8 +358,10 @@ class Wave(TimeStampedModel):
 
 
 class Delivery(models.Model):
-    """One wave's contact with one customer: planned, excluded (with its reason), sent,
-    delivered, opened, answered and converted. Unique per wave and customer.
+    """One wave's contact with one customer: planned, sent, delivered, opened, answered and
+    converted, or excluded for a reason another plan may undo (``lost_arbitration:``,
+    ``cap:``) or at send time. Unique per wave and customer; the plan's final exclusions are
+    ``PlanExclusion`` rows instead.
 
     Electronic deliveries are sent by background batches (``SendBatch``); the idempotency key
     ``yiti-d<id>`` goes with every attempt, so a re-run batch never sends twice. Calls and

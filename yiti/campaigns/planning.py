@@ -844,16 +844,16 @@ def _write(
         insert_rows(Delivery, columns, rows, batch_size=WRITE_BATCH, ready=True)
         exclusions.write(wave.pk, audience.ids[packed], code[packed], labels)
         if len(changed_labels):
-            labels = changed_labels.tolist()
+            now_labels = changed_labels.tolist()
             update_rows(
                 Delivery,
                 ("status", "reason"),
                 zip(
                     [
                         DeliveryStatus.EXCLUDED.value if label else DeliveryStatus.PLANNED.value
-                        for label in labels
+                        for label in now_labels
                     ],
-                    labels,
+                    now_labels,
                     changed_waves.tolist(),
                     changed_customers.tolist(),
                     strict=True,
