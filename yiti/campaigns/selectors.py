@@ -330,21 +330,26 @@ class WaveContacts:
             picked += [(reason, int(i)) for i in ids[max(lo, 0) : hi]]
             lo, hi = lo - len(ids), hi - len(ids)
         customers = Customer.objects.in_bulk([i for _r, i in picked])
-        wave = self.wave
         rows += [
-            Delivery(
-                wave=wave,
-                campaign_id=wave.campaign_id,
-                customer=customers[i],
-                channel="",
-                status=DeliveryStatus.EXCLUDED,
-                reason=reason,
-                planned_for=wave.scheduled_at,
-            )
+            packed_as_delivery(self.wave, customers[i], reason)
             for reason, i in picked
             if i in customers
         ]
         return rows
+
+
+def packed_as_delivery(wave: Wave, customer: Any, reason: str) -> Delivery:
+    """A packed exclusion as an unsaved delivery (no id), for the lists and pages that show
+    a wave's contacts."""
+    return Delivery(
+        wave=wave,
+        campaign=wave.campaign,  # cached on the wave: no query per row
+        customer=customer,
+        channel="",
+        status=DeliveryStatus.EXCLUDED,
+        reason=reason,
+        planned_for=wave.scheduled_at,
+    )
 
 
 def deliveries_of_wave(
@@ -380,15 +385,7 @@ def deliveries_of_customer(customer: Any, *, limit: int = 20) -> list[Delivery]:
         .order_by("-planned_for", "-id")[:limit]
     )
     rows += [
-        Delivery(
-            wave=e.wave,
-            campaign=e.wave.campaign,
-            customer=customer,
-            channel="",
-            status=DeliveryStatus.EXCLUDED,
-            reason=e.reason,
-            planned_for=e.wave.scheduled_at,
-        )
+        packed_as_delivery(e.wave, customer, e.reason)
         for e in exclusions.of_customer(customer.pk, limit=limit)
     ]
     rows.sort(key=lambda d: (d.planned_for, d.pk or 0), reverse=True)
