@@ -79,6 +79,17 @@ def _filled(
     return extra, values
 
 
+def _prepared_values(
+    model: type[models.Model], fields: Sequence[str], values: Sequence[Any], connection: Any
+) -> list[Any]:
+    """``values`` of ``fields`` as database parameters."""
+    out = []
+    for name, value in zip(fields, values, strict=True):
+        prepare = _preparer(model._meta.get_field(name), connection)  # type: ignore[arg-type]
+        out.append(prepare(value) if prepare is not None and value is not None else value)
+    return out
+
+
 def _prepared(
     model: type[models.Model],
     fields: Sequence[str],
@@ -90,6 +101,8 @@ def _prepared(
     keys: int = 1,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     extra, defaults = _filled(model, fields, adding=adding)
+    if ready:  # the rows are parameters already; the filled-in values are not: prepare each once
+        defaults = _prepared_values(model, extra, defaults, connection)
     if not adding and extra:  # updates: (*values, *keys) — keep the keys last
         fields = [*fields[:-keys], *extra, *fields[-keys:]]
         rows = ((*row[:-keys], *defaults, *row[-keys:]) for row in rows)
@@ -201,13 +214,10 @@ def _sqlite_json_insert(
     except (TypeError, ValueError):
         return False
     extra, defaults = _filled(model, fields, adding=True)
+    constants = _prepared_values(model, extra, defaults, connection)
     meta = model._meta
     given = [meta.get_field(name) for name in fields]
     filled = [meta.get_field(name) for name in extra]
-    constants = []
-    for field, value in zip(filled, defaults, strict=True):
-        prepare = _preparer(field, connection)  # type: ignore[arg-type]
-        constants.append(prepare(value) if prepare is not None and value is not None else value)
     columns = [connection.ops.quote_name(f.column) for f in (*given, *filled)]  # type: ignore[union-attr]
     picks = [f"json_extract(value, '$[{i}]')" for i in range(len(given))] + ["%s"] * len(filled)
     table = connection.ops.quote_name(meta.db_table)
