@@ -334,21 +334,37 @@ def retention_rule_ensure() -> FollowUpRule:
     """The follow-up rule of retention calls: the first one with the value-at-risk trigger, or
     a new active one (due in 3 business days, 3 attempts) when there is none. A rule switched
     off stays off: the refit then creates no retention calls."""
-    rule = FollowUpRule.objects.filter(trigger=Trigger.VALUE_AT_RISK).order_by("pk").first()
+    return _rule_ensure(
+        Trigger.VALUE_AT_RISK,
+        name=_("Retention call: most valuable customer at risk"),
+        due_business_days=3,
+        lookback_days=28,
+    )
+
+
+def _rule_ensure(
+    trigger: str, *, name: str, due_business_days: int, lookback_days: int
+) -> FollowUpRule:
+    """The first follow-up rule with ``trigger``, or a new one (3 attempts), audited."""
+    rule = FollowUpRule.objects.filter(trigger=trigger).order_by("pk").first()
     if rule is not None:
         return rule
     rule = FollowUpRule.objects.create(
-        name=_("Retention call: most valuable customer at risk"),
-        trigger=Trigger.VALUE_AT_RISK,
-        due_business_days=3,
+        name=name,
+        trigger=trigger,
+        due_business_days=due_business_days,
         max_attempts=3,
-        lookback_days=28,
+        lookback_days=lookback_days,
     )
     audit_record(
         actor=None,
         action="care.rule_create",
         obj=rule,
-        changes={"trigger": rule.trigger, "due_business_days": 3, "max_attempts": 3},
+        changes={
+            "trigger": rule.trigger,
+            "due_business_days": due_business_days,
+            "max_attempts": 3,
+        },
         summary=rule.name,
     )
     return rule
@@ -452,24 +468,12 @@ def retention_calls_create(
 def request_rule_ensure() -> FollowUpRule:
     """The follow-up rule of calls asked for while serving a customer (the next best action's
     follow-up call): the first with that trigger, or a new one (due in 2 business days)."""
-    rule = FollowUpRule.objects.filter(trigger=Trigger.AGENT_REQUEST).order_by("pk").first()
-    if rule is not None:
-        return rule
-    rule = FollowUpRule.objects.create(
+    return _rule_ensure(
+        Trigger.AGENT_REQUEST,
         name=_("Follow-up call accepted while serving the customer"),
-        trigger=Trigger.AGENT_REQUEST,
         due_business_days=2,
-        max_attempts=3,
         lookback_days=14,
     )
-    audit_record(
-        actor=None,
-        action="care.rule_create",
-        obj=rule,
-        changes={"trigger": rule.trigger, "due_business_days": 2, "max_attempts": 3},
-        summary=rule.name,
-    )
-    return rule
 
 
 CALL_REQUEST_KINDS = (TaskKind.FIRST, TaskKind.RETENTION)
