@@ -15,12 +15,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
+from tests.api.conftest import Api
 from tests.decisions.simulation import simulate
 from tests.factories import ProductFactory
 from yiti.core.bulk import insert_rows
 from yiti.core.search import search_key
-from yiti.customers.models import Customer, Order
+from yiti.customers.models import Customer, CustomerValue, Order
+from yiti.decisions import nba
+from yiti.org.services import token_create
 
 SH = ZoneInfo("Asia/Shanghai")
 END = datetime(2026, 6, 30, 23, 59, 59, tzinfo=SH)
@@ -98,3 +102,38 @@ def book(org, products):
         return Book(customers=customers, products=products, orders=len(order_rows))
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_nba_caches():
+    """Each test starts and ends with the next best action's per-process caches empty."""
+    nba.caches_clear()
+    yield
+    nba.caches_clear()
+
+
+@pytest.fixture
+def api_as(org):
+    """``api_as("svc_east")``: an API client with a fresh token of that fixture user."""
+
+    def make(username: str) -> Api:
+        _token, raw = token_create(user=org.users[username], name="tests")
+        return Api(token=raw)
+
+    return make
+
+
+def most_valuable_at_risk(customer: Customer) -> CustomerValue:
+    """Scores ``customer`` most valuable (lifetime value 5,000) with a churn risk of 0.7."""
+    return CustomerValue.objects.create(
+        customer=customer,
+        tier="mvc",
+        clv=5000,
+        expected_purchases=2,
+        p_alive=0.3,
+        churn_risk=0.7,
+        cost_to_serve=100,
+        net_value=4900,
+        fit_id=1,
+        computed_at=timezone.now(),
+    )

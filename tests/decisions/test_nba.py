@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from tests.decisions.conftest import most_valuable_at_risk
 from tests.factories import ProductFactory
 from yiti.campaigns.models import OfferReservation
 from yiti.campaigns.services import offer_create, offer_reserve, offer_update
 from yiti.core.errors import Conflict, NotFound
-from yiti.customers.models import CustomerValue, Order
+from yiti.customers.models import Order
 from yiti.customers.services import consent_record, customer_create, order_create
 from yiti.decisions import nba, selectors
 from yiti.decisions.models import NbaOutcome, Propensity
@@ -28,13 +29,6 @@ from yiti.engagement.policy_data import policy_inputs
 from yiti.engagement.services import interaction_record, suppression_lift, suppression_set
 
 CALL = Context(channel="call", reason="general")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    nba.caches_clear()
-    yield
-    nba.caches_clear()
 
 
 @pytest.fixture
@@ -226,18 +220,7 @@ def test_drops_carry_their_reasons(org, shop):
 
 def test_a_retention_call_for_a_most_valuable_customer_at_risk(org, shop):
     customer = _customer(org)
-    CustomerValue.objects.create(
-        customer=customer,
-        tier="mvc",
-        clv=5000,
-        expected_purchases=2,
-        p_alive=0.3,
-        churn_risk=0.7,
-        cost_to_serve=100,
-        net_value=4900,
-        fit_id=1,
-        computed_at=timezone.now(),
-    )
+    most_valuable_at_risk(customer)  # clv 5000, churn risk 0.7
     best = _decide(org, customer)
     retention = next(a for a in best.actions if a.key == "care:retention")
     assert retention.value == pytest.approx(5000 * 0.7)

@@ -12,36 +12,18 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from tests.api.conftest import Api
+from tests.decisions.conftest import most_valuable_at_risk
 from tests.factories import ProductFactory
 from yiti.campaigns.services import offer_create
 from yiti.care.models import CareTask
 from yiti.core.models import AuditEvent
-from yiti.customers.models import CustomerValue
 from yiti.customers.services import consent_record, customer_create
-from yiti.decisions import nba, selectors
+from yiti.decisions import selectors
 from yiti.decisions.nba import Context
 from yiti.decisions.outcomes import nba_outcome_record
 from yiti.engagement.models import ContactPolicyRule, QuietHours
 from yiti.engagement.services import interaction_record, suppression_set
-from yiti.org.services import token_create
 from yiti.service.services import ticket_create
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    nba.caches_clear()
-    yield
-    nba.caches_clear()
-
-
-@pytest.fixture
-def api_as(org):
-    def make(username: str) -> Api:
-        _token, raw = token_create(user=org.users[username], name="tests")
-        return Api(token=raw)
-
-    return make
 
 
 @pytest.fixture
@@ -231,18 +213,7 @@ def test_a_follow_up_without_a_ticket_and_a_declined_one(org, customer):
 
 
 def test_accepting_a_retention_call_assigns_it_to_the_account_manager(org, customer):
-    CustomerValue.objects.create(
-        customer=customer,
-        tier="mvc",
-        clv=5000,
-        expected_purchases=2,
-        p_alive=0.3,
-        churn_risk=0.7,
-        cost_to_serve=100,
-        net_value=4900,
-        fit_id=1,
-        computed_at=timezone.now(),
-    )
+    most_valuable_at_risk(customer)  # clv 5000, churn risk 0.7
     recorded = nba_outcome_record(
         actor=org.users["svc_east"],
         customer=customer,
@@ -268,28 +239,24 @@ def test_the_api_answers_the_care_task_of_an_accepted_follow_up(api_as, customer
 def test_an_offer_and_a_care_call_do_not_compete_for_the_room_of_a_cap(org, offer, customer):
     # given a cap of two contacts a week over every purpose, one of them already used
     ContactPolicyRule.objects.create(name="two a week", max_contacts=2, window_days=7)
-    interaction_record(
-        actor=None,
-        customer=customer,
-        channel="sms",
-        direction="out",
-        purpose="service",
-        occurred_at=timezone.now(),
-        check_access=False,
-    )
+
+    def service_sms() -> None:
+        interaction_record(
+            actor=None,
+            customer=customer,
+            channel="sms",
+            direction="out",
+            purpose="service",
+            occurred_at=timezone.now(),
+            check_access=False,
+        )
+
+    service_sms()
     # then the one contact left allows the offer and the follow-up alike (either may be made)
     best = _decide(org, customer, Context(channel="call", direction="out"))
     assert {a.key for a in best.actions} == {f"offer:{offer.pk}", "care:follow_up"}
     # and once it is used too, both are dropped for the cap
-    interaction_record(
-        actor=None,
-        customer=customer,
-        channel="sms",
-        direction="out",
-        purpose="service",
-        occurred_at=timezone.now(),
-        check_access=False,
-    )
+    service_sms()
     capped = _decide(org, customer, Context(channel="call", direction="out"))
     assert not capped.actions
     assert {d.code for d in capped.dropped if d.key != "care:retention"} == {"policy_cap"}

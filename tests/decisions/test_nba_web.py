@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import Api
 from tests.factories import ProductFactory
 from yiti.campaigns.services import offer_create
 from yiti.core.models import AuditEvent
@@ -13,24 +12,7 @@ from yiti.decisions import nba
 from yiti.decisions.models import NbaOutcome, Propensity
 from yiti.engagement.models import Interaction
 from yiti.engagement.services import suppression_set
-from yiti.org.services import token_create
 from yiti.service.services import ticket_create
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    nba.caches_clear()
-    yield
-    nba.caches_clear()
-
-
-@pytest.fixture
-def api_as(org):
-    def make(username: str) -> Api:
-        _token, raw = token_create(user=org.users[username], name="tests")
-        return Api(token=raw)
-
-    return make
 
 
 @pytest.fixture
