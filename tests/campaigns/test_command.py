@@ -9,6 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from tests.campaigns.conftest import first_wave, sign_all
 from yiti.campaigns import services
@@ -143,7 +144,8 @@ def test_dispatch_starts_the_due_waves_once(world, make_campaign):
     org, cm = world.org, world.org.users["cm"]
     campaign = make_campaign(start_in=0, lead_days=0, wave_in=0)
     wave = first_wave(campaign)
-    wave.scheduled_at = wave.scheduled_at.replace(hour=0)  # due now
+    # midnight of today in Beijing: due now, whatever the hour (the stored value is UTC)
+    wave.scheduled_at = timezone.localtime(wave.scheduled_at).replace(hour=0)
     wave.save(update_fields=["scheduled_at"])
     services.campaign_submit(actor=cm, campaign=campaign)
     sign_all(campaign, org)
