@@ -377,7 +377,6 @@ def test_the_single_customer_policy_path_agrees_with_the_bulk_inputs(org, seed):
         assert loaded is not None
         for purpose in ("marketing", "care"):
             mine = nba.policy_check(
-                customer_id=c.pk,
                 state=loaded.state,
                 consent=loaded.profile.consent,
                 catalogue=catalogue,

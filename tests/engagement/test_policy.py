@@ -25,6 +25,7 @@ from yiti.engagement.policy import (
     Rule,
     Suppressed,
     evaluate,
+    evaluate_one,
     plan_counts,
 )
 
@@ -270,6 +271,35 @@ def test_engine_decides_exactly_as_the_brute_force_reference(world):
     # already-planned sends count like history
     past, planned = history[::2], history[1::2]
     assert run_engine(cands, past, *world[2:], planned=planned).labels() == expected
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(worlds(), st.booleans())
+def test_one_contact_for_one_customer_is_decided_as_the_engine_decides_it(world, live):
+    """``evaluate_one`` (plain Python, for the next best action) gives every candidate, taken
+    alone, the engine's decision and reason; with the quiet hours left out too (a live
+    channel)."""
+    cands, history, rules, quiet, consent, suppressed = world
+    quiet = [] if live else quiet
+    for x in cands:
+        customer = x["customer"]
+        alone = run_engine([x], history, rules, quiet, consent, suppressed).labels()[0]
+        mine = evaluate_one(
+            channel=x["channel"],
+            purpose=x["purpose"],
+            at=x["at"],
+            history=[
+                (h["day"], h["channel"], h["purpose"], h["count"])
+                for h in history
+                if h["customer"] == customer
+            ],
+            rules=rules,
+            quiet=quiet,
+            consent={(ch, pu): g for (c, ch, pu), g in consent.items() if c == customer},
+            suppressed=[r for c, r in suppressed if c == customer],
+            utc_offset=OFFSET,
+        )
+        assert mine == alone, x
 
 
 @settings(max_examples=200, deadline=None)

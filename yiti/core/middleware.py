@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextvars
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -22,13 +23,20 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+@contextmanager
+def request_meta(meta: dict[str, Any]) -> Iterator[None]:
+    """``meta`` is the current request's context while the block runs."""
+    token = _request_meta.set(meta)
+    try:
+        yield
+    finally:
+        _request_meta.reset(token)
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = _request_meta.set({"ip": client_ip(request), "request_id": uuid.uuid4().hex})
-        try:
+        with request_meta({"ip": client_ip(request), "request_id": uuid.uuid4().hex}):
             return self.get_response(request)
-        finally:
-            _request_meta.reset(token)

@@ -386,10 +386,14 @@ class NbaOutcomeOut(Schema):
 
 
 def _context(request: HttpRequest, data: NbaContextIn | None) -> nba.Context:
+    return _context_of(_user(request), data)
+
+
+def _context_of(user: Any, data: NbaContextIn | None) -> nba.Context:
     if data is None:
-        return selectors.nba_context_clean(_user(request))
+        return selectors.nba_context_clean(user)
     return selectors.nba_context_clean(
-        _user(request),
+        user,
         channel=data.channel,
         reason=data.reason,
         unit_id=data.unit_id,
@@ -406,8 +410,14 @@ def _context(request: HttpRequest, data: NbaContextIn | None) -> nba.Context:
     "the dropped candidates counted per reason (explain=all lists every one)",
 )
 def next_best_action(request: HttpRequest, payload: NbaIn) -> HttpResponse:
-    context = _context(request, payload.context)
-    best = selectors.next_best_for(_user(request), payload.customer_id, context, top=payload.top)
+    return nba_answer(_user(request), payload)
+
+
+def nba_answer(user: Any, payload: NbaIn) -> HttpResponse:
+    """The answer of ``POST /decisions/next-best-action`` for an authenticated ``user``: the
+    operation above and the API's hot path (``yiti.api.hot``) both answer with it."""
+    context = _context_of(user, payload.context)
+    best = selectors.next_best_for(user, payload.customer_id, context, top=payload.top)
     return HttpResponse(
         json.dumps(nba_body(best, explain=payload.explain), ensure_ascii=False),
         content_type="application/json; charset=utf-8",

@@ -280,6 +280,19 @@ def compile_rule(rules: dict[str, Any], unit_paths: Mapping[int, str]) -> Predic
     active = CustomerStatus.ACTIVE.value
     if not parts:
         return lambda p, now, today: p.status == active
+    # one or two conditions (most rules) are called directly: a generator per offer and
+    # decision cost more than the tests themselves
+    if len(parts) == 1:
+        (only,) = parts
+        return lambda p, now, today: p.status == active and only(p, now, today)
     if rules.get("match") == "any":
+        if len(parts) == 2:
+            a, b = parts
+            return lambda p, now, today: (
+                p.status == active and (a(p, now, today) or b(p, now, today))
+            )
         return lambda p, now, today: p.status == active and any(t(p, now, today) for t in parts)
+    if len(parts) == 2:
+        a, b = parts
+        return lambda p, now, today: p.status == active and a(p, now, today) and b(p, now, today)
     return lambda p, now, today: p.status == active and all(t(p, now, today) for t in parts)

@@ -26,6 +26,7 @@ on that customer's arrays, one candidate per purpose.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -33,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -417,14 +417,9 @@ def _at(epoch: Any) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(int(epoch), tz=UTC)
 
 
-def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loaded | None:
-    """The customer's profile and policy state in two queries (None: no such customer).
-
-    1. the customer, his unit path and value scores, the catalogue and propensity versions and
-       the gift stock left (scalar subqueries);
-    2. one UNION ALL: his orders that are not cancelled, consent rows, active suppressions,
-       held gift reservations, and outbound contacts since ``longest_days`` days before now.
-    """
+@functools.cache
+def _profile_sql(vendor: str) -> tuple[str, str]:
+    """The decision's two queries (their text is the same for every customer)."""
     c, u, v = _t(Customer), _t(OrgUnit), _t(CustomerValue)
     sql1 = (
         f"SELECT c.id, c.status, c.kind, c.city, c.industry, c.unit_id, u.path, c.owner_id, "  # noqa: S608
@@ -433,7 +428,6 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
         f"FROM {c} c JOIN {u} u ON u.id = c.unit_id "
         f"LEFT JOIN {v} v ON v.customer_id = c.id WHERE c.id = %s"
     )
-    since = now - timedelta(days=longest_days + 1)
     o, p, cs, s, r, i = (
         _t(Order),
         _t(Product),
@@ -456,6 +450,19 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
         f"UNION ALL SELECT 'i', channel, purpose, 0.0, 0, {_epoch('occurred_at')} FROM {i} "
         f"WHERE customer_id = %s AND direction = %s AND occurred_at >= %s"
     )
+    return sql1, sql2
+
+
+def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loaded | None:
+    """The customer's profile and policy state in two queries (None: no such customer).
+
+    1. the customer, his unit path and value scores, the catalogue and propensity versions and
+       the gift stock left (scalar subqueries);
+    2. one UNION ALL: his orders that are not cancelled, consent rows, active suppressions,
+       held gift reservations, and outbound contacts since ``longest_days`` days before now.
+    """
+    sql1, sql2 = _profile_sql(connection.vendor)
+    since = now - timedelta(days=longest_days + 1)
     params2 = [
         customer_id,
         OrderStatus.CANCELLED.value,
@@ -530,12 +537,8 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
 # --- the policy check for one customer -------------------------------------------------------
 
 
-_PURPOSE_STRIDE = 1 << 40  # far above any customer id
-
-
 def policy_check(
     *,
-    customer_id: int,
     state: PolicyState,
     consent: dict[tuple[str, str], bool],
     catalogue: Catalogue,
@@ -546,72 +549,28 @@ def policy_check(
 ) -> dict[str, str]:
     """The contact policy's verdict on one contact now on ``channel`` for each purpose: ``""``
     when allowed, else the engine's reason (``opted_out``, ``suppressed:<reason>``,
-    ``quiet_hours``, ``cap:<rule>``). Each purpose is judged on its own (under a stand-in
-    customer id of its own, in one :func:`~yiti.engagement.policy.evaluate` call), so they do
-    not compete with each other for a cap's room.
+    ``quiet_hours``, ``cap:<rule>``). Each purpose is judged on its own
+    (:func:`~yiti.engagement.policy.evaluate_one`), so they do not compete for a cap's room.
     ``live``: the customer is on the line, so the quiet hours are not applied."""
     offset = utc_offset(now)
-    counted = Counter(
-        ((epoch + offset) // policy.DAY, ch, pu)
-        for epoch, ch, pu in state.history
-        if ch in policy.CHANNELS and pu in policy.PURPOSES
-    )
-    keys = sorted(counted)
-    pairs = [
-        (ch, pu, ok)
-        for (ch, pu), ok in consent.items()
-        if ch in policy.CHANNELS and pu in policy.PURPOSES
-    ]
-    reasons = [r for r in state.suppressions if r in policy.SUPPRESSION_REASONS]
-    # One evaluate call for every purpose: the customer's state is copied once per purpose
-    # under a stand-in id (id + j·2⁴⁰), so the candidates see the same history, consent and
-    # suppressions without competing for a cap's room (as separate calls would not).
-    k = len(purposes)
-    ids = np.array([customer_id + j * _PURPOSE_STRIDE for j in range(k)], dtype=np.int64)
-    history = policy.Contacts(
-        customer_id=np.repeat(ids, len(keys)),
-        day=np.tile(np.array([x[0] for x in keys], dtype=np.int64), k),
-        channel=np.tile(np.array([policy.CHANNELS.index(x[1]) for x in keys], dtype=np.int8), k),
-        purpose=np.tile(np.array([policy.PURPOSES.index(x[2]) for x in keys], dtype=np.int8), k),
-        count=np.tile(np.array([counted[x] for x in keys], dtype=np.int64), k),
-    )
-    consent_arrays = policy.Consent(
-        customer_id=np.repeat(ids, len(pairs)),
-        channel=np.tile(np.array([policy.CHANNELS.index(p[0]) for p in pairs], dtype=np.int8), k),
-        purpose=np.tile(np.array([policy.PURPOSES.index(p[1]) for p in pairs], dtype=np.int8), k),
-        granted=np.tile(np.array([p[2] for p in pairs], dtype=bool), k),
-    )
-    suppressed = policy.Suppressed(
-        customer_id=np.repeat(ids, len(reasons)),
-        reason=np.tile(
-            np.array([policy.SUPPRESSION_REASONS.index(r) for r in reasons], dtype=np.int8), k
-        ),
-    )
+    counted = Counter(((epoch + offset) // policy.DAY, ch, pu) for epoch, ch, pu in state.history)
+    history = [(day, ch, pu, n) for (day, ch, pu), n in counted.items()]
     at = int(now.timestamp())
-    candidates = policy.Candidates.of(
-        customer_id=ids.tolist(),
-        campaign_id=[0] * k,
-        wave_id=[0] * k,
-        channel=[channel] * k,
-        purpose=list(purposes),
-        planned_at=[at] * k,
-        priority=[1.0] * k,
-        expected_value=[1.0] * k,
-    )
-    decision = policy.evaluate(
-        candidates,
-        history,
-        catalogue.rules,
-        () if live else catalogue.quiet,
-        consent_arrays,
-        suppressed,
-        utc_offset=offset,
-    )
-    verdict = {
-        purpose: "" if bool(decision.keep[j]) else decision.reason_of(j)
-        for j, purpose in enumerate(purposes)
+    quiet = () if live else catalogue.quiet
+    return {
+        purpose: policy.evaluate_one(
+            channel=channel,
+            purpose=purpose,
+            at=at,
+            history=history,
+            rules=catalogue.rules,
+            quiet=quiet,
+            consent=consent,
+            suppressed=state.suppressions,
+            utc_offset=offset,
+        )
+        for purpose in purposes
     }
-    return verdict
 
 
 # --- the decision ----------------------------------------------------------------------------
@@ -767,11 +726,17 @@ def _context_weight(kind: str, context: Context) -> float:
     return REASON_WEIGHT[kind].get(context.reason, 1.0) * CHANNEL_WEIGHT.get(context.channel, 1.0)
 
 
+@functools.cache
+def _labels(choices: Any) -> dict[str, Any]:
+    """Value -> label (lazy: translated when written) of a choices class, made once."""
+    return dict(choices.choices)
+
+
 def _context_reason(kind: str, context: Context) -> str:
     rw = REASON_WEIGHT[kind].get(context.reason, 1.0)
     cw = CHANNEL_WEIGHT.get(context.channel, 1.0)
-    reason_label = dict(ContactReason.choices).get(context.reason, context.reason)
-    channel_label = dict(InteractionChannel.choices).get(context.channel, context.channel)
+    reason_label = _labels(ContactReason).get(context.reason, context.reason)
+    channel_label = _labels(InteractionChannel).get(context.channel, context.channel)
     text = _("Context ×%(w).2f: %(reason)s ×%(rw).2f, %(channel)s ×%(cw).2f.") % {
         "w": rw * cw,
         "reason": reason_label,
@@ -847,7 +812,6 @@ def decide(
     segment = segment_of(profile)
     today = timezone.localdate(now)
     verdict = policy_check(
-        customer_id=profile.id,
         state=state,
         consent=profile.consent,
         catalogue=catalogue,
