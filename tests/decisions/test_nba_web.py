@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from django.test import override_settings
 
 from tests.factories import ProductFactory
 from yiti.campaigns.services import offer_create
@@ -12,6 +15,7 @@ from yiti.decisions import nba
 from yiti.decisions.models import NbaOutcome, Propensity
 from yiti.engagement.models import Interaction
 from yiti.engagement.services import suppression_set
+from yiti.org.services import token_create
 from yiti.service.services import ticket_create
 
 
@@ -238,3 +242,65 @@ def test_api_answer_is_compact_unless_all_is_asked(api_as, served, org):
     assert full["actions"] == body["actions"]
     bad = api.post("/decisions/next-best-action", {"customer_id": customer.pk, "explain": "some"})
     assert bad.status_code == 422 and bad.json()["field"] == "explain"
+
+
+# --- the API's hot path (yiti.api.hot) ------------------------------------------------------
+
+
+def _nba(client, body, **headers):
+    return client.post(
+        "/api/v1/decisions/next-best-action",
+        json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_the_hot_path_answers_a_bearer_call_ahead_of_the_url_resolver(served, client):
+    """With no URL route at all, a bearer call is still answered: by the hot path."""
+    customer, offer = served
+    _token, raw = token_create(user=served_user(customer), name="hot")
+    with override_settings(ROOT_URLCONF="tests.no_urls"):
+        hot = _nba(client, {"customer_id": customer.pk}, Authorization=f"Bearer {raw}")
+    assert hot.status_code == 200, hot.content
+    assert hot.json()["actions"][0]["key"] == f"offer:{offer.pk}"
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_hot_path_answers_as_the_operation_does(served, client, language):
+    """The same customer and context give the same answer, headers included, whether the
+    hot path (bearer) or the ninja operation (session) answers — in both languages."""
+    customer, _offer = served
+    user = served_user(customer)
+    _token, raw = token_create(user=user, name="hot")
+    body = {"customer_id": customer.pk, "context": {"channel": "counter", "reason": "billing"}}
+    hot = _nba(client, body, Authorization=f"Bearer {raw}", Accept_Language=language)
+    client.force_login(user)
+    operation = _nba(client, body, Accept_Language=language)
+    assert hot.status_code == operation.status_code == 200
+    assert hot.json() == operation.json()
+    for header in ("Content-Type", "Content-Language", "X-Content-Type-Options"):
+        assert hot.headers[header] == operation.headers[header], header
+    reasons = " ".join(hot.json()["actions"][0]["reasons"])
+    assert ("倾向" in reasons) == (language == "zh-hans"), reasons
+
+
+def test_the_hot_path_leaves_errors_to_the_operation(served, client):
+    """A wrong token, a body that does not validate and an unknown customer get the API's
+    JSON errors, as from the operation."""
+    customer, _offer = served
+    _token, raw = token_create(user=served_user(customer), name="hot")
+    bearer = f"Bearer {raw}"
+    wrong = _nba(client, {"customer_id": customer.pk}, Authorization="Bearer yiti_nope")
+    assert wrong.status_code == 401 and wrong.json()["code"] == "unauthenticated"
+    missing = _nba(client, {"context": {"channel": "call"}}, Authorization=bearer)
+    assert missing.status_code == 422 and missing.json()["field"] == "customer_id"
+    unknown = _nba(client, {"customer_id": 987654321}, Authorization=bearer)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
+
+
+def served_user(customer):
+    """The East service agent, who may see the served Hangzhou customer."""
+    from yiti.org.models import User
+
+    return User.objects.get(username="svc_east")

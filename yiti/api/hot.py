@@ -69,6 +69,7 @@ class HotPathMiddleware:
                 response = answer(user, payload)
             except YitiError as exc:
                 response = _error(request, exc)
+        response.headers.setdefault("Content-Length", str(len(response.content)))
         response.headers.setdefault("Content-Language", language)
         response["Vary"] = "Accept-Language"
         response.headers.setdefault("X-Frame-Options", "DENY")
