@@ -18,37 +18,39 @@ Measured:
   and the thread's CPU time (on a shared machine the wall-time tail is mostly waiting for a
   core: compare the two);
 * ``http``: the API ``POST /api/v1/decisions/next-best-action`` (the default compact answer)
-  served as in production: one waitress process per core (8 threads each, as ``yiti demo``),
-  persistent database connections (``YITI_DB_CONN_MAX_AGE=60``, the production default), on
-  loopback; every client thread keeps one keep-alive connection per server and goes
-  round-robin over the servers, over different random customers:
+  served as in production by ``yiti serve``: granian, one worker process per core with one
+  thread each, persistent database connections (``YITI_DB_CONN_MAX_AGE=60``, the production
+  default), on loopback, over different random customers on keep-alive connections:
 
-  - ``closed_loop``: 50 clients, each sending its next request as soon as the last is
-    answered (4,000 requests after 400 to warm up): p50/p95/p99 and throughput;
-  - ``bursts``: 60 bursts of 50 requests released at the same instant (a barrier), the next
-    burst 100 ms after the last answer of the one before: per-request p50/p95/p99, the
+  - ``closed_loop``: 50 connections, each sending its next request as soon as the last is
+    answered, for 15 s with ``wrk`` (C; Debian's package ``wrk``) when it is installed, else
+    4,000 requests from an asyncio client here: p50/p95/p99 and throughput;
+  - ``bursts``: 60 bursts of 50 requests written at the same moment on 50 connections, the
+    next burst 100 ms after the last answer of the one before: per-request p50/p95/p99, the
     time until the whole burst is answered (p50/p99), and the throughput within bursts.
 
-  The clients run on the same two cores as the servers (and, on a shared machine, beside
+  The clients run on the same two cores as the server (and, on a shared machine, beside
   other work: the load average before and after is recorded), so these are upper bounds on
   the latency of a dedicated server. By Little's law a closed loop of 50 clients can only
   answer at p50 ≈ 50 / throughput: a p99 of 50 ms at 50 concurrent requests needs ≥ 1,000
-  answers a second, i.e. ≤ 2 ms of CPU per request with both cores free.
+  answers a second, i.e. ≤ 2 ms of CPU per request with both cores free; a burst of 50 is
+  answered within 50 ms when a request costs ≤ 2 ms of CPU, the client's share included.
 """
 
 from __future__ import annotations
 
-import http.client
+import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -68,8 +70,9 @@ HTTP_WARMUP = 400
 CONCURRENCY = 50
 BURSTS = 60
 BURST_PAUSE_S = 0.1
-SERVERS = os.cpu_count() or 2  # one waitress process per core
-THREADS = int(os.environ.get("YITI_BENCH_THREADS", "8"))  # 8: as ``yiti demo``
+WORKERS = os.cpu_count() or 2  # ``yiti serve``: one worker process per core
+THREADS = int(os.environ.get("YITI_BENCH_THREADS", "1"))  # ``yiti serve``'s default
+WRK_SECONDS = 15
 TARGET_IN_PROCESS_MS = 10.0
 TARGET_HTTP_MS = 50.0
 MAX_CUSTOMERS = 100_000
@@ -210,17 +213,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-SERVER = """
-import os, django
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiti.config.settings")
-django.setup()
-from django.core.wsgi import get_wsgi_application
-from waitress import serve
-serve(get_wsgi_application(), host="127.0.0.1", port={port}, threads={threads}, _quiet=True,
-      connection_limit=200, channel_timeout=60)
-"""
-
-
 def _token() -> str:
     user = User.objects.filter(username="bench-agent").first()
     if user is None:
@@ -235,167 +227,271 @@ def _token() -> str:
 def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
     token = _token()
     connection.close()
-    ports = [_free_port() for _ in range(SERVERS)]
+    port = _free_port()
     env = {**os.environ, "YITI_DB_CONN_MAX_AGE": "60"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", SERVER.format(port=p, threads=THREADS)],
-            env=env,
-        )
-        for p in ports
-    ]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from yiti.cli import main; main()",
+            "serve",
+            f"--port={port}",
+            f"--workers={WORKERS}",
+            f"--threads={THREADS}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rng = random.Random(13)
+    bodies = [_body(rng.choice(ids)) for _ in range(HTTP_REQUESTS + HTTP_WARMUP)]
     try:
-        for p in ports:
-            _wait(p)
-        client = _Client(ports, token, ids)
-        log(f"http: {SERVERS} waitress processes × {THREADS} threads")
-        with ThreadPoolExecutor(CONCURRENCY) as pool:  # warm every server thread and cache
-            list(pool.map(client.call, range(HTTP_WARMUP)))
-        cpu_before, client_before = _cpu_s(procs), time.process_time()
-        closed = _closed_loop(client)
+        _wait(port)
+        log(f"http: yiti serve (granian), {WORKERS} worker processes × {THREADS} thread(s)")
+        wrk = shutil.which("wrk")
+        asyncio.run(_closed_loop_py(port, token, bodies[:HTTP_WARMUP]))  # warm every worker
+        cpu_before, client_before = _tree_cpu_s(server.pid), time.process_time()
+        if wrk:
+            closed = _closed_loop_wrk(wrk, port, token, ids)
+            client_cpu = None  # wrk's own CPU is not this process's
+        else:
+            closed = asyncio.run(_closed_loop_py(port, token, bodies[HTTP_WARMUP:]))
+            client_cpu = (time.process_time() - client_before) * 1000 / closed["requests"]
         served = closed["requests"]
-        if cpu_before is not None and (cpu_after := _cpu_s(procs)) is not None:
-            closed["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / served, 2)
-        closed["client_cpu_ms_per_request"] = round(
-            (time.process_time() - client_before) * 1000 / served, 2
-        )
+        cpu_after = _tree_cpu_s(server.pid)
+        closed["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / served, 2)
+        closed["client_cpu_ms_per_request"] = None if client_cpu is None else round(client_cpu, 2)
         log(
-            f"http closed loop: p50 {closed['p50_ms']} ms, p95 {closed['p95_ms']} ms, "
-            f"p99 {closed['p99_ms']} ms, {closed['throughput_rps']} req/s at {CONCURRENCY} clients"
+            f"http closed loop ({closed['client']}): p50 {closed['p50_ms']} ms, p95 "
+            f"{closed['p95_ms']} ms, p99 {closed['p99_ms']} ms, {closed['throughput_rps']} req/s "
+            f"at {CONCURRENCY} connections"
         )
-        bursts = _bursts(client)
+        bursts = asyncio.run(_bursts(port, token, bodies))
         log(
             f"http bursts of {CONCURRENCY}: p50 {bursts['p50_ms']} ms, p95 {bursts['p95_ms']} ms, "
             f"p99 {bursts['p99_ms']} ms; whole burst p50 {bursts['burst']['p50_ms']} ms, "
             f"p99 {bursts['burst']['p99_ms']} ms"
         )
+        floor = _floor_wrk(wrk, port) if wrk else None
+        if floor:
+            log(
+                f"floor (GET /api/v1/, no decision): p50 {floor['p50_ms']} ms, p99 "
+                f"{floor['p99_ms']} ms, {floor['throughput_rps']} req/s"
+            )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(10)
+        server.terminate()
+        server.wait(20)
     return {
-        "servers": SERVERS,
-        "threads_per_server": THREADS,
+        "floor": floor,
+        "server": "yiti serve (granian)",
+        "workers": WORKERS,
+        "threads_per_worker": THREADS,
         "db_conn_max_age": 60,
-        "answer_bytes_mean": round(client.bytes / max(1, client.answers)),
+        "answer_bytes_mean": bursts.pop("answer_bytes_mean"),
         "closed_loop": closed,
         "bursts": bursts,
     }
 
 
-def _cpu_s(procs: list[subprocess.Popen[bytes]]) -> float | None:
-    """CPU seconds (user + system) the server processes used so far (Linux /proc)."""
-    total = 0.0
+def _body(customer_id: int) -> bytes:
+    return json.dumps(
+        {"customer_id": customer_id, "context": {"channel": "call", "reason": "billing"}}
+    ).encode()
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants so far (Linux /proc):
+    granian's main process and its workers."""
     ticks = os.sysconf("SC_CLK_TCK")
-    for proc in procs:
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
         try:
-            fields = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
-            return None
-        total += (int(fields[11]) + int(fields[12])) / ticks
+            continue
     return total
 
 
-class _Client:
-    """Keep-alive connections per client thread and server; round-robin over the servers."""
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %%d %%d %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    e.connect + e.read + e.write + e.timeout, e.status, latency.mean, summary.bytes))
+end
+"""
+WRK_SCRIPT = (
+    """
+local ids = {%(ids)s}
+math.randomseed(13)
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local body = '{"customer_id": ' .. ids[math.random(#ids)] ..
+    ', "context": {"channel": "call", "reason": "billing"}}'
+  return wrk.format(nil, "/api/v1/decisions/next-best-action", nil, body)
+end
+"""
+    + WRK_DONE
+)
 
-    def __init__(self, ports: list[int], token: str, ids: list[int]) -> None:
-        self.ports, self.ids = ports, ids
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.local = threading.local()
-        self.rng = random.Random(13)
-        self.bytes, self.answers = 0, 0
 
-    def call(self, i: int) -> tuple[float, int]:
-        port = self.ports[i % len(self.ports)]
-        conns = getattr(self.local, "conns", None)
-        if conns is None:
-            conns = self.local.conns = {}
-        conn = conns.get(port)
-        if conn is None:
-            conn = conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        body = json.dumps(
-            {
-                "customer_id": self.rng.choice(self.ids),
-                "context": {"channel": "call", "reason": "billing"},
-            }
+def _closed_loop_wrk(wrk: str, port: int, token: str, ids: list[int]) -> dict[str, Any]:
+    """``wrk`` (C, two threads) keeps 50 connections busy for ``WRK_SECONDS``."""
+    return _run_wrk(wrk, port, WRK_SCRIPT % {"ids": ",".join(map(str, ids)), "token": token})
+
+
+def _run_wrk(wrk: str, port: int, script: str, path: str = "/") -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(
+            [
+                wrk,
+                "-t2",
+                f"-c{CONCURRENCY}",
+                f"-d{WRK_SECONDS}s",
+                "-s",
+                f.name,
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
+    finally:
+        os.unlink(f.name)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result:\n{out.stdout}\n{out.stderr}")
+    n, us, p50, p95, p99, top, errors, non2xx, mean, _bytes = (
+        int(float(v)) for v in line.split()[1:]
+    )
+    return {
+        "client": "wrk",
+        "clients": CONCURRENCY,
+        "requests": n,
+        "wall_s": round(us / 1e6, 2),
+        "throughput_rps": round(n / (us / 1e6), 1),
+        "p50_ms": round(p50 / 1000, 2),
+        "p95_ms": round(p95 / 1000, 2),
+        "p99_ms": round(p99 / 1000, 2),
+        "max_ms": round(top / 1000, 2),
+        "mean_ms": round(mean / 1000, 2),
+        "errors": errors,
+        "non_2xx": non2xx,
+    }
+
+
+def _floor_wrk(wrk: str, port: int) -> dict[str, Any]:
+    """The same server and load on ``GET /api/v1/`` (the API's root: no token, no query, a
+    few bytes of JSON): the cheapest answer Django gives, i.e. the floor under any endpoint."""
+    return _run_wrk(wrk, port, WRK_DONE.replace("%%", "%"), path="/api/v1/")
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection speaking just enough to POST and read the answer."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def post(self, body: bytes) -> tuple[float, int, int]:
+        head = (
+            f"POST /api/v1/decisions/next-best-action HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
         started = time.perf_counter()
-        conn.request("POST", "/api/v1/decisions/next-best-action", body, self.headers)
-        res = conn.getresponse()
-        data = res.read()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _sep, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length)
         ms = (time.perf_counter() - started) * 1000
-        self.bytes += len(data)
-        self.answers += 1
-        return ms, res.status
+        return ms, int(status_line.split()[1]), len(data)
+
+    def close(self) -> None:
+        self.writer.close()
 
 
-def _statuses(results: list[tuple[float, int]]) -> dict[str, int]:
-    codes: dict[str, int] = {}
-    for _ms, status in results:
-        codes[str(status)] = codes.get(str(status), 0) + 1
-    return codes
+async def _connections(port: int, token: str) -> list[_Conn]:
+    conns = [_Conn(port, token) for _ in range(CONCURRENCY)]
+    await asyncio.gather(*(c.open() for c in conns))
+    return conns
 
 
-def _closed_loop(client: _Client) -> dict[str, Any]:
+async def _closed_loop_py(port: int, token: str, bodies: list[bytes]) -> dict[str, Any]:
+    """50 connections, each sending its next request as soon as the last is answered."""
+    conns = await _connections(port, token)
+    todo = iter(bodies)
+    results: list[tuple[float, int, int]] = []
+
+    async def client(conn: _Conn) -> None:
+        for body in todo:
+            results.append(await conn.post(body))
+
     started = time.perf_counter()
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
-        results = list(pool.map(client.call, range(HTTP_REQUESTS)))
+    await asyncio.gather(*(client(c) for c in conns))
     wall = time.perf_counter() - started
-    out: dict[str, Any] = stats([ms for ms, _status in results])
+    for c in conns:
+        c.close()
+    out: dict[str, Any] = stats([ms for ms, _s, _n in results])
     out.update(
         {
+            "client": "python",
             "clients": CONCURRENCY,
             "requests": len(results),
             "wall_s": round(wall, 2),
             "throughput_rps": round(len(results) / wall, 1),
-            "status": _statuses(results),
+            "status": _statuses([s for _ms, s, _n in results]),
         }
     )
     return out
 
 
-def _bursts(client: _Client) -> dict[str, Any]:
-    """BURSTS times: CONCURRENCY threads released together, each sending one request."""
-    results: list[tuple[float, int]] = []
+def _statuses(codes: list[int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for status in codes:
+        out[str(status)] = out.get(str(status), 0) + 1
+    return out
+
+
+async def _bursts(port: int, token: str, bodies: list[bytes]) -> dict[str, Any]:
+    """BURSTS times: 50 requests written at once on 50 connections; the next burst
+    ``BURST_PAUSE_S`` after the last answer of the one before."""
+    conns = await _connections(port, token)
+    results: list[tuple[float, int, int]] = []
     spans: list[float] = []
-    lock = threading.Lock()
-    marks: dict[str, float] = {}
-
-    def released() -> None:
-        marks["start"] = time.perf_counter()
-
-    def answered() -> None:
-        spans.append((time.perf_counter() - marks["start"]) * 1000)
-        time.sleep(BURST_PAUSE_S)
-
-    start = threading.Barrier(CONCURRENCY, action=released)
-    end = threading.Barrier(CONCURRENCY, action=answered)
-
-    def worker(n: int) -> None:
-        for b in range(BURSTS):
-            start.wait()
-            got = client.call(b * CONCURRENCY + n)
-            with lock:
-                results.append(got)
-            end.wait()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CONCURRENCY)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    busy_s = sum(spans) / 1000
-    out: dict[str, Any] = stats([ms for ms, _status in results])
+    for b in range(BURSTS):
+        chunk = bodies[b * CONCURRENCY : (b + 1) * CONCURRENCY]
+        started = time.perf_counter()
+        results += await asyncio.gather(*(c.post(x) for c, x in zip(conns, chunk, strict=True)))
+        spans.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(BURST_PAUSE_S)
+    for c in conns:
+        c.close()
+    out: dict[str, Any] = stats([ms for ms, _s, _n in results])
     out.update(
         {
             "bursts": BURSTS,
             "burst_size": CONCURRENCY,
             "requests": len(results),
             "burst": stats(spans),
-            "throughput_rps": round(len(results) / busy_s, 1),
-            "status": _statuses(results),
+            "throughput_rps": round(len(results) / (sum(spans) / 1000), 1),
+            "status": _statuses([s for _ms, s, _n in results]),
+            "answer_bytes_mean": round(sum(n for _ms, _s, n in results) / len(results)),
         }
     )
     return out
@@ -412,6 +508,10 @@ def _wait(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def _wrk_status(cl: dict[str, Any]) -> str:
+    return f"{cl['non_2xx']} not 2xx, {cl['errors']} socket errors"
+
+
 def summary(result: dict[str, Any]) -> str:
     ip, hp = result["in_process"], result["http"]
     cl, bu = hp["closed_loop"], hp["bursts"]
@@ -422,12 +522,20 @@ def summary(result: dict[str, Any]) -> str:
         f"  in-process   p50 {ip['p50_ms']} ms  p95 {ip['p95_ms']} ms  p99 {ip['p99_ms']} ms "
         f"(target ≤ {TARGET_IN_PROCESS_MS} ms); CPU p50 {ip['cpu']['p50_ms']} ms, p99 "
         f"{ip['cpu']['p99_ms']} ms — {ip['mean_ranked']} ranked, {ip['mean_dropped']} dropped",
-        f"  HTTP ({hp['servers']} waitress processes × {hp['threads_per_server']} threads, "
+        f"  HTTP ({hp['server']}, {hp['workers']} workers × {hp['threads_per_worker']} thread, "
         f"{hp['answer_bytes_mean']} bytes per answer on average):",
-        f"    closed loop of {cl['clients']}: p50 {cl['p50_ms']} ms  p95 {cl['p95_ms']} ms  "
-        f"p99 {cl['p99_ms']} ms (target ≤ {TARGET_HTTP_MS} ms), {cl['throughput_rps']} req/s, "
-        f"statuses {cl['status']}; CPU per request: servers "
-        f"{cl.get('server_cpu_ms_per_request')} ms, client {cl['client_cpu_ms_per_request']} ms",
+        f"    closed loop of {cl['clients']} ({cl['client']}): p50 {cl['p50_ms']} ms  p95 "
+        f"{cl['p95_ms']} ms  p99 {cl['p99_ms']} ms (target ≤ {TARGET_HTTP_MS} ms), "
+        f"{cl['throughput_rps']} req/s, statuses {cl.get('status') or _wrk_status(cl)}; "
+        f"server CPU per request {cl['server_cpu_ms_per_request']} ms",
+        *(
+            [
+                f"    floor, GET /api/v1/ (no token, no query): p50 {fl['p50_ms']} ms  p95 "
+                f"{fl['p95_ms']} ms  p99 {fl['p99_ms']} ms, {fl['throughput_rps']} req/s"
+            ]
+            if (fl := hp.get("floor"))
+            else []
+        ),
         f"    bursts of {bu['burst_size']}: p50 {bu['p50_ms']} ms  p95 {bu['p95_ms']} ms  "
         f"p99 {bu['p99_ms']} ms; whole burst answered p50 {bu['burst']['p50_ms']} ms, "
         f"p99 {bu['burst']['p99_ms']} ms; {bu['throughput_rps']} req/s, statuses {bu['status']}",

@@ -18,7 +18,8 @@ from tests.demo.test_demo_command import _free_port
 
 
 def _fetch(url: str, data: bytes | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - loopback
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
             return response.status, json.loads(response.read())

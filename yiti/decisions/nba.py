@@ -20,8 +20,9 @@ Speed (one decision in a few milliseconds with hundreds of offers): the active o
 compiled once per process (eligibility rules to Python predicates, ``eligibility.py``; products,
 benefits, incompatibilities, campaign priorities, the policy's rules and quiet hours) and kept
 until a version read with the customer changes; the customer's profile and policy state are
-two queries (:func:`profile_load`); the policy check is :func:`yiti.engagement.policy.evaluate`
-on that customer's arrays, one candidate per purpose.
+two queries (:func:`profile_load`); the policy check is
+:func:`yiti.engagement.policy.evaluate_one` (the engine's rules for one contact, in plain
+Python), once per purpose.
 """
 
 from __future__ import annotations

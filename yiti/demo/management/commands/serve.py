@@ -8,6 +8,7 @@ granian's worker processes do not (ADR 0008).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -40,11 +41,11 @@ class Command(BaseCommand):
             "--access-log", action="store_true", help="Log every request (off by default)."
         )
 
-    def handle(self, *args: object, **opts: object) -> None:
+    def handle(self, *args: object, **opts: Any) -> None:
         from granian import Granian
         from granian.constants import Interfaces
 
-        workers, threads = int(opts["workers"]), int(opts["threads"])  # type: ignore[call-overload]
+        workers, threads = int(opts["workers"]), int(opts["threads"])
         if workers < 1 or threads < 1:
             raise CommandError("--workers and --threads must be at least 1.")
         self.stdout.write(
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         Granian(
             WSGI_TARGET,
             address=str(opts["host"]),
-            port=int(opts["port"]),  # type: ignore[call-overload]
+            port=int(opts["port"]),
             interface=Interfaces.WSGI,
             workers=workers,
             blocking_threads=threads,
