@@ -281,6 +281,7 @@ def test_the_hot_path_answers_as_the_operation_does(served, client, language):
     assert hot.json() == operation.json()
     for header in ("Content-Type", "Content-Language", "X-Content-Type-Options"):
         assert hot.headers[header] == operation.headers[header], header
+    assert hot.headers["Vary"] == "Accept-Language"  # the session caller's adds Cookie
     reasons = " ".join(hot.json()["actions"][0]["reasons"])
     assert ("倾向" in reasons) == (language == "zh-hans"), reasons
 

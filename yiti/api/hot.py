@@ -25,6 +25,7 @@ from typing import Any
 import pydantic
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from yiti.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from yiti.core.errors import YitiError
@@ -71,7 +72,7 @@ class HotPathMiddleware:
                 response = _error(request, exc)
         response.headers.setdefault("Content-Length", str(len(response.content)))
         response.headers.setdefault("Content-Language", language)
-        response["Vary"] = "Accept-Language"
+        patch_vary_headers(response, ("Accept-Language",))
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
