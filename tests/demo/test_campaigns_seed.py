@@ -58,9 +58,14 @@ def test_running_and_completed_campaigns_have_funnels_with_numbers(seeded):
         funnels = campaign_funnel(campaign)
         started = [f for f in funnels if f.wave.status != WaveStatus.DRAFT]
         assert started, campaign.code
-        for funnel in started:  # every wave that has begun reached somebody
-            assert funnel.audience > 0 and funnel.planned > 0, (campaign.code, funnel.wave)
-            assert funnel.sent > 0, (campaign.code, funnel.wave)
+        for funnel in started:  # every wave that has begun has an audience, all accounted for
+            assert funnel.audience > 0, (campaign.code, funnel.wave)
+            assert funnel.planned + funnel.excluded == funnel.audience, (campaign.code, funnel)
+            if funnel.planned:
+                assert funnel.sent > 0, (campaign.code, funnel.wave)
+        # each campaign reached somebody (at this small size a late wave's few non-responders
+        # may all lack the opt-in its channel needs: which ones depends on the hour of the seed)
+        assert sum(f.sent for f in started) > 0, campaign.code
         assert sum(f.responded for f in funnels) > 0, campaign.code
         converted += sum(f.converted for f in funnels)
     assert converted > 0
