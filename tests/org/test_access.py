@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings as django_settings
+from django.utils import timezone
 
 from yiti.core.errors import ValidationFailed
 from yiti.org.access import access_for
+from yiti.org.models import User
 from yiti.org.roles import Perm
 from yiti.org.services import token_authenticate, token_create, token_revoke, unit_create
 
@@ -58,4 +62,23 @@ def test_tokens_authenticate_until_revoked(org):
     assert token_authenticate(raw) == user
     assert token_authenticate(raw + "x") is None
     token_revoke(user=user, token_id=token.pk)
+    assert token_authenticate(raw) is None
+
+
+def test_a_token_gives_the_user_as_the_database_holds_him(org):
+    """The token check reads the user with its own query: every field, datetimes aware, must
+    be what the ORM reads, or a save of that user would write something else."""
+    user = org.users["am_hz"]
+    user.last_login = timezone.now() - timedelta(days=3)
+    user.save(update_fields=["last_login"])
+    _token, raw = token_create(user=user, name="laptop")
+    got = token_authenticate(raw)
+    assert got is not None
+    stored = User.objects.get(pk=user.pk)
+    for f in User._meta.concrete_fields:
+        assert getattr(got, f.attname) == getattr(stored, f.attname), f.name
+    assert timezone.is_aware(got.date_joined) and timezone.is_aware(got.last_login)
+    assert not got._state.adding
+    user.is_active = False
+    user.save(update_fields=["is_active"])
     assert token_authenticate(raw) is None

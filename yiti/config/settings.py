@@ -112,8 +112,9 @@ elif PRODUCTION is False and env_bool("YITI_DB_TEST_KEEP", False):
     DATABASES["default"]["TEST"] = {"SERIALIZE": False}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's cursors bind on the client and never prepare. A threshold this high keeps
-    # psycopg from preparing anything by itself, yet lets the next best action prepare its
-    # two queries explicitly (yiti.decisions.nba._query); with None it could not.
+    # psycopg from preparing anything by itself, yet lets the hot paths (the token check, the
+    # next best action's two queries) prepare explicitly (yiti.core.prepared); with None it
+    # could not.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1 << 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

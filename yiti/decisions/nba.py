@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +40,7 @@ from django.utils.translation import gettext as _
 
 from yiti.campaigns.choices import BenefitKind, CampaignStatus, ReservationStatus
 from yiti.campaigns.models import Campaign, Offer, OfferReservation
+from yiti.core.prepared import fetch_all
 from yiti.customers.choices import OrderStatus, ValueTier
 from yiti.customers.models import ConsentState, Customer, CustomerValue, Order, Product
 from yiti.decisions.choices import ActionKind, CareAction, ContactReason
@@ -355,31 +355,6 @@ def _versions() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     return tuple(row[:CATALOGUE_PARTS]), tuple(row[CATALOGUE_PARTS:])
 
 
-def _query(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    """Run one of the decision's two queries.
-
-    On PostgreSQL as a prepared statement on the (persistent) connection: both queries are the
-    same text for every customer, and planning the first (15 scalar subqueries) took twice
-    as long as running it. Django's cursors bind on the client and never prepare, so a
-    psycopg cursor on Django's connection (same transaction) runs it; it is logged like a
-    Django query so query counts still see it.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return list(cursor.fetchall())
-    import psycopg
-
-    connection.ensure_connection()
-    started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall()
-    if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
-    return rows
-
-
 def _stock_sql() -> str:
     """The gifts left of every active gift offer, as one string ``id:left,id:left``."""
     offer = _t(Offer)
@@ -476,11 +451,11 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
         Direction.OUTBOUND.value,
         since,
     ]
-    found = _query(sql1, [True, BenefitKind.GIFT.value, customer_id])
+    found = fetch_all(sql1, [True, BenefitKind.GIFT.value, customer_id])
     if not found:
         return None
     row = found[0]
-    rows = _query(sql2, params2)
+    rows = fetch_all(sql2, params2)
     value = None
     if row[13] is not None:
         value = ValueFact(
