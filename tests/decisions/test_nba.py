@@ -190,7 +190,10 @@ def test_drops_carry_their_reasons(org, shop):
     assert codes[holds.pk] == "conflict"
     assert codes[held.pk] == "conflict"  # he holds it already
     assert codes[clash.pk] == "conflict"
-    assert "路由器" not in next(d.reason for d in best.dropped if d.offer_id == clash.pk) or True
+    reasons = {d.offer_id: d.reason for d in best.dropped if d.kind == "offer"}
+    assert held.name in reasons[clash.pk]  # names the held offer it clashes with
+    assert shop["plan"].name in reasons[holds.pk]  # names the product he holds
+    assert "电饭煲" in reasons[gift.pk]  # names the gift that ran out
     assert all(d.reason for d in best.dropped)
 
     # consent: a customer without a marketing opt-in on the phone
@@ -421,3 +424,23 @@ def test_eligibility_rules_read_the_profile_dates(org, shop):
     customer.since = date.today() - timedelta(days=800)
     customer.save(update_fields=["since"])
     assert any(a.offer_id == offer.pk for a in _decide(org, customer).actions)
+
+
+def test_the_drops_shown_are_the_first_of_each_code_most_telling_first():
+    """An answer lists a few drops: one of each code in ``DROP_ORDER``, then the next ones in
+    the order they were dropped; the counts cover every drop, in the same order."""
+    offers = [nba.CareRef(f"offer:{i}", f"o{i}") for i in range(6)]
+    drops = [
+        (offers[0], "offer", "not_eligible", nba.WHY_RULE, ""),
+        (offers[1], "offer", "out_of_stock", nba.WHY_STOCK, "电饭煲"),
+        (offers[2], "offer", "not_eligible", nba.WHY_RULE, ""),
+        (offers[3], "offer", "suppressed", nba.WHY_POLICY, "Open complaint"),
+        (offers[4], "offer", "out_of_stock", nba.WHY_STOCK, ""),
+        (offers[5], "offer", "not_eligible", nba.WHY_RULE, ""),
+    ]
+    counts, shown = nba.drops_summary(drops, details=4)
+    assert list(counts.items()) == [("suppressed", 1), ("out_of_stock", 2), ("not_eligible", 3)]
+    assert [d.key for d in shown] == ["offer:3", "offer:1", "offer:0", "offer:2"]
+    assert "电饭煲" in shown[1].reason
+    assert [d.key for d in nba.drops_summary(drops, details=2)[1]] == ["offer:3", "offer:1"]
+    assert len(nba.drops_summary(drops, details=10)[1]) == 6

@@ -68,6 +68,15 @@ class Offer(TimeStampedModel):
         ordering = ["code"]
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
+        indexes = [
+            # the next best action reads, on every decision, the latest change to any offer
+            # and the gifts left of every active gift offer: both from the index alone
+            models.Index(fields=["updated_at"], name="offer_updated"),
+            models.Index(
+                fields=["active", "benefit", "id", "stock_total", "stock_reserved"],
+                name="offer_stock_left",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(stock_reserved__lte=F("stock_total")) | ~Q(benefit=BenefitKind.GIFT),

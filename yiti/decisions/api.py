@@ -299,7 +299,7 @@ def nba_body(best: nba.NextBest, *, explain: str = "top") -> dict[str, Any]:
     """The answer of ``POST /decisions/next-best-action`` as plain JSON-ready data (the shape of
     :class:`NbaOut`): built directly, since validating ~200 schema objects per call cost more
     than the decision itself."""
-    counts, shown = nba.drops_summary(best.dropped, details=DROPPED_DETAILS)
+    counts, shown = nba.drops_summary(best.drops, details=DROPPED_DETAILS)
     if explain == "all":
         shown = best.dropped
     ctx = best.context
@@ -331,7 +331,7 @@ def nba_body(best: nba.NextBest, *, explain: str = "top") -> dict[str, Any]:
             for a in best.actions
         ],
         "ranked": best.ranked,
-        "dropped_total": len(best.dropped),
+        "dropped_total": len(best.drops),
         "dropped_counts": counts,
         "dropped": [
             {

@@ -19,6 +19,7 @@ predicate ``(profile, now) -> bool`` once per offer, so a decision only runs clo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -70,9 +71,30 @@ class Profile:
     # (channel, purpose) -> granted, from the consent state rows
     consent: dict[tuple[str, str], bool] = field(default_factory=dict)
 
-    @property
-    def held_products(self) -> set[int]:
-        return {o.product_id for o in self.orders}
+    # What several rules read, derived once per decision (a profile is read whole by
+    # ``nba.profile_load`` and not changed after).
+    @functools.cached_property
+    def held_products(self) -> frozenset[int]:
+        return frozenset(o.product_id for o in self.orders)
+
+    @functools.cached_property
+    def held_keys(self) -> dict[str, frozenset[str]]:
+        """``product_id`` / ``category`` -> the held values as text (rule values are text)."""
+        return {
+            "product_id": frozenset(str(o.product_id) for o in self.orders),
+            "category": frozenset(str(o.category) for o in self.orders),
+        }
+
+    @functools.cached_property
+    def last_ordered_at(self) -> datetime | None:
+        return max((o.ordered_at for o in self.orders), default=None)
+
+    @functools.cached_property
+    def marketing_channels(self) -> frozenset[str]:
+        """The channels with a granted marketing consent."""
+        return frozenset(
+            ch for (ch, purpose), ok in self.consent.items() if ok and purpose == "marketing"
+        )
 
 
 def _in(values: Sequence[Any]) -> frozenset[str]:
@@ -109,7 +131,7 @@ def _holds(attr: str) -> Callable[[str, Any, int, Mapping[int, str]], Predicate]
         positive = op == "any"
 
         def test(p: Profile, now: datetime, today: date) -> bool:
-            return any(str(getattr(o, attr)) in wanted for o in p.orders) == positive
+            return (not wanted.isdisjoint(p.held_keys[attr])) == positive
 
         return test
 
@@ -141,8 +163,8 @@ def _days_since_order(op: str, value: Any, days: int, paths: Mapping[int, str]) 
     recent_wanted = op == "lte"
 
     def test(p: Profile, now: datetime, today: date) -> bool:
-        since = now - span
-        return any(o.ordered_at >= since for o in p.orders) == recent_wanted
+        last = p.last_ordered_at
+        return (last is not None and last >= now - span) == recent_wanted
 
     return test
 
@@ -219,11 +241,7 @@ def _consent(op: str, value: Any, days: int, paths: Mapping[int, str]) -> Predic
     positive = op == "any"
 
     def test(p: Profile, now: datetime, today: date) -> bool:
-        granted = any(
-            ok and purpose == "marketing" and channel in wanted
-            for (channel, purpose), ok in p.consent.items()
-        )
-        return granted == positive
+        return (not wanted.isdisjoint(p.marketing_channels)) == positive
 
     return test
 

@@ -618,21 +618,44 @@ DROP_ORDER = (
 )
 
 
-def drops_summary(dropped: list[Dropped], *, details: int) -> tuple[dict[str, int], list[Dropped]]:
+@dataclass(frozen=True, slots=True)
+class CareRef:
+    """A care action as a drop names it (an offer is named by its :class:`CompiledOffer`)."""
+
+    key: str
+    name: str
+    id: None = None
+
+
+# A dropped candidate as a decision records it: (offer or care action, kind, code, why, arg).
+# A decision drops ~170 of 200 offers and shows a few, so :class:`Dropped` objects are made
+# only for the ones read (``NextBest.dropped``, ``drops_summary``).
+Drop = tuple[Any, str, str, int, str]
+
+
+def _dropped(t: Drop) -> Dropped:
+    ref, kind, code, why, arg = t
+    return Dropped(ref.key, kind, ref.name, code, why, arg, ref.id)
+
+
+def drops_summary(drops: list[Drop], *, details: int) -> tuple[dict[str, int], list[Dropped]]:
     """How many candidates each code dropped (in ``DROP_ORDER``) and at most ``details`` of
     them to show: the first of each code, most telling first, then the next ones in order."""
     counts: dict[str, int] = {}
-    for d in dropped:
-        counts[d.code] = counts.get(d.code, 0) + 1
+    firsts: dict[str, int] = {}  # code -> index of its first drop
+    for i, t in enumerate(drops):
+        code = t[2]
+        if code in counts:
+            counts[code] += 1
+        else:
+            counts[code] = 1
+            firsts[code] = i
     order = [c for c in DROP_ORDER if c in counts] + sorted(set(counts) - set(DROP_ORDER))
-    firsts: dict[str, Dropped] = {}
-    for d in dropped:
-        firsts.setdefault(d.code, d)
-    shown = [firsts[c] for c in order][:details]
-    if len(shown) < details:
-        chosen = {id(d) for d in shown}
-        shown += [d for d in dropped if id(d) not in chosen][: details - len(shown)]
-    return {c: counts[c] for c in order}, shown
+    chosen = [firsts[c] for c in order][:details]
+    if len(chosen) < details:
+        taken = set(chosen)
+        chosen += [i for i in range(len(drops)) if i not in taken][: details - len(chosen)]
+    return {c: counts[c] for c in order}, [_dropped(drops[i]) for i in chosen]
 
 
 @dataclass
@@ -641,10 +664,14 @@ class NextBest:
     context: Context
     segment: str
     actions: list[Action]
-    dropped: list[Dropped]
+    drops: list[Drop]  # every dropped candidate, compact; ``dropped`` lists them
     ranked: int  # how many candidates were ranked (``actions`` holds the top ones)
     marketing_blocked: str = ""  # the policy's reason when no marketing contact may be made
     offers_total: int = 0
+
+    @functools.cached_property
+    def dropped(self) -> list[Dropped]:
+        return [_dropped(t) for t in self.drops]
 
 
 def policy_channel(channel: str) -> str:
@@ -799,8 +826,8 @@ def decide(
     held_products = profile.held_products
     held_offers = state.held_offers
     stock = loaded.stock
-    dropped: list[Dropped] = []
-    add = dropped.append
+    drops: list[Drop] = []
+    add = drops.append
     OFFER = ActionKind.OFFER.value
     marketing = verdict[InteractionPurpose.MARKETING.value]
     policy_code, policy_sentence = _policy_drop(marketing, catalogue) if marketing else ("", "")
@@ -809,43 +836,19 @@ def decide(
     scored: list[tuple[float, str, CompiledOffer | None, Beta, float, float]] = []
     for offer in catalogue.offers:
         if not offer.eligible(profile, now, today):
-            add(Dropped(offer.key, OFFER, offer.name, "not_eligible", WHY_RULE, "", offer.id))
+            add((offer, OFFER, "not_eligible", WHY_RULE, ""))
         elif offer.has_stock and stock.get(offer.id, 0) <= 0:
-            add(
-                Dropped(
-                    offer.key,
-                    OFFER,
-                    offer.name,
-                    "out_of_stock",
-                    WHY_STOCK,
-                    offer.gift_name,
-                    offer.id,
-                )
-            )
+            add((offer, OFFER, "out_of_stock", WHY_STOCK, offer.gift_name))
         elif offer.product_id in held_products:
-            add(
-                Dropped(
-                    offer.key,
-                    OFFER,
-                    offer.name,
-                    "conflict",
-                    WHY_PRODUCT,
-                    offer.product_name,
-                    offer.id,
-                )
-            )
+            add((offer, OFFER, "conflict", WHY_PRODUCT, offer.product_name))
         elif offer.id in held_offers:
-            add(Dropped(offer.key, OFFER, offer.name, "conflict", WHY_HELD, "", offer.id))
+            add((offer, OFFER, "conflict", WHY_HELD, ""))
         elif offer.incompatible and (clash := offer.incompatible & held_offers):
             names = {o.id: o.name for o in catalogue.offers}
             listed = "、".join(names.get(i, f"#{i}") for i in sorted(clash))
-            add(Dropped(offer.key, OFFER, offer.name, "conflict", WHY_CLASH, listed, offer.id))
+            add((offer, OFFER, "conflict", WHY_CLASH, listed))
         elif marketing:
-            add(
-                Dropped(
-                    offer.key, OFFER, offer.name, policy_code, WHY_POLICY, policy_sentence, offer.id
-                )
-            )
+            add((offer, OFFER, policy_code, WHY_POLICY, policy_sentence))
         else:
             beta = props.rows.get((offer.key, segment)) or offer.prior
             value = offer.value
@@ -867,14 +870,14 @@ def decide(
                 and churn >= catalogue.churn_threshold
             )
             if not at_risk:
-                add(Dropped(key, CARE, name, "not_eligible", WHY_AT_RISK))
+                add((CareRef(key, name), CARE, "not_eligible", WHY_AT_RISK, ""))
                 continue
             value = clv * churn
         else:
             value = max(FOLLOW_UP_MIN, FOLLOW_UP_SHARE * clv)
         if care_verdict:
             code, sentence = _policy_drop(care_verdict, catalogue)
-            add(Dropped(key, CARE, name, code, WHY_POLICY, sentence))
+            add((CareRef(key, name), CARE, code, WHY_POLICY, sentence))
             continue
         beta = _beta_of(props, key, segment, CARE_PRIOR[care])
         weight = CARE_PRIORITY[care]
@@ -942,7 +945,7 @@ def decide(
         context=context,
         segment=segment,
         actions=actions,
-        dropped=dropped,
+        drops=drops,
         ranked=len(scored),
         marketing_blocked=policy_sentence,
         offers_total=len(catalogue.offers),

@@ -58,8 +58,8 @@ def panel_html(
 ) -> str:
     best = selectors.next_best_for(request.user, customer_id, context)
     counts: dict[str, int] = {}
-    for d in best.dropped:
-        counts[d.code] = counts.get(d.code, 0) + 1
+    for _ref, _kind, code, *_rest in best.drops:
+        counts[code] = counts.get(code, 0) + 1
     labels = {
         "suppressed": _("suppressed"),
         "consent": _("no consent"),
