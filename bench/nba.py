@@ -43,6 +43,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import shutil
 import socket
 import subprocess
@@ -251,16 +252,22 @@ def _http(ids: list[int], log: Callable[[str], None]) -> dict[str, Any]:
         wrk = shutil.which("wrk")
         asyncio.run(_closed_loop_py(port, token, bodies[:HTTP_WARMUP]))  # warm every worker
         cpu_before, client_before = _tree_cpu_s(server.pid), time.process_time()
+        db_before, children_before = _database_cpu_s(), _children_cpu_s()
         if wrk:
             closed = _closed_loop_wrk(wrk, port, token, ids)
-            client_cpu = None  # wrk's own CPU is not this process's
+            client_cpu = _children_cpu_s() - children_before  # wrk, a finished child
         else:
             closed = asyncio.run(_closed_loop_py(port, token, bodies[HTTP_WARMUP:]))
-            client_cpu = (time.process_time() - client_before) * 1000 / closed["requests"]
+            client_cpu = time.process_time() - client_before
         served = closed["requests"]
-        cpu_after = _tree_cpu_s(server.pid)
+        cpu_after, db_after = _tree_cpu_s(server.pid), _database_cpu_s()
         closed["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / served, 2)
-        closed["client_cpu_ms_per_request"] = None if client_cpu is None else round(client_cpu, 2)
+        closed["client_cpu_ms_per_request"] = round(client_cpu * 1000 / served, 2)
+        closed["database_cpu_ms_per_request"] = (
+            None
+            if db_before is None or db_after is None
+            else round((db_after - db_before) * 1000 / served, 2)
+        )
         log(
             f"http closed loop ({closed['client']}): p50 {closed['p50_ms']} ms, p95 "
             f"{closed['p95_ms']} ms, p99 {closed['p99_ms']} ms, {closed['throughput_rps']} req/s "
@@ -314,6 +321,29 @@ def _tree_cpu_s(pid: int) -> float:
         except OSError:
             continue
     return total
+
+
+def _database_cpu_s() -> float | None:
+    """CPU seconds so far of every PostgreSQL server process on this machine (its backends
+    share the two cores with the web server and the client); None on SQLite, in-process."""
+    if connection.vendor != "postgresql":
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+        except OSError:
+            continue
+        if name == "postgres":
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 WRK_DONE = """
@@ -527,7 +557,13 @@ def summary(result: dict[str, Any]) -> str:
         f"    closed loop of {cl['clients']} ({cl['client']}): p50 {cl['p50_ms']} ms  p95 "
         f"{cl['p95_ms']} ms  p99 {cl['p99_ms']} ms (target ≤ {TARGET_HTTP_MS} ms), "
         f"{cl['throughput_rps']} req/s, statuses {cl.get('status') or _wrk_status(cl)}; "
-        f"server CPU per request {cl['server_cpu_ms_per_request']} ms",
+        f"CPU per request: server {cl['server_cpu_ms_per_request']} ms, client "
+        f"{cl['client_cpu_ms_per_request']} ms"
+        + (
+            f", PostgreSQL {cl['database_cpu_ms_per_request']} ms"
+            if cl.get("database_cpu_ms_per_request") is not None
+            else ""
+        ),
         *(
             [
                 f"    floor, GET /api/v1/ (no token, no query): p50 {fl['p50_ms']} ms  p95 "

@@ -356,13 +356,17 @@ def _versions() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
 
 
 def _stock_sql() -> str:
-    """The gifts left of every active gift offer, as one string ``id:left,id:left``."""
+    """The active gift offers whose gifts are all reserved, as one string ``id,id`` (from
+    the offer index ``offer_stock_left`` alone)."""
     offer = _t(Offer)
-    item = "CAST(id AS TEXT) || ':' || CAST(stock_total - stock_reserved AS TEXT)"
+    item = "CAST(id AS TEXT)"
     agg = (
         f"string_agg({item}, ',')" if connection.vendor == "postgresql" else f"group_concat({item})"
     )
-    return f"(SELECT {agg} FROM {offer} WHERE active = %s AND benefit = %s)"  # noqa: S608
+    return (
+        f"(SELECT {agg} FROM {offer} "  # noqa: S608
+        f"WHERE active = %s AND benefit = %s AND stock_reserved >= stock_total)"
+    )
 
 
 @dataclass
@@ -378,7 +382,7 @@ class PolicyState:
 class Loaded:
     profile: Profile
     state: PolicyState
-    stock: dict[int, int]
+    sold_out: frozenset[int]  # the active gift offers with no gift left
     catalogue_version: tuple[Any, ...]
     propensity_version: tuple[Any, ...]
 
@@ -433,7 +437,7 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
     """The customer's profile and policy state in two queries (None: no such customer).
 
     1. the customer, his unit path and value scores, the catalogue and propensity versions and
-       the gift stock left (scalar subqueries);
+       the gift offers sold out (scalar subqueries);
     2. one UNION ALL: his orders that are not cancelled, consent rows, active suppressions,
        held gift reservations, and outbound contacts since ``longest_days`` days before now.
     """
@@ -481,11 +485,7 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
         last_contact_at=_at(row[12]),
         value=value,
     )
-    stock: dict[int, int] = {}
-    if row[18]:
-        for item in str(row[18]).split(","):
-            offer_id, left = item.split(":")
-            stock[int(offer_id)] = int(left)
+    sold_out = frozenset(int(i) for i in str(row[18]).split(",")) if row[18] else frozenset()
     state = PolicyState()
     for tag, a, b, amount, n, at in rows:
         if tag == "o":
@@ -504,7 +504,7 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
     return Loaded(
         profile=profile,
         state=state,
-        stock=stock,
+        sold_out=sold_out,
         catalogue_version=tuple(versions[:CATALOGUE_PARTS]),
         propensity_version=tuple(versions[CATALOGUE_PARTS:]),
     )
@@ -825,7 +825,7 @@ def decide(
     )
     held_products = profile.held_products
     held_offers = state.held_offers
-    stock = loaded.stock
+    sold_out = loaded.sold_out
     drops: list[Drop] = []
     add = drops.append
     OFFER = ActionKind.OFFER.value
@@ -837,7 +837,7 @@ def decide(
     for offer in catalogue.offers:
         if not offer.eligible(profile, now, today):
             add((offer, OFFER, "not_eligible", WHY_RULE, ""))
-        elif offer.has_stock and stock.get(offer.id, 0) <= 0:
+        elif offer.has_stock and offer.id in sold_out:
             add((offer, OFFER, "out_of_stock", WHY_STOCK, offer.gift_name))
         elif offer.product_id in held_products:
             add((offer, OFFER, "conflict", WHY_PRODUCT, offer.product_name))
