@@ -305,3 +305,23 @@ def served_user(customer):
     from yiti.org.models import User
 
     return User.objects.get(username="svc_east")
+
+
+def test_an_offer_is_explained_in_each_callers_language_one_after_the_other(served, client):
+    """The sentences on an offer's value and priority are written once per catalogue and
+    language: a Chinese caller after an English one still reads Chinese, and back."""
+    customer, offer = served
+    _token, raw = token_create(user=served_user(customer), name="hot")
+    body = {"customer_id": customer.pk}
+    answers = {}
+    for language in ("en", "zh-hans", "en"):
+        got = _nba(client, body, Authorization=f"Bearer {raw}", Accept_Language=language)
+        action = got.json()["actions"][0]
+        assert action["key"] == f"offer:{offer.pk}"
+        value, priority = action["reasons"][1], action["reasons"][2]
+        if language == "en":
+            assert value.startswith("Value ") and priority.startswith("Priority "), action
+        else:
+            assert "价值" in value and "优先" in priority, action
+        answers.setdefault(language, action["reasons"])
+        assert answers[language] == action["reasons"]

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from yiti.campaigns.choices import BenefitKind, CampaignStatus, ReservationStatus
@@ -176,6 +176,9 @@ class Catalogue:
     rules: tuple[policy.Rule, ...]
     quiet: tuple[policy.Quiet, ...]
     churn_threshold: float
+    # (language, offer id) -> the sentences on an offer's value and priority: they depend on
+    # the offer alone, so they are written once per catalogue and language
+    offer_reasons: dict[tuple[str, int], list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -885,10 +888,16 @@ def decide(
     scored.sort(key=lambda t: (-t[0], t[1]))
     actions: list[Action] = []
     offer_context = care_context = ""
+    language = translation.get_language() or ""
     for score, key, item, beta, value, weight in scored[:top]:
         p_reason = _propensity_reason(beta, (key, segment) in props.rows)
         if item is not None:
             offer_context = offer_context or _context_reason(OFFER, context)
+            cache_key = (language, item.id)
+            offer_reasons = catalogue.offer_reasons.get(cache_key)
+            if offer_reasons is None:
+                offer_reasons = _offer_reasons(item, value, weight)
+                catalogue.offer_reasons[cache_key] = offer_reasons
             actions.append(
                 Action(
                     key=key,
@@ -899,7 +908,7 @@ def decide(
                     value=value,
                     priority_weight=weight,
                     context_weight=offer_weight,
-                    reasons=[p_reason, *_offer_reasons(item, value, weight), offer_context],
+                    reasons=[p_reason, *offer_reasons, offer_context],
                     offer_id=item.id,
                     segment=segment,
                     detail=(item.gift_name if item.has_stock else item.benefit_label),
