@@ -16,13 +16,17 @@ from tests.decisions.conftest import most_valuable_at_risk
 from tests.factories import ProductFactory
 from yiti.campaigns.models import OfferReservation
 from yiti.campaigns.services import offer_create, offer_reserve, offer_update
-from yiti.core.errors import Conflict, NotFound
+from yiti.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiti.core.models import AuditEvent
 from yiti.customers.models import Order
 from yiti.customers.services import consent_record, customer_create, order_create
 from yiti.decisions import nba, selectors
 from yiti.decisions.models import NbaOutcome, Propensity
 from yiti.decisions.nba import Context
 from yiti.decisions.outcomes import nba_outcome_record
+from yiti.decisions.selectors import value_settings_current
+from yiti.decisions.services import context_weights_save
+from yiti.decisions.weights import ContextWeights
 from yiti.engagement import policy
 from yiti.engagement.models import ContactPolicyRule, Interaction
 from yiti.engagement.policy_data import policy_inputs
@@ -120,6 +124,55 @@ def test_context_weights_change_the_ranking(org, shop):
         follow.context_weight
         > next(a for a in on_call.actions if a.key == "care:follow_up").context_weight
     )
+
+
+def test_context_weights_set_as_data_rank_the_next_decision_and_are_audited(org, shop):
+    """An administrator's context weights reach the very next decision (no refit, no
+    restart): the offer's weight, its sentence and the ranking follow them; the change is
+    audited with the weights before and after; unchanged weights save nothing."""
+    bb = _offer(org, "bb-10", shop["bb"])
+    customer = _customer(org)
+    billing = Context(channel="call", reason="billing")
+    before = _decide(org, customer, billing)
+    assert before.actions[0].key == f"offer:{bb.pk}"
+    assert before.actions[0].context_weight == pytest.approx(1.1)  # the defaults
+    context_weights_save(
+        actor=org.users["admin"], weights={"offer:billing": "0.05", "channel:call": "0.8"}
+    )
+    after = _decide(org, customer, billing)
+    offer = next(a for a in after.actions if a.kind == "offer")
+    assert offer.context_weight == pytest.approx(0.05 * 0.8)
+    assert "×0.04" in offer.reasons[-1] and "×0.80" in offer.reasons[-1]
+    assert after.actions[0].kind == "care"  # the follow-up now outranks the offer
+    follow = next(a for a in after.actions if a.key == "care:follow_up")
+    assert follow.context_weight == pytest.approx(1.0 * 0.8)  # care's billing weight kept
+    event = AuditEvent.objects.get(action="decisions.context_weights_update")
+    assert event.changes == {"channel:call": [1.0, 0.8], "offer:billing": [1.1, 0.05]}
+    context_weights_save(actor=org.users["admin"], weights={"offer:billing": "0.05"})
+    assert AuditEvent.objects.filter(action="decisions.context_weights_update").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("weights", "field"),
+    [
+        ({"offer:billing": "-0.1"}, "offer:billing"),
+        ({"care:complaint": "5.01"}, "care:complaint"),
+        ({"channel:sms": "lots"}, "channel:sms"),
+        ({"channel:sms": "NaN"}, "channel:sms"),
+        ({"offer:billing": "2", "offer:weather": "1"}, "offer:weather"),
+    ],
+)
+def test_context_weights_out_of_range_are_refused_and_change_nothing(org, weights, field):
+    with pytest.raises(ValidationFailed) as refused:
+        context_weights_save(actor=org.users["admin"], weights=weights)
+    assert refused.value.field == field
+    assert ContextWeights.of(value_settings_current().context_weights) == ContextWeights.of(None)
+    assert not AuditEvent.objects.filter(action="decisions.context_weights_update").exists()
+
+
+def test_only_administrators_set_context_weights(org):
+    with pytest.raises(PermissionDenied):
+        context_weights_save(actor=org.users["analyst"], weights={"offer:billing": "2"})
 
 
 def test_a_suppressed_customer_gets_no_marketing_action(org, shop):

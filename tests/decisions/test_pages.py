@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -19,6 +20,7 @@ from yiti.customers.models import CustomerValue, Order
 from yiti.decisions.choices import CostItem, FitStatus, FitTrigger
 from yiti.decisions.models import ServiceCost, TierChange, ValueModelFit, ValueSettings
 from yiti.decisions.services import value_refit
+from yiti.decisions.weights import ContextWeights
 from yiti.org.services import token_create
 
 API = "/api/v1"
@@ -153,6 +155,46 @@ def test_admins_edit_unit_costs_and_thresholds_and_the_change_is_audited(web):
     assert ValueSettings.objects.get(pk=1).mvc_share == 0.05
     # analysts may not
     assert web("analyst").get("/value/settings/").status_code == 403
+
+
+def _settings_form(page) -> dict[str, str]:
+    """Every input of the settings form as the browser would send it back."""
+    html = page.content.decode()
+    return {
+        m.group(1): m.group(2)
+        for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html)
+        if m.group(1) != "csrfmiddlewaretoken"
+    }
+
+
+def test_admins_set_the_context_weights_on_the_settings_page(web):
+    page = web("admin").get("/value/settings/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-weights="reason"' in html and 'data-weights="channel"' in html
+    data = _settings_form(page)
+    assert data["w-offer__complaint"] == "0.30" and data["w-channel__counter"] == "1.20"
+    data["w-offer__complaint"] = "0.10"
+    data["w-channel__sms"] = ""  # blank: the default
+    saved = web("admin").post("/value/settings/", data)
+    assert saved.status_code == 302
+    weights = ContextWeights.of(ValueSettings.objects.get(pk=1).context_weights)
+    assert weights.reason_weight("offer", "complaint") == 0.1
+    assert weights.channel_weight("sms") == 0.6
+    event = AuditEvent.objects.get(action="decisions.context_weights_update")
+    assert event.changes == {"offer:complaint": [0.3, 0.1]}
+    again = _settings_form(web("admin").get("/value/settings/"))
+    assert again["w-offer__complaint"] == "0.10"
+    # a weight above 5 is refused next to its field, nothing saved
+    again["w-care__repair"] = "7"
+    refused = web("admin").post("/value/settings/", again)
+    assert refused.status_code == 422
+    body = refused.content.decode()
+    cell = body[body.index('name="w-care__repair"') - 400 : body.index('name="w-care__repair"')]
+    assert "has-error" in cell
+    assert ContextWeights.of(ValueSettings.objects.get(pk=1).context_weights).reason_weight(
+        "care", "repair"
+    ) == pytest.approx(1.4)
 
 
 def test_the_customer_page_shows_the_value_panel_with_the_tier_history(web, fitted):

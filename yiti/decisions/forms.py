@@ -7,11 +7,14 @@ from typing import Any
 
 from django import forms
 from django.forms.models import fields_for_model
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from yiti.decisions.choices import CostItem
+from yiti.decisions.choices import ActionKind, ContactReason, CostItem
 from yiti.decisions.models import ServiceCost, ValueSettings
 from yiti.decisions.services import SETTINGS_FIELDS
+from yiti.decisions.weights import CHANNEL, MAX_WEIGHT, ContextWeights, keys
+from yiti.engagement.choices import InteractionChannel
 
 
 class ValueSettingsForm(forms.Form):
@@ -39,6 +42,58 @@ class ServiceCostsForm(forms.Form):
                 decimal_places=2,
                 initial=cost.cost,
             )
+
+
+class ContextWeightsForm(forms.Form):
+    """The next best action's context weights: per reason for contact, one for offers and
+    one for care actions; per channel, one. Field names are the weights' keys with ``:``
+    written ``__`` (``offer__complaint``). A blank field stands for the default weight."""
+
+    def __init__(self, *args: Any, weights: ContextWeights, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = weights.flat()
+        self.defaults = ContextWeights.of(None).flat()
+        for key in keys():
+            group, name = key.split(":", 1)
+            label = (
+                InteractionChannel(name).label
+                if group == CHANNEL
+                else format_lazy("{} · {}", ContactReason(name).label, ActionKind(group).label)
+            )
+            self.fields[key.replace(":", "__")] = forms.DecimalField(
+                label=label,
+                min_value=Decimal("0"),
+                max_value=MAX_WEIGHT,
+                max_digits=4,
+                decimal_places=2,
+                required=False,
+                initial=Decimal(str(current[key])).quantize(Decimal("0.01")),
+                widget=forms.NumberInput(
+                    attrs={
+                        "step": "0.05",
+                        "class": "num",
+                        "placeholder": f"{self.defaults[key]:.2f}",
+                    }
+                ),
+            )
+
+    def reason_rows(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
+        """(reason label, its offer field, its care field) per reason for contact."""
+        return [
+            (label, self[f"{ActionKind.OFFER}__{value}"], self[f"{ActionKind.CARE}__{value}"])
+            for value, label in ContactReason.choices
+        ]
+
+    def channel_fields(self) -> list[forms.BoundField]:
+        return [self[f"{CHANNEL}__{value}"] for value in InteractionChannel.values]
+
+    def weights(self) -> dict[str, Any]:
+        """The cleaned weights by key (``offer:complaint``), the default for a blank field."""
+        out: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            key = name.replace("__", ":", 1)
+            out[key] = self.defaults[key] if value is None else value
+        return out
 
 
 class RefitForm(forms.Form):

@@ -228,6 +228,9 @@ class ValueSettings(TimeStampedModel):
         default=12,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
     )
+    # {"offer": {reason: w}, "care": {reason: w}, "channel": {channel: w}} over the defaults
+    # of ``decisions.weights``; the next best action reads them at once (not at the refit)
+    context_weights = models.JSONField(_("context weights"), default=dict, blank=True)
 
     class Meta:
         ordering = ["pk"]

@@ -54,6 +54,7 @@ from yiti.decisions.eligibility import (
 )
 from yiti.decisions.models import UNSCORED, Propensity, ValueSettings
 from yiti.decisions.propensity import Beta
+from yiti.decisions.weights import ContextWeights
 from yiti.engagement import policy
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
@@ -62,42 +63,8 @@ from yiti.org.models import OrgUnit
 
 TOP = 5
 
-# --- the weights (ADR 0007) ------------------------------------------------------------------
+# --- the context (the context weights are data: ``decisions.weights``) ---------------------
 
-# What the reason for contact does to each kind of action: a customer who came about a fault or
-# a complaint is asked for a follow-up before he is sold to.
-REASON_WEIGHT: dict[str, dict[str, float]] = {
-    ActionKind.OFFER: {
-        ContactReason.GENERAL: 1.0,
-        ContactReason.BILLING: 1.1,
-        ContactReason.CONSULTATION: 1.2,
-        ContactReason.REPAIR: 0.6,
-        ContactReason.SERVICE_REQUEST: 0.8,
-        ContactReason.ORDER_PROCESSING: 0.9,
-        ContactReason.COMPLAINT: 0.3,
-    },
-    ActionKind.CARE: {
-        ContactReason.GENERAL: 1.0,
-        ContactReason.BILLING: 1.0,
-        ContactReason.CONSULTATION: 1.0,
-        ContactReason.REPAIR: 1.4,
-        ContactReason.SERVICE_REQUEST: 1.1,
-        ContactReason.ORDER_PROCESSING: 1.1,
-        ContactReason.COMPLAINT: 1.8,
-    },
-}
-# Where the conversation happens: an offer made face to face lands better than one on a screen.
-CHANNEL_WEIGHT: dict[str, float] = {
-    InteractionChannel.COUNTER: 1.2,
-    InteractionChannel.VISIT: 1.2,
-    InteractionChannel.CALL: 1.0,
-    InteractionChannel.IM: 0.9,
-    InteractionChannel.PORTAL: 0.8,
-    InteractionChannel.EMAIL: 0.7,
-    InteractionChannel.SMS: 0.6,
-    InteractionChannel.PUSH: 0.6,
-    InteractionChannel.FAX: 0.5,
-}
 # The contact policy knows consent per channel of ``customers.Channel``; a branch counter is a
 # face-to-face contact, checked as a visit.
 POLICY_CHANNEL: dict[str, str] = {InteractionChannel.COUNTER: InteractionChannel.VISIT}
@@ -176,6 +143,7 @@ class Catalogue:
     rules: tuple[policy.Rule, ...]
     quiet: tuple[policy.Quiet, ...]
     churn_threshold: float
+    weights: ContextWeights
     # (language, offer id) -> the sentences on an offer's value and priority: they depend on
     # the offer alone, so they are written once per catalogue and language
     offer_reasons: dict[tuple[str, int], list[str]] = field(default_factory=dict)
@@ -272,6 +240,7 @@ def _catalogue_build(version: tuple[Any, ...]) -> Catalogue:
         rules=tuple(rules_active()),
         quiet=tuple(quiet_active()),
         churn_threshold=float(settings_row.churn_threshold),
+        weights=ContextWeights.of(settings_row.context_weights),
     )
 
 
@@ -728,8 +697,8 @@ def _propensity_reason(beta: Beta, learned: bool) -> str:
     }
 
 
-def _context_weight(kind: str, context: Context) -> float:
-    return REASON_WEIGHT[kind].get(context.reason, 1.0) * CHANNEL_WEIGHT.get(context.channel, 1.0)
+def _context_weight(kind: str, context: Context, weights: ContextWeights) -> float:
+    return weights.reason_weight(kind, context.reason) * weights.channel_weight(context.channel)
 
 
 @functools.cache
@@ -738,9 +707,9 @@ def _labels(choices: Any) -> dict[str, Any]:
     return dict(choices.choices)
 
 
-def _context_reason(kind: str, context: Context) -> str:
-    rw = REASON_WEIGHT[kind].get(context.reason, 1.0)
-    cw = CHANNEL_WEIGHT.get(context.channel, 1.0)
+def _context_reason(kind: str, context: Context, weights: ContextWeights) -> str:
+    rw = weights.reason_weight(kind, context.reason)
+    cw = weights.channel_weight(context.channel)
     reason_label = _labels(ContactReason).get(context.reason, context.reason)
     channel_label = _labels(InteractionChannel).get(context.channel, context.channel)
     text = _("Context ×%(w).2f: %(reason)s ×%(rw).2f, %(channel)s ×%(cw).2f.") % {
@@ -834,7 +803,7 @@ def decide(
     OFFER = ActionKind.OFFER.value
     marketing = verdict[InteractionPurpose.MARKETING.value]
     policy_code, policy_sentence = _policy_drop(marketing, catalogue) if marketing else ("", "")
-    offer_weight = _context_weight(OFFER, context)
+    offer_weight = _context_weight(OFFER, context, catalogue.weights)
     # (score, key, offer, beta, value, weight) of each offer that passes every check
     scored: list[tuple[float, str, CompiledOffer | None, Beta, float, float]] = []
     for offer in catalogue.offers:
@@ -861,7 +830,7 @@ def decide(
     # care actions
     CARE = ActionKind.CARE.value
     care_verdict = verdict[InteractionPurpose.CARE.value]
-    care_weight = _context_weight(CARE, context)
+    care_weight = _context_weight(CARE, context, catalogue.weights)
     clv = max(0.0, profile.value.clv) if profile.value else 0.0
     churn = profile.value.churn_risk if profile.value else 0.0
     for care in (CareAction.FOLLOW_UP, CareAction.RETENTION):
@@ -892,7 +861,7 @@ def decide(
     for score, key, item, beta, value, weight in scored[:top]:
         p_reason = _propensity_reason(beta, (key, segment) in props.rows)
         if item is not None:
-            offer_context = offer_context or _context_reason(OFFER, context)
+            offer_context = offer_context or _context_reason(OFFER, context, catalogue.weights)
             cache_key = (language, item.id)
             offer_reasons = catalogue.offer_reasons.get(cache_key)
             if offer_reasons is None:
@@ -916,7 +885,7 @@ def decide(
             )
             continue
         care = CareAction(key.split(":", 1)[1])
-        care_context = care_context or _context_reason(CARE, context)
+        care_context = care_context or _context_reason(CARE, context, catalogue.weights)
         if care == CareAction.RETENTION:
             v_reason = _("Value %(v)s: lifetime value %(clv)s × churn risk %(r)s.") % {
                 "v": _yuan(value),

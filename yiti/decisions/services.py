@@ -32,11 +32,13 @@ from yiti.core.bulk import insert_rows
 from yiti.core.errors import Conflict, ValidationFailed
 from yiti.customers.models import CustomerValue
 from yiti.decisions import inputs, rules, selectors
+from yiti.decisions import weights as weights_rules
 from yiti.decisions.choices import CostItem, FitStatus, FitTrigger
 from yiti.decisions.models import ServiceCost, TierChange, ValueModelFit, ValueSettings
 from yiti.decisions.scores import Scores, ScoreSettings, positions, score_book
 from yiti.decisions.tiers import TIER_VALUES, TierRules
 from yiti.decisions.value_model import ModelFitError
+from yiti.decisions.weights import ContextWeights
 from yiti.org.models import User
 
 logger = logging.getLogger("yiti.decisions")
@@ -505,6 +507,32 @@ def value_settings_save(*, actor: User | None, **values: Any) -> ValueSettings:
         changes=diff(before, snapshot(target, SETTINGS_FIELDS)),
     )
     return target
+
+
+@transaction.atomic
+def context_weights_save(*, actor: User | None, weights: Mapping[str, Any]) -> ContextWeights:
+    """Set context weights of the next best action (by key: ``offer:<reason>``,
+    ``care:<reason>``, ``channel:<channel>``; each from 0 to 5). Decisions use them at once:
+    saving the settings row changes the catalogue's version. Unchanged weights save and
+    audit nothing."""
+    rules.require_settings(actor)
+    cleaned = weights_rules.clean(weights)
+    current = ValueSettings.objects.select_for_update().filter(pk=1).first()
+    target = current or ValueSettings(pk=1)
+    before = ContextWeights.of(target.context_weights).flat()
+    stored = {group: dict(values) for group, values in (target.context_weights or {}).items()}
+    for group, values in cleaned.items():
+        stored.setdefault(group, {}).update(values)
+    after = ContextWeights.of(stored)
+    changes = diff(before, after.flat())
+    if not changes:
+        return after  # nothing to save or audit
+    target.context_weights = stored
+    target.save()
+    audit_record(
+        actor=actor, action="decisions.context_weights_update", obj=target, changes=changes
+    )
+    return after
 
 
 @transaction.atomic

@@ -18,8 +18,14 @@ from yiti.core.errors import Conflict, ValidationFailed
 from yiti.core.web import yiti_errors
 from yiti.customers.choices import ValueTier
 from yiti.decisions import selectors, services
-from yiti.decisions.forms import RefitForm, ServiceCostsForm, ValueSettingsForm
+from yiti.decisions.forms import (
+    ContextWeightsForm,
+    RefitForm,
+    ServiceCostsForm,
+    ValueSettingsForm,
+)
 from yiti.decisions.rules import can_edit_settings, can_refit, can_view_value
+from yiti.decisions.weights import ContextWeights
 from yiti.org.access import access_for
 from yiti.org.forms import apply_error
 from yiti.org.web import acting_user as _actor
@@ -113,21 +119,33 @@ def value_settings(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = ValueSettingsForm(data, initial=ValueSettingsForm.initial_for(current), prefix="s")
     cost_form = ServiceCostsForm(data, costs=costs, prefix="c")
-    if data is not None and form.is_valid() and cost_form.is_valid():
+    weights_form = ContextWeightsForm(
+        data, weights=ContextWeights.of(current.context_weights), prefix="w"
+    )
+    forms = (form, cost_form, weights_form)
+    if data is not None and all(f.is_valid() for f in forms):
         actor = _actor(request)
         try:
             with transaction.atomic():
                 services.value_settings_save(actor=actor, **form.cleaned_data)
                 services.service_costs_save(actor=actor, costs=cost_form.cleaned_data)
+                services.context_weights_save(actor=actor, weights=weights_form.weights())
         except ValidationFailed as exc:
-            target = cost_form if exc.field in cost_form.fields else form
-            apply_error(target, exc)
+            field = (exc.field or "").replace(":", "__", 1)  # a weight's key: its form field
+            target = next((f for f in forms if field in f.fields), form)
+            apply_error(target, exc, fields={exc.field or "": field})
         else:
-            messages.success(request, _("Value settings saved; the next refit uses them."))
+            messages.success(
+                request,
+                _(
+                    "Value settings saved: the next refit uses the model settings and costs; "
+                    "next best actions use the context weights at once."
+                ),
+            )
             return redirect("decisions:value")
     return render(
         request,
         "decisions/settings.html",
-        {"form": form, "cost_form": cost_form},
-        status=422 if (form.errors or cost_form.errors) else 200,
+        {"form": form, "cost_form": cost_form, "weights_form": weights_form},
+        status=422 if any(f.errors for f in forms) else 200,
     )
