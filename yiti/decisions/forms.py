@@ -80,7 +80,11 @@ class ContextWeightsForm(forms.Form):
     def reason_rows(self) -> list[tuple[Any, forms.BoundField, forms.BoundField]]:
         """(reason label, its offer field, its care field) per reason for contact."""
         return [
-            (label, self[f"{ActionKind.OFFER}__{value}"], self[f"{ActionKind.CARE}__{value}"])
+            (
+                label,
+                self[f"{ActionKind.OFFER.value}__{value}"],
+                self[f"{ActionKind.CARE.value}__{value}"],
+            )
             for value, label in ContactReason.choices
         ]
 

@@ -87,11 +87,14 @@ class ContextWeights:
     def channel_weight(self, channel: str) -> float:
         return self.channel.get(channel, 1.0)
 
+    def get(self, key: str) -> float:
+        """The weight of a key of :func:`keys` (``offer:complaint``, ``channel:sms``)."""
+        group, name = key.split(":", 1)
+        return self.channel_weight(name) if group == CHANNEL else self.reason_weight(group, name)
+
     def flat(self) -> dict[str, float]:
         """Every weight by its key (``keys``)."""
-        out = {f"{k}:{r}": self.reason_weight(k, r) for k in KINDS for r in ContactReason.values}
-        out.update({f"{CHANNEL}:{c}": self.channel_weight(c) for c in InteractionChannel.values})
-        return out
+        return {key: self.get(key) for key in keys()}
 
 
 def _floats(value: Any) -> dict[str, float]:
