@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from yiti.administration.api import router as administration_router
 from yiti.api import errors
 from yiti.api.auth import API_AUTH
 from yiti.api.docs import OfflineSwagger
@@ -25,6 +26,8 @@ from yiti.campaigns.api import router as campaigns_router
 from yiti.care.api import router as care_router
 from yiti.care.reports.api import router as reports_router
 from yiti.customers.api import router as customers_router
+from yiti.customers.api_catalogue import router as catalogue_router
+from yiti.customers.api_imports import router as imports_router
 from yiti.decisions.api import router as value_router
 from yiti.engagement.api import router as engagement_router
 from yiti.org.api import router as org_router
@@ -141,3 +144,6 @@ api.add_router("/care", care_router)
 api.add_router("/reports", reports_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("", value_router)
+api.add_router("/org", administration_router)
+api.add_router("", catalogue_router)
+api.add_router("/imports", imports_router)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "yiti.care.reports",
     "yiti.campaigns",
     "yiti.decisions",
+    "yiti.administration",
     "yiti.api",
     "yiti.demo",
 ]

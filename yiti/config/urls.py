@@ -19,5 +19,9 @@ urlpatterns = [
     path("value/", include("yiti.decisions.urls")),
     path("campaigns/", include("yiti.campaigns.urls")),
     path("c/", include("yiti.campaigns.urls_public")),
+    path("products/", include("yiti.customers.urls_products")),
+    path("imports/", include("yiti.customers.urls_imports")),
+    path("policy/", include("yiti.campaigns.urls_policy")),
+    path("manage/", include("yiti.administration.urls")),
     path("api/v1/", api.urls),
 ]

@@ -75,7 +75,19 @@ class ReassignRule(models.TextChoices):
     TERRITORY = "territory", _("By territory (colleague in the customer's unit)")
 
 
+class ImportKind(models.TextChoices):
+    """What an import job loads (one importer each, ``yiti import KIND FILE``)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    PRODUCTS = "products", _("Products")
+    ORDERS = "orders", _("Orders")
+    INTERACTIONS = "interactions", _("Contact history")
+    SUPPRESSIONS = "suppressions", _("Do-not-disturb list")
+
+
 class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting to start")
+    RUNNING = "running", _("Running")
     VALIDATED = "validated", _("Validated only, nothing written")
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected, nothing written")

@@ -14,6 +14,7 @@ from yiti.customers.choices import (
     ContactKind,
     CustomerKind,
     CustomerStatus,
+    ImportKind,
     ImportStatus,
     OrderStatus,
     ProductCategory,
@@ -213,6 +214,7 @@ class Order(TimeStampedModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     margin = models.DecimalField(_("margin"), max_digits=12, decimal_places=2, default=0)
     ordered_at = models.DateTimeField(_("ordered at"))
@@ -278,17 +280,31 @@ class Assignment(models.Model):
 
 
 class ImportJob(TimeStampedModel):
-    """One customer import (upload page or ``yiti import customers``): options, counts, errors.
+    """One import (upload page or ``yiti import KIND FILE``): options, progress, counts, errors.
 
     Kept so the result page can be reopened and its error report downloaded. ``errors`` is a
     list of ``[row, column, value, reason]``, rows numbered as in the spreadsheet (header = 1).
+    A web upload is stored under the data directory (``upload``) and run by the worker; the
+    progress fields (``bytes_read`` of ``bytes_total``, ``rows_read``) are updated as it reads.
+    ``mapping`` is the column mapping the user chose: column key -> header position.
     """
 
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=ImportKind.choices, default=ImportKind.CUSTOMERS
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     file_name = models.CharField(_("file"), max_length=255)
+    upload = models.CharField(max_length=500, blank=True)
+    mapping = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=ImportStatus.choices)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
     dry_run = models.BooleanField(_("validate only"), default=False)
     skip_invalid = models.BooleanField(_("skip invalid rows"), default=False)
     row_count = models.PositiveIntegerField(_("rows"), default=0)

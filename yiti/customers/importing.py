@@ -1,0 +1,134 @@
+"""The contract every kind of import implements, and the registry of kinds.
+
+The import runner (``yiti.customers.imports_runner``) reads a CSV or XLSX file as a stream,
+maps its header to column keys (automatically from each column's aliases, or as the user
+chose in the mapping step), and hands the importer chunks of rows. The importer validates a
+chunk with a constant number of set-based look-up queries and returns the rows it can write
+as tuples plus a :class:`RowError` for every problem; the runner then hands the valid tuples
+back to ``write``. Everything an import writes happens in one transaction: when any row is
+invalid and the user did not choose to skip invalid rows, the runner rolls all of it back, so
+nothing is written.
+
+A kind registers itself from its app's ``AppConfig.ready`` with :func:`register`, so the
+runner (in ``customers``) can run importers that live in higher apps (interactions and the
+do-not-disturb list live in ``engagement``) without importing them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from yiti.org.access import Access
+from yiti.org.models import User
+
+CHUNK = 5000  # rows handed to ``validate``/``write`` at a time
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column an importer understands: its key, the header Yiti writes, other headers."""
+
+    key: str
+    label: Any  # lazy translation
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    help: Any = ""  # lazy translation: what the cell holds, shown in the mapping step
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A problem with one cell (or a whole row, ``column`` ""): row number as in the file."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_list(self) -> list[Any]:
+        return [self.row, self.column, self.value, self.reason]
+
+
+@dataclass
+class ImportContext:
+    """What one run of an importer knows: who, options, and a scratch space across chunks."""
+
+    actor: User | None  # None: the system (the CLI without --user), no scope applies
+    access: Access | None  # the actor's access, None for the system
+    job_id: int
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. {"default_unit": "hz"}
+    dry_run: bool = False
+    skip_invalid: bool = False
+    state: dict[str, Any] = field(default_factory=dict)  # the importer's own, across chunks
+    created: int = 0  # the importer adds what it wrote (rows created)
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Importer(Protocol):
+    """One kind of import. Implementations are plain classes with these attributes."""
+
+    kind: ClassVar[str]  # an ``ImportKind`` value
+    columns: ClassVar[tuple[Column, ...]]
+    perm: ClassVar[str]  # the ``Perm`` the actor needs
+
+    def begin(self, ctx: ImportContext) -> None:
+        """Before the first chunk (load small look-up tables, check options)."""
+
+    def validate(
+        self, rows: Sequence[tuple[int, dict[str, str]]], ctx: ImportContext
+    ) -> tuple[list[tuple[Any, ...]], list[RowError]]:
+        """Check a chunk: ``(row number, {column key: cell text})`` in, writable tuples out.
+
+        Cells are stripped text, "" when empty; keys are only the mapped columns. A constant
+        number of queries per chunk. Rows that are invalid produce errors and no tuple.
+        Duplicates within the file are the importer's to find (``ctx.state`` persists).
+        """
+        ...
+
+    def write(self, rows: list[tuple[Any, ...]], ctx: ImportContext) -> None:
+        """Write the valid tuples of one chunk (set-based); add to ``ctx.created``/``updated``."""
+
+    def finish(self, ctx: ImportContext) -> None:
+        """After the last chunk, inside the transaction: audit, aggregates, follow-up work."""
+
+
+_REGISTRY: dict[str, Importer] = {}
+
+
+def register(importer: Importer) -> None:
+    _REGISTRY[importer.kind] = importer
+
+
+def importer_for(kind: str) -> Importer:
+    return _REGISTRY[kind]
+
+
+def registered_kinds() -> list[str]:
+    return list(_REGISTRY)
+
+
+_PARENS = re.compile(r"[(（\[【].*?[)）\]】]")
+
+
+def header_key(text: str) -> str:
+    """``"E-mail (必填)*"`` -> ``"email"``: how headers and aliases are compared."""
+    text = _PARENS.sub("", unicodedata.normalize("NFKC", text or "")).lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def auto_mapping(headers: Sequence[str], columns: Sequence[Column]) -> dict[str, int]:
+    """Column key -> header position, matching each header against keys, labels and aliases."""
+    table: dict[str, str] = {}
+    for column in columns:
+        for alias in (column.key, str(column.label), *column.aliases):
+            table.setdefault(header_key(alias), column.key)
+    mapping: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        key = table.get(header_key(header))
+        if key is not None and key not in mapping:
+            mapping[key] = position
+    return mapping

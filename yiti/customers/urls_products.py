@@ -1,0 +1,4 @@
+"""The product catalogue pages, mounted at /products/."""
+
+app_name = "products"
+urlpatterns: list = []
