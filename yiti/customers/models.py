@@ -214,7 +214,7 @@ class Order(TimeStampedModel):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
-    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    quantity = models.PositiveIntegerField(_("quantity"), default=1, db_default=1)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     margin = models.DecimalField(_("margin"), max_digits=12, decimal_places=2, default=0)
     ordered_at = models.DateTimeField(_("ordered at"))

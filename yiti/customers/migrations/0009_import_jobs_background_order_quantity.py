@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='quantity',
-            field=models.PositiveIntegerField(default=1, verbose_name='quantity'),
+            field=models.PositiveIntegerField(db_default=1, default=1, verbose_name='quantity'),
         ),
         migrations.AlterField(
             model_name='importjob',
