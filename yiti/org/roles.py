@@ -32,6 +32,8 @@ class Perm(StrEnum):
     CAMPAIGN_MANAGE = "campaign.manage"  # offers, segments, campaigns of the user's units
     CAMPAIGN_SIGN = "campaign.sign"  # sign launch-checklist items of the user's units
     CAMPAIGN_WORK = "campaign.work"  # work call lists and visits of visible customers
+    ORDER_TAKE = "order.take"  # take an order for a visible customer (sales, service, care)
+    PRODUCT_MANAGE = "product.manage"  # create, change and deactivate catalogue products
 
 
 UNIT_ONLY_ROLES = frozenset({Role.ACCOUNT_MANAGER})
@@ -54,6 +56,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CAMPAIGN_VIEW,
             Perm.CAMPAIGN_SIGN,
             Perm.CAMPAIGN_WORK,
+            Perm.ORDER_TAKE,
         }
     ),
     Role.ACCOUNT_MANAGER: frozenset(
@@ -65,6 +68,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.INTERACTION_CREATE,
             Perm.CAMPAIGN_VIEW,
             Perm.CAMPAIGN_WORK,
+            Perm.ORDER_TAKE,
         }
     ),
     Role.SERVICE_AGENT: frozenset(
@@ -75,6 +79,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CAMPAIGN_VIEW,
             Perm.CAMPAIGN_SIGN,
             Perm.CAMPAIGN_WORK,
+            Perm.ORDER_TAKE,
         }
     ),
     Role.CARE_AGENT: frozenset(
@@ -84,6 +89,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.INTERACTION_CREATE,
             Perm.CAMPAIGN_VIEW,
             Perm.CAMPAIGN_WORK,
+            Perm.ORDER_TAKE,
         }
     ),
     Role.CAMPAIGN_MANAGER: frozenset(
@@ -93,6 +99,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CAMPAIGN_VIEW,
             Perm.CAMPAIGN_MANAGE,
             Perm.CAMPAIGN_SIGN,
+            Perm.PRODUCT_MANAGE,
         }
     ),
     Role.FIELD_ENGINEER: frozenset({Perm.PII_REVEAL, Perm.INTERACTION_CREATE}),
