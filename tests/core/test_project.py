@@ -49,6 +49,21 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     assert "no issues" in result.stdout
 
 
+def test_check_deploy_flags_a_wildcard_allowed_host(tmp_path):
+    result = _yiti(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        {
+            "YITI_MODE": "production",
+            "YITI_SECRET_KEY": "k" * 20 + "Zx9#-" * 10,
+            "YITI_ALLOWED_HOSTS": "yiti.example.cn,*",
+            "YITI_DATABASE_URL": f"sqlite:///{tmp_path}/prod.sqlite3",
+        },
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "yiti.W001" in result.stdout + result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret(tmp_path):
     result = _yiti(["check"], {"YITI_MODE": "production", "YITI_ALLOWED_HOSTS": "x"}, tmp_path)
     assert result.returncode != 0

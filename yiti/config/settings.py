@@ -7,6 +7,7 @@ database URL and turns on every deployment safeguard.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -108,7 +109,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;"
         ),
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # one file per test process: test runs side by side (or a kept server) never share it
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 elif PRODUCTION is False and env_bool("YITI_DB_TEST_KEEP", False):
     DATABASES["default"]["TEST"] = {"SERIALIZE": False}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
