@@ -25,9 +25,11 @@ How a day's working hours are decided (first rule that applies wins):
 
 ``chinese_calendar`` ships the schedule for the years it knows (2004–2026 in 1.11) and
 raises ``NotImplementedError`` beyond them, because the State Council publishes each year's
-schedule only late in the year before. For such dates this module falls back to the plain
-weekly hours, so New Year's Day of an unknown year counts as a working day until the
-package is upgraded; :func:`cn_holiday_data_covers` lets a caller warn about that.
+schedule only late in the year before. An administrator can load a year's schedule as data
+(:class:`NationalSchedule`, carried by the spec as ``national``): a loaded year replaces the
+package for that year, holidays and adjusted working days alike. For a year neither knows this
+module falls back to the plain weekly hours, so New Year's Day of an unknown year counts as a
+working day until the schedule is loaded; :func:`schedule_covers` lets a caller warn about that.
 
 Conventions: instants are timezone-aware ``datetime`` objects (naive ones raise
 ``ValueError``) and are truncated to the whole second, so every result is an exact integer
@@ -38,6 +40,7 @@ number of seconds and the arithmetic is exactly additive. Intervals are half-ope
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -56,9 +59,14 @@ _ONE_SECOND = timedelta(seconds=1)
 _ONE_DAY = timedelta(days=1)
 _MIDNIGHT = time(0, 0)
 
-# add_business_seconds gives up after this many consecutive calendar days without a single
-# working second: the calendar is then effectively closed for good (e.g. no weekly hours).
+# add_business_seconds gives up after this many consecutive local calendar days without a
+# single working second (about ten years): the calendar is then taken as closed for good
+# (e.g. no weekly hours and no exception that opens a day) and NoWorkingHours is raised.
 MAX_CLOSED_DAYS = 3660
+
+
+class NoWorkingHours(ValueError):
+    """A calendar has no working time in reach: :data:`MAX_CLOSED_DAYS` consecutive closed days."""
 
 OFFICE_HOURS: Hours = ((time(9, 0), time(12, 0)), (time(13, 30), time(18, 0)))
 """Mon–Fri 09:00–12:00 and 13:30–18:00: the common Chinese office day with a lunch break."""
@@ -75,6 +83,59 @@ class DayKind(StrEnum):
     HOLIDAY = "holiday"
     ADJUSTED_WORKDAY = "adjusted_workday"
     EXCEPTION = "exception"
+
+
+class HolidayKind(StrEnum):
+    """A date of an official schedule: a public holiday, or an adjusted working day (调休上班)."""
+
+    HOLIDAY = "holiday"
+    WORKDAY = "workday"
+
+
+class NationalSchedule:
+    """Official holiday schedules loaded as data (the State Council's, year by year).
+
+    ``years`` are the years this schedule knows completely; for such a year it replaces the
+    ``chinese_calendar`` package: a listed holiday is closed, a listed workday on a weekend is
+    an adjusted working day, and every other date keeps its weekly hours. ``days`` are
+    ``(date, kind, name)`` with ``kind`` a :class:`HolidayKind` value. Immutable and hashable
+    (the hash is computed once), so it can be part of a cached :class:`CalendarSpec`.
+    """
+
+    __slots__ = ("_days", "_hash", "_key", "years")
+
+    def __init__(
+        self, *, years: Iterable[int] = (), days: Iterable[tuple[date, str, str]] = ()
+    ) -> None:
+        mapping: dict[date, tuple[HolidayKind, str]] = {}
+        for day, kind, name in days:
+            if day in mapping:
+                raise ValueError(f"{day} is listed twice in the holiday schedule")
+            mapping[day] = (HolidayKind(kind), name)
+        known = frozenset(years) | {day.year for day in mapping}
+        self.years: frozenset[int] = known
+        self._days = mapping
+        self._key = (
+            tuple(sorted(known)),
+            tuple(sorted((d, k.value, n) for d, (k, n) in mapping.items())),
+        )
+        self._hash = hash(self._key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NationalSchedule) and self._key == other._key
+
+    def __repr__(self) -> str:
+        return f"NationalSchedule(years={sorted(self.years)}, days={len(self._days)})"
+
+    def get(self, day: date) -> tuple[HolidayKind, str] | None:
+        """The kind and name of ``day`` when it is listed, else ``None``."""
+        return self._days.get(day)
+
+
+NO_SCHEDULE = NationalSchedule()
 
 
 def _end_seconds(end: time) -> int:
@@ -123,6 +184,9 @@ class CalendarSpec:
     adjusted_workday_hours: Hours | None = None
     """Hours of an adjusted working weekend day (调休); ``None`` means Monday's hours."""
     exceptions: tuple[tuple[date, Hours], ...] = ()
+    national: NationalSchedule = NO_SCHEDULE
+    """Loaded official schedules; a year here overrides ``chinese_calendar`` (with
+    ``use_cn_holidays``)."""
     _exception_map: dict[date, Hours] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -157,6 +221,7 @@ class CalendarSpec:
         use_cn_holidays: bool = True,
         adjusted_workday_hours: Sequence[Interval] | None = None,
         exceptions: Mapping[date, Sequence[Interval]] | None = None,
+        national: NationalSchedule = NO_SCHEDULE,
     ) -> CalendarSpec:
         """Build a spec from plain mappings: ``weekly`` maps weekday (0 = Monday) to hours;
         weekdays left out are closed. Without ``weekly``: Mon–Fri :data:`OFFICE_HOURS`."""
@@ -174,6 +239,7 @@ class CalendarSpec:
                 None if adjusted_workday_hours is None else tuple(adjusted_workday_hours)
             ),
             exceptions=tuple((day, tuple(hours)) for day, hours in (exceptions or {}).items()),
+            national=national,
         )
 
     @property
@@ -218,6 +284,14 @@ def cn_holiday_data_covers(day: date) -> bool:
     return True
 
 
+def schedule_covers(spec: CalendarSpec, year: int) -> bool:
+    """Whether ``spec`` knows the official holiday schedule of ``year``: loaded as data or in
+    the installed package. Always true for a calendar that ignores the Chinese holidays."""
+    if not spec.use_cn_holidays or year in spec.national.years:
+        return True
+    return cn_holiday_data_covers(date(year, 6, 1))
+
+
 @functools.lru_cache(maxsize=65536)
 def _day_rule(spec: CalendarSpec, day: date) -> tuple[DayKind, Hours]:
     if day in spec._exception_map:
@@ -226,6 +300,16 @@ def _day_rule(spec: CalendarSpec, day: date) -> tuple[DayKind, Hours]:
     plain = DayKind.WORKDAY if weekday < 5 else DayKind.WEEKEND
     if not spec.use_cn_holidays:
         return plain, spec.weekly[weekday]
+    if day.year in spec.national.years:
+        listed = spec.national.get(day)
+        if listed is None:
+            return plain, spec.weekly[weekday]
+        if listed[0] is HolidayKind.HOLIDAY:
+            return DayKind.HOLIDAY, ()
+        if weekday < 5:  # a "workday" that is a weekday anyway keeps its own hours
+            return plain, spec.weekly[weekday]
+        adjusted = spec.adjusted_workday_hours
+        return DayKind.ADJUSTED_WORKDAY, spec.weekly[0] if adjusted is None else adjusted
     try:
         on_holiday, holiday_name = chinese_calendar.get_holiday_detail(day)
     except NotImplementedError:
@@ -311,7 +395,23 @@ def add_business_seconds(spec: CalendarSpec, start: datetime, seconds: int) -> d
     exactly at a closing time returns that closing time (not the next opening). ``seconds``
     of 0 returns ``start`` (truncated to the second). Walks day by day over cached per-day
     intervals, so a 30-business-day target costs about 45 dictionary look-ups.
+
+    ``seconds`` must be a whole number (an ``int`` or anything with ``__index__``, not a
+    ``bool``): a float or a Decimal raises ``TypeError``, since a fractional amount would give
+    a fractional instant and break the exact round trip with
+    :func:`business_seconds_between`. A negative amount raises ``ValueError``.
+
+    The walk gives up after 3,660 (:data:`MAX_CLOSED_DAYS`) consecutive local calendar days
+    without a working second still to use (counting ``start``'s own date when nothing is left
+    of it, and restarting the count at every day that has working time), and raises
+    :class:`NoWorkingHours` (a ``ValueError``): a calendar whose next working second lies
+    further away, or that has none at all, is taken as having no working hours in reach.
     """
+    if isinstance(seconds, bool) or not hasattr(type(seconds), "__index__"):
+        raise TypeError(
+            f"business seconds to add must be a whole number of seconds (int), got {seconds!r}"
+        )
+    seconds = operator.index(seconds)
     if seconds < 0:
         raise ValueError("business seconds to add must not be negative")
     t = _epoch(start)
@@ -319,18 +419,24 @@ def add_business_seconds(spec: CalendarSpec, start: datetime, seconds: int) -> d
     if seconds == 0:
         return _instant(t, tz)
     remaining = seconds
-    day = _local_date(t, tz)
+    first_day = day = _local_date(t, tz)
     closed_days = 0
     while True:
-        spans = _day_spans(spec, day)
-        for a, b in spans:
+        usable = False
+        for a, b in _day_spans(spec, day):
             if b <= t:
                 continue
+            usable = True
             begin = max(a, t)
             if remaining <= b - begin:
                 return _instant(begin + remaining, tz)
             remaining -= b - begin
-        closed_days = 0 if spans else closed_days + 1
-        if closed_days > MAX_CLOSED_DAYS:
-            raise ValueError("the calendar has no working hours left to reach the target")
+        closed_days = 0 if usable else closed_days + 1
+        if closed_days >= MAX_CLOSED_DAYS:
+            raise NoWorkingHours(
+                f"no working time in {MAX_CLOSED_DAYS:,} consecutive days "
+                f"({day - timedelta(days=MAX_CLOSED_DAYS - 1)} to {day}, the limit of "
+                f"add_business_seconds) from {first_day}: the calendar has no working hours "
+                "in reach"
+            )
         day += _ONE_DAY

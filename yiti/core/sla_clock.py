@@ -31,7 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from yiti.core.business_time import CalendarSpec, add_business_seconds, business_seconds_between
+from yiti.core.business_time import (
+    CalendarSpec,
+    NoWorkingHours,
+    add_business_seconds,
+    business_seconds_between,
+)
 
 
 class TicketStatus(StrEnum):
@@ -77,7 +82,10 @@ class ClockReading:
     ``due_at`` is the projected deadline while the clock runs (in the past once breached)
     and ``None`` while paused or stopped. ``warning_at``/``breached_at`` are the instants the
     thresholds were crossed or, while running, will be crossed; ``None`` when not crossed and
-    not running. ``stopped_at`` is set only in the states met and missed.
+    not running. ``stopped_at`` is set only in the states met and missed. ``unreachable`` is
+    true when a running clock cannot reach a threshold because the calendar has no working
+    hours in reach (:class:`~yiti.core.business_time.NoWorkingHours`); its due time, and the
+    threshold instants not yet crossed, are then ``None``.
     """
 
     kind: ClockKind
@@ -91,6 +99,7 @@ class ClockReading:
     warning_at: datetime | None
     breached_at: datetime | None
     stopped_at: datetime | None
+    unreachable: bool = False
 
     @property
     def percent_used(self) -> int:
@@ -178,6 +187,16 @@ def read_clock(
     ``timeline`` is the ticket's ``(instant, status)`` transitions in chronological order,
     starting with its creation; ``target_seconds`` is the policy's target in business
     seconds; ``first_response_at`` (first-response clock only) is the first public reply.
+
+    The state follows the elapsed time, whether the clock runs or not: a paused clock
+    already past its target reads ``breached`` (not ``paused``), because the target was
+    missed before the pause; it has no ``due_at`` (nothing is due while paused) but keeps
+    ``breached_at``, the instant it crossed the target.
+
+    A running clock on a calendar with no working hours in reach (no working second within
+    :data:`~yiti.core.business_time.MAX_CLOSED_DAYS` days) never raises: it reads with
+    ``unreachable`` set and ``due_at`` (and any threshold not yet crossed) ``None``, so one
+    misconfigured calendar cannot break a page that reads many clocks.
     """
     if target_seconds <= 0:
         raise ValueError("an SLA target must be a positive number of business seconds")
@@ -200,12 +219,17 @@ def read_clock(
         paused = last_status in RESOLUTION_PAUSED
 
     warn_need = -(-target_seconds * warning_percent // 100)
+    unreachable = False
 
     def threshold_at(need: int) -> datetime | None:
+        nonlocal unreachable
         if elapsed >= need:
             return _crossing(spec, periods, now, need)
         if running:
-            return add_business_seconds(spec, now, need - elapsed)
+            try:
+                return add_business_seconds(spec, now, need - elapsed)
+            except NoWorkingHours:
+                unreachable = True
         return None
 
     warning_at, breached_at = threshold_at(warn_need), threshold_at(target_seconds)
@@ -231,6 +255,7 @@ def read_clock(
         warning_at=warning_at,
         breached_at=breached_at,
         stopped_at=stopped_at,
+        unreachable=unreachable,
     )
 
 
