@@ -547,3 +547,10 @@ def test_list_query_count_does_not_grow_with_customers(api_as, org):
     for i in range(30):
         customer_create(actor=None, name=f"多{i}", unit=org.nb, owner=org.users["am_nb"])
     assert count() == few
+
+
+@pytest.mark.parametrize("unit", ["¹", "٣", "99999999999999999999999", 2**64])
+def test_a_unit_reference_that_is_no_id_is_422_not_a_server_error(api_as, org, unit):
+    response = api_as("admin").post("/customers", new_customer(unit=unit))
+    assert_error(response, 422, "unknown_unit", field="unit")
+    assert not Customer.objects.exists()

@@ -32,6 +32,7 @@ from yiti.campaigns.models import (
 from yiti.campaigns.rules import can_view
 from yiti.core.arrays import int_rows
 from yiti.core.errors import NotFound, PermissionDenied
+from yiti.core.ids import parse_id
 from yiti.customers.models import Customer
 from yiti.customers.rules import visible_q
 from yiti.org.access import access_for
@@ -414,8 +415,8 @@ def campaign_find(user: Any, ref: str | int) -> Campaign:
     _require_view(user)
     text = str(ref).strip()
     campaign = Campaign.objects.filter(code=text).first()
-    if campaign is None and text.isdigit():
-        campaign = Campaign.objects.filter(pk=int(text)).first()
+    if campaign is None and (pk := parse_id(text)) is not None:
+        campaign = Campaign.objects.filter(pk=pk).first()
     if campaign is None:
         raise NotFound(_("No campaign with the code or id %(ref)s.") % {"ref": text})
     return campaign

@@ -16,6 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, field_validator
 
 from yiti.core.errors import NotFound, ValidationFailed
+from yiti.core.ids import MAX_ID, parse_id
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
 from yiti.customers import selectors, services
 from yiti.customers.choices import (
@@ -249,9 +250,9 @@ def _unit(ref: int | str) -> OrgUnit:
     unit = None
     if isinstance(ref, str):
         unit = OrgUnit.objects.filter(code=ref.strip()).first()
-        if unit is None and ref.strip().isdigit():
-            unit = OrgUnit.objects.filter(pk=int(ref)).first()
-    else:
+        if unit is None and (pk := parse_id(ref)) is not None:
+            unit = OrgUnit.objects.filter(pk=pk).first()
+    elif 0 < ref <= MAX_ID:
         unit = OrgUnit.objects.filter(pk=ref).first()
     if unit is None:
         raise ValidationFailed(
