@@ -554,3 +554,21 @@ def test_a_unit_reference_that_is_no_id_is_422_not_a_server_error(api_as, org, u
     response = api_as("admin").post("/customers", new_customer(unit=unit))
     assert_error(response, 422, "unknown_unit", field="unit")
     assert not Customer.objects.exists()
+
+
+def test_a_nul_character_is_refused_with_422_and_nothing_is_stored(api_as, org):
+    api = api_as("am_hz")
+    response = api.post("/customers", new_customer(name="张\u0000三"))
+    assert_error(response, 422, "nul_character")
+    assert_error(api.get("/customers", {"q": "a\u0000"}), 422, "nul_character")
+    assert not Customer.objects.exists()
+
+
+def test_a_path_with_control_characters_is_a_json_404(api_as, org):
+    assert_error(api_as("admin").get("/campaigns/%08%0A%14"), 404, "not_found")
+    assert_error(api_as("admin").get("/no/such/%0A"), 404, "not_found")
+
+
+def test_an_id_past_64_bits_in_a_filter_is_422_not_a_server_error(api_as, org):
+    response = api_as("admin").get("/customers", {"owner": "99999999999999999999999"})
+    assert response.status_code == 422 and response["Content-Type"].startswith("application/json")

@@ -46,15 +46,35 @@ first answer without writing again (for 24 hours).
 """
 
 
+def _has_nul(request: HttpRequest) -> bool:
+    """A NUL in the query, the path or the body (raw or as the JSON escape \\u0000)."""
+    if "\x00" in request.path or any("\x00" in v for v in request.GET.values()):
+        return True
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type == "application/json":
+        body = request.body
+        return b"\x00" in body or b"\\u0000" in body
+    return False
+
+
 def _json_errors_outside_operations(view: Callable[..., Any]) -> Callable[..., Any]:
     """ninja answers a wrong method with plain text and a missing page with HTML: make them JSON."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _has_nul(request):
+            return errors.json_error(
+                "nul_character",
+                _("The request contains a NUL character (\\u0000), which no text may hold."),
+                status=422,
+            )
         try:
             response = view(request, *args, **kwargs)
         except Http404:
             return errors.json_error("not_found", _("Not found."), status=404)
+        except OverflowError:  # a number past what the database stores, in any parameter
+            return errors.json_error(
+                "out_of_range", _("A number in the request is out of range."), status=422
+            )
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             response = errors.json_error(
@@ -86,7 +106,7 @@ class YitiAPI(NinjaAPI):
                 pattern.callback = csrf_exempt(functools.partial(_root, api=self))
             else:
                 pattern.callback = _json_errors_outside_operations(pattern.callback)
-        patterns.append(re_path(r"^.*$", _unknown_path, name="unknown"))
+        patterns.append(re_path(r"^[\s\S]*$", _unknown_path, name="unknown"))
         return patterns
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
