@@ -8,19 +8,31 @@ National Day holiday, is due at the close of Saturday 11 October (9th, 10th, 11t
 
 :class:`CalendarBook` loads every business calendar once, so a sweep over thousands of
 tickets resolves each unit's calendar from memory, not with one query per ticket.
+
+A due date never fails the care step that needs it: when the unit's calendar has no working
+days in reach (:class:`~yiti.core.business_time.NoWorkingHours`), the due date is counted on
+the built-in office week (Monday to Friday, with the official holidays) instead, and logged.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from yiti.care.roster import unit_chain
-from yiti.core.business_time import CalendarSpec, working_intervals
-from yiti.service.calendars import DEFAULT_SPEC, spec_of
+from yiti.core.business_time import (
+    MAX_CLOSED_DAYS,
+    CalendarSpec,
+    NoWorkingHours,
+    working_intervals,
+)
+from yiti.service.calendars import default_spec, national_schedule, spec_of
 from yiti.service.models import BusinessCalendar
 
+logger = logging.getLogger("yiti.care")
+
 # Give up looking for working days after this many calendar days (a calendar with no hours).
-_MAX_SCAN_DAYS = 3660
+_MAX_SCAN_DAYS = MAX_CLOSED_DAYS
 
 
 def add_business_days(spec: CalendarSpec, start: datetime, days: int) -> datetime:
@@ -46,7 +58,10 @@ def add_business_days(spec: CalendarSpec, start: datetime, days: int) -> datetim
         counted += 1
         if counted >= max(days, 1):
             return intervals[-1][1]
-    raise ValueError("the calendar has no working days left to reach the due date")
+    raise NoWorkingHours(
+        f"no working day in {_MAX_SCAN_DAYS:,} consecutive days after {local.date()}: "
+        "the calendar has no working days in reach"
+    )
 
 
 class CalendarBook:
@@ -55,10 +70,12 @@ class CalendarBook:
 
     def __init__(self) -> None:
         rows = list(BusinessCalendar.objects.prefetch_related("exceptions"))
+        national = national_schedule()
         self._by_unit: dict[int, CalendarSpec] = {}
-        self._default: CalendarSpec = DEFAULT_SPEC
+        self._builtin: CalendarSpec = default_spec(national)
+        self._default: CalendarSpec = self._builtin
         for row in rows:
-            spec = spec_of(row, row.exceptions.all())
+            spec = spec_of(row, row.exceptions.all(), national=national)
             if row.unit_id is None:
                 self._default = spec
             else:
@@ -72,4 +89,14 @@ class CalendarBook:
         return self._default
 
     def due(self, *, path: str, unit_id: int | None, start: datetime, days: int) -> datetime:
-        return add_business_days(self.spec_for(path, unit_id), start, days)
+        """The due date on the unit's calendar, or on the built-in office week when that
+        calendar has no working days in reach."""
+        try:
+            return add_business_days(self.spec_for(path, unit_id), start, days)
+        except NoWorkingHours:
+            logger.warning(
+                "the calendar of unit %s has no working days in reach; "
+                "care due date counted on the built-in office week",
+                unit_id,
+            )
+            return add_business_days(self._builtin, start, days)

@@ -1,9 +1,13 @@
 """Business calendars as data, and the :class:`CalendarSpec` the SLA clock runs on.
 
 A ticket's clock runs on the calendar of its service unit or of the nearest unit above it
-that has one, else on the company default (``unit`` null), else on the built-in default:
-Monday to Friday 09:00–12:00 and 13:30–18:00 with the Chinese public holidays and adjusted
-working weekends (see :mod:`yiti.core.business_time`).
+that has one, else on the company default (``unit`` null, at most one), else on the built-in
+default: Monday to Friday 09:00–12:00 and 13:30–18:00 with the Chinese public holidays and
+adjusted working weekends (see :mod:`yiti.core.business_time`).
+
+Every spec built here carries the official holiday schedules loaded as data
+(:class:`~yiti.service.models.HolidaySchedule`, company-wide): for a loaded year they replace
+the ``chinesecalendar`` package; :func:`national_schedule` reads them in one query.
 
 In the database, ``weekly_hours`` maps ``mon``..``sun`` to ``[["09:00", "12:00"], ...]`` and an
 exception's ``intervals`` is such a list (empty: closed that day).
@@ -17,21 +21,45 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yiti.core.business_time import (
     OFFICE_HOURS,
     CalendarSpec,
     Hours,
+    NationalSchedule,
     format_hours,
     parse_hours,
 )
 from yiti.core.errors import ValidationFailed
 from yiti.org.models import OrgUnit
-from yiti.service.models import BusinessCalendar
+from yiti.service.models import BusinessCalendar, HolidayDate
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 DEFAULT_SPEC = CalendarSpec()  # Mon–Fri OFFICE_HOURS, Chinese holidays, Asia/Shanghai
+
+
+def national_schedule() -> NationalSchedule:
+    """The official holiday schedules loaded as data, every year at once (one query)."""
+    rows = list(HolidayDate.objects.values_list("schedule__year", "date", "kind", "name"))
+    return NationalSchedule(
+        years={year for year, _d, _k, _n in rows},
+        days=[(day, kind, name) for _y, day, kind, name in rows],
+    )
+
+
+def default_spec(national: NationalSchedule | None = None) -> CalendarSpec:
+    """The built-in default calendar with the loaded holiday schedules."""
+    return CalendarSpec(national=national_schedule() if national is None else national)
+
+
+NO_HOURS_MESSAGE = gettext_lazy("A calendar needs working hours on at least one weekday.")
+
+
+def has_weekly_hours(weekly_hours: Mapping[str, Any] | None) -> bool:
+    """Whether a calendar's weekly hours open at least one weekday."""
+    return any(weekly_hours.get(day) for day in DAYS) if weekly_hours else False
 
 
 def default_weekly_hours() -> dict[str, list[list[str]]]:
@@ -76,11 +104,17 @@ def hours_text(raw: Sequence[Sequence[str]]) -> str:
 
 
 def spec_of(
-    calendar: BusinessCalendar | None, exceptions: Iterable[Any] | None = None
+    calendar: BusinessCalendar | None,
+    exceptions: Iterable[Any] | None = None,
+    *,
+    national: NationalSchedule | None = None,
 ) -> CalendarSpec:
-    """The pure calendar spec of a calendar row (``exceptions``: its CalendarException rows)."""
+    """The pure calendar spec of a calendar row (``exceptions``: its CalendarException rows;
+    ``national``: the loaded holiday schedules, read from the database when not given)."""
+    if national is None:
+        national = national_schedule()
     if calendar is None:
-        return DEFAULT_SPEC
+        return default_spec(national)
     weekly_raw: Mapping[str, Any] = calendar.weekly_hours or {}
     weekly = {i: hours_from_json(weekly_raw.get(day, []), day) for i, day in enumerate(DAYS)}
     adjusted_index = (
@@ -94,6 +128,7 @@ def spec_of(
             use_cn_holidays=calendar.use_cn_holidays,
             adjusted_workday_hours=weekly[adjusted_index],
             exceptions={row.date: hours_from_json(row.intervals, str(row.date)) for row in rows},
+            national=national,
         )
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="time_zone") from exc

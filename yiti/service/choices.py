@@ -93,3 +93,11 @@ class TicketEventKind(models.TextChoices):
     NOTE = "note", _("Internal note")
     SLA_WARNING = "sla_warning", _("SLA warning")
     SLA_BREACH = "sla_breach", _("SLA breach")
+    SLA_NO_TARGET = "sla_no_target", _("No SLA target")
+
+
+class HolidayDateKind(models.TextChoices):
+    """A date of an official holiday schedule."""
+
+    HOLIDAY = "holiday", _("Public holiday")
+    WORKDAY = "workday", _("Adjusted working day")

@@ -10,7 +10,13 @@ from django.utils.translation import gettext_lazy as _
 
 from yiti.core.errors import ValidationFailed
 from yiti.org.models import OrgUnit, User
-from yiti.service.calendars import DAYS, hours_from_text, hours_text
+from yiti.service.calendars import (
+    DAYS,
+    NO_HOURS_MESSAGE,
+    has_weekly_hours,
+    hours_from_text,
+    hours_text,
+)
 from yiti.service.choices import (
     ComplaintClass,
     ComplaintReason,
@@ -220,6 +226,8 @@ class CalendarForm(forms.Form):
             except ValidationFailed as exc:
                 self.add_error(f"hours_{day}", exc.message)
         data["weekly_hours"] = weekly
+        if not self.errors and not has_weekly_hours(weekly):
+            self.add_error("hours_mon", NO_HOURS_MESSAGE)
         rows: list[tuple[date, list[list[str]], str]] = []
         for number, line in enumerate((data.get("exceptions") or "").splitlines(), start=1):
             if not line.strip():

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from yiti.core.models import TimeStampedModel
@@ -13,6 +14,7 @@ from yiti.org.models import OrgUnit
 from yiti.service.choices import (
     ComplaintClass,
     ComplaintReason,
+    HolidayDateKind,
     Priority,
     SlaState,
     TicketChannel,
@@ -23,12 +25,23 @@ from yiti.service.choices import (
 
 
 class BusinessCalendar(TimeStampedModel):
-    """Working hours of a unit (``unit`` null: the company default), as data editable in the UI.
+    """Working hours of a unit, as data editable in the UI.
 
     ``weekly_hours`` maps ``mon``..``sun`` to a list of ``["09:00", "12:00"]`` intervals; the gap
     between intervals is the lunch break. ``use_cn_holidays`` applies the statutory holidays and
-    adjusted working weekends (调休) from the ``chinesecalendar`` library; an adjusted working day
-    uses the hours of ``adjusted_workday_as``.
+    adjusted working weekends (调休): a year loaded as a :class:`HolidaySchedule` first, else the
+    ``chinesecalendar`` library; an adjusted working day uses the hours of
+    ``adjusted_workday_as``.
+
+    A calendar without a unit is **the company default**: there is at most one (the constraint
+    ``calendar_one_default``, on ``COALESCE(unit_id, 0)``, since a plain unique constraint lets
+    any number of NULLs through), only administrators create or change it, and it applies to
+    every unit that has no calendar of its own nor on a unit above it. Without it the built-in
+    default applies: Monday to Friday 09:00–12:00 and 13:30–18:00 with the Chinese holidays.
+
+    Every calendar has working hours on at least one weekday (checked when saved); a calendar
+    that still has no working hours in reach (its exceptions close every day for ten years, or
+    it was saved before the check) never fails a ticket: the ticket gets no SLA target.
     """
 
     unit = models.OneToOneField(
@@ -45,9 +58,7 @@ class BusinessCalendar(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["unit"], condition=Q(unit__isnull=True), name="calendar_one_default"
-            ),
+            models.UniqueConstraint(Coalesce("unit", Value(0)), name="calendar_one_default"),
         ]
 
     def __str__(self) -> str:
@@ -72,6 +83,53 @@ class CalendarException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.calendar} {self.date}"
+
+
+class HolidaySchedule(TimeStampedModel):
+    """A year's official holiday schedule (the State Council's), loaded as data; company-wide.
+
+    It applies to every calendar that follows the national schedule (``use_cn_holidays``) and,
+    for its year, replaces the ``chinesecalendar`` package, which ships only the years known
+    when it was released. Its :class:`HolidayDate` rows are the public holidays (closed) and the
+    adjusted working days (调休上班: weekends worked with the hours of ``adjusted_workday_as``);
+    every other date of the year keeps its weekly hours. ``source`` says where it came from
+    (a file name, or that it was entered on the calendar page).
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=2000, year__lte=2200), name="holiday_schedule_year_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class HolidayDate(models.Model):
+    """One date of a :class:`HolidaySchedule`: a public holiday or an adjusted working day."""
+
+    schedule = models.ForeignKey(HolidaySchedule, on_delete=models.CASCADE, related_name="dates")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("type"), max_length=8, choices=HolidayDateKind.choices)
+    name = models.CharField(_("name"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "date"], name="holiday_date_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=HolidayDateKind.values), name="holiday_date_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.kind} {self.name}"
 
 
 class SlaPolicy(TimeStampedModel):

@@ -41,7 +41,13 @@ from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit, User
 from yiti.org.services import notify
 from yiti.service import workflow
-from yiti.service.calendars import DAYS, hours_from_json, spec_of
+from yiti.service.calendars import (
+    DAYS,
+    NO_HOURS_MESSAGE,
+    has_weekly_hours,
+    hours_from_json,
+    spec_of,
+)
 from yiti.service.choices import (
     COMPLAINT_REASON_CLASS,
     OPEN_STATUSES,
@@ -809,7 +815,9 @@ def calendar_save(
     adjusted_workday_as: str = "mon",
     exceptions: Sequence[tuple[date, Sequence[Sequence[str]], str]] | None = None,
 ) -> BusinessCalendar:
-    """Create or change a business calendar (``unit`` None: the company default).
+    """Create or change a business calendar (``unit`` None: the company default, at most one).
+
+    Refused (``no_working_hours`` on ``weekly_hours``) when no weekday has working hours.
 
     ``exceptions`` (when given) replaces the calendar's exceptions: ``(date, hours, note)``
     with hours as ``[["09:00", "12:00"], ...]``, empty for a closed day.
@@ -857,6 +865,21 @@ def calendar_save(
             row.calendar = target
         CalendarException.objects.bulk_create(exception_rows)
     changes = diff(before, snapshot(target, CALENDAR_FIELDS))
+    if not has_weekly_hours(weekly):
+        raise ValidationFailed(NO_HOURS_MESSAGE, field="weekly_hours", code="no_working_hours")
+    default_clash = BusinessCalendar.objects.filter(unit__isnull=True)
+    if calendar is not None:
+        default_clash = default_clash.exclude(pk=calendar.pk)
+    if unit is None and default_clash.exists():
+        raise ValidationFailed(
+            _(
+                "There is a company default calendar already (%(name)s): change it, or choose "
+                "the unit this calendar is for."
+            )
+            % {"name": default_clash.values_list("name", flat=True).first()},
+            field="unit",
+            code="duplicate_default",
+        )
     if exceptions is not None:
         changes["exceptions"] = [f"{r.date}" for r in exception_rows]
     audit_record(

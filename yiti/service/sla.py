@@ -7,6 +7,12 @@ sweep; it stores the due times, the combined state and ``sla_next_at`` (the next
 running clock will cross), and the first time a clock crosses its warning or breach threshold
 it records that on the ticket and as a :class:`TicketEvent`, tells the assignee (warning) or
 escalates to the managers of the unit (breach: in-app and e-mail, sent after commit).
+
+An SLA computation never fails the write that triggered it: when the unit's calendar has no
+working hours in reach (:class:`~yiti.core.business_time.NoWorkingHours`), the ticket is
+recorded with no SLA target (state ``none``, no due times), a :class:`TicketEvent` says why,
+and the managers of the unit are told, once per ticket. A later refresh on a repaired
+calendar gives the ticket its target back.
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from yiti.core.business_time import CalendarSpec, add_business_seconds
+from yiti.core.business_time import (
+    CalendarSpec,
+    NoWorkingHours,
+    add_business_seconds,
+    schedule_covers,
+)
 from yiti.core.sla_clock import (
     ClockReading,
     ClockState,
@@ -33,6 +45,8 @@ from yiti.service.choices import OPEN_STATUSES, SlaState, TicketEventKind
 from yiti.service.models import SlaPolicy, Ticket, TicketEvent
 
 Timeline = Sequence[tuple[datetime, str]]
+
+NO_TARGET_NOTE = gettext_lazy("No SLA target: the calendar has no working hours in reach.")
 
 SLA_FIELDS = [
     "first_response_due_at",
@@ -129,9 +143,14 @@ def sla_refresh(
         now=now,
         warning_percent=percent,
     )
-    ticket.first_response_due_at = add_business_seconds(
-        spec, first.started_at, policy.first_response_minutes * 60
-    )
+    try:
+        first_due = add_business_seconds(spec, first.started_at, policy.first_response_minutes * 60)
+    except NoWorkingHours:
+        first_due = None
+    if first_due is None or first.unreachable or resolution.unreachable:
+        _record_no_target(ticket, now=now, notify_people=notify_people)
+        return [name for name in SLA_FIELDS if getattr(ticket, name) != before[name]]
+    ticket.first_response_due_at = first_due
     if resolution.running:
         ticket.resolution_due_at = resolution.due_at
     elif resolution.state is ClockState.PAUSED:
@@ -160,6 +179,55 @@ def sla_refresh(
         ticket.sla_breached_at = min(breached)
         _record_breach(ticket, notify_people=notify_people)
     return [name for name in SLA_FIELDS if getattr(ticket, name) != before[name]]
+
+
+def _record_no_target(ticket: Ticket, *, now: datetime, notify_people: bool) -> None:
+    """No working hours in reach: no SLA target; note it on the ticket and tell the managers
+    of its unit, the first time only."""
+    ticket.sla_state = SlaState.NONE
+    ticket.first_response_due_at = ticket.resolution_due_at = ticket.sla_next_at = None
+    if TicketEvent.objects.filter(ticket=ticket, kind=TicketEventKind.SLA_NO_TARGET).exists():
+        return
+    TicketEvent.objects.create(
+        ticket=ticket, kind=TicketEventKind.SLA_NO_TARGET, at=now, body=str(NO_TARGET_NOTE)
+    )
+    managers = managers_of(ticket) if notify_people else []
+    if managers:
+        notify(
+            users=managers,
+            title=_("No SLA target on ticket #%(id)s: %(subject)s")
+            % {"id": ticket.pk, "subject": ticket.subject},
+            body=_(
+                "The business calendar of %(unit)s has no working hours in reach, so ticket "
+                "#%(id)s has no SLA due time. Give the calendar working hours on the "
+                "calendar page."
+            )
+            % {"unit": ticket.unit.name, "id": ticket.pk},
+            link=_ticket_link(ticket),
+            kind="sla_no_target",
+        )
+
+
+def sla_notes(ticket: Ticket, *, now: datetime, spec: CalendarSpec | None = None) -> list[str]:
+    """What a reader of the ticket's SLA clock must know: no target, or a year on the clock
+    whose holiday schedule is not loaded (counted on weekly hours only)."""
+    if ticket.sla_policy_id is None:
+        return []
+    notes: list[str] = []
+    if ticket.sla_state == SlaState.NONE:
+        notes.append(str(NO_TARGET_NOTE))
+    spec = spec or spec_for_unit(ticket.unit)
+    ends = [ticket.first_response_due_at, ticket.resolution_due_at]
+    ends.append(now if ticket.status in OPEN_STATUSES else ticket.closed_at or ticket.resolved_at)
+    last = max([at for at in ends if at is not None] + [ticket.opened_at])
+    first_year = ticket.opened_at.astimezone(spec.tz).year
+    for year in range(first_year, last.astimezone(spec.tz).year + 1):
+        if not schedule_covers(spec, year):
+            notes.append(
+                _("%(year)s holiday schedule not loaded: counted on weekly hours only")
+                % {"year": year}
+            )
+    return notes
 
 
 def _record_warning(ticket: Ticket, *, notify_people: bool) -> None:

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -50,6 +51,7 @@ from yiti.service.forms import (
 from yiti.service.models import RoutingRule, SlaPolicy, Ticket
 from yiti.service.routing import agents_of
 from yiti.service.rules import can_manage_sla, can_work
+from yiti.service.sla import sla_notes
 
 # --- queues ----------------------------------------------------------------------------------
 
@@ -139,6 +141,7 @@ def _ticket_context(
         "show_assign": working
         and ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED),
         "transition_error": transition_error,
+        "sla_notes": sla_notes(ticket, now=timezone.now()),
         # the customer's 360 summary beside the ticket
         "contacts": [c for c in contact_points_for(request.user, customer) if c.is_primary],
         "customer_tickets": selectors.tickets_of_customer(request.user, customer, limit=6),
