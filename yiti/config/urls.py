@@ -2,10 +2,12 @@
 
 from django.urls import include, path
 
+from yiti.administration.views import home
 from yiti.api.urls import api
 from yiti.org.urls import auth_urlpatterns
 
 urlpatterns = [
+    path("", home, name="home"),
     *auth_urlpatterns,
     path("", include("yiti.org.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -18,7 +18,7 @@ from yiti.customers.choices import (
 )
 from yiti.customers.models import Customer
 from yiti.org.models import OrgUnit, User
-from yiti.org.selectors import account_managers_visible, units_visible
+from yiti.org.selectors import account_managers_departing, account_managers_visible, units_visible
 
 # Service error fields that name a contact kind belong to the value box on the contact form.
 CONTACT_ERROR_FIELDS = {kind: "value" for kind in ContactKind.values}
@@ -171,7 +171,8 @@ class BulkReassignForm(forms.Form):
     def __init__(self, *args: Any, user: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         managers = account_managers_visible(user)
-        self.fields["from_user"].queryset = managers  # type: ignore[attr-defined]
+        # a deactivated account manager's customers are the ones most in need of a new owner
+        self.fields["from_user"].queryset = account_managers_departing(user)  # type: ignore[attr-defined]
         self.fields["to_users"].queryset = managers  # type: ignore[attr-defined]
 
 

@@ -29,6 +29,9 @@ class Access:
     perms: frozenset[Perm] = field(default_factory=frozenset)
     unit_ids: frozenset[int] = field(default_factory=frozenset)
     home_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    # units whose people this user may manage: every unit for administrators, the subtrees
+    # of his region-manager memberships for a region manager (issue 12), else none
+    managed_unit_ids: frozenset[int] = field(default_factory=frozenset)
 
     def has(self, perm: Perm) -> bool:
         return perm in self.perms
@@ -47,22 +50,27 @@ class Access:
 def _compute(user: Any) -> Access:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return Access(user_id=None)
+    # only memberships in force today (started, not ended) in active units open anything
     memberships = list(
-        Membership.objects.filter(user_id=user.pk)
+        Membership.objects.current()
+        .filter(user_id=user.pk)
         .select_related("unit")
         .only("role", "unit__id", "unit__path")
     )
     roles = frozenset(m.role for m in memberships)
     if user.is_superuser:
-        # a Django superuser (e.g. from `yiti createsuperuser`) is an administrator of the whole tree
+        # a Django superuser (e.g. from `yiti createsuperuser`, with no membership at all) is an
+        # administrator of the whole tree
         roles |= {Role.ADMIN}
-        memberships_roots = list(OrgUnit.objects.filter(parent__isnull=True).only("id", "path"))
+        all_ids = frozenset(OrgUnit.objects.values_list("id", flat=True))
+        roots = OrgUnit.objects.filter(parent__isnull=True).values_list("id", flat=True)
         return Access(
             user_id=user.pk,
             roles=roles,
             perms=frozenset(Perm),
-            unit_ids=frozenset(OrgUnit.objects.values_list("id", flat=True)),
-            home_unit_ids=frozenset(u.pk for u in memberships_roots),
+            unit_ids=all_ids,
+            home_unit_ids=frozenset(roots),
+            managed_unit_ids=all_ids,
         )
     perms: set[Perm] = set()
     for role in roles:
@@ -76,12 +84,20 @@ def _compute(user: Any) -> Access:
         for path in subtree_paths:
             q |= Q(path__startswith=path)
         unit_ids |= set(OrgUnit.objects.filter(q).values_list("id", flat=True))
+    managed: set[int] = set()
+    region_paths = [m.unit.path for m in memberships if m.role in (Role.ADMIN, Role.REGION_MANAGER)]
+    if region_paths:
+        q = Q()
+        for path in region_paths:
+            q |= Q(path__startswith=path)
+        managed = set(OrgUnit.objects.filter(q).values_list("id", flat=True))
     return Access(
         user_id=user.pk,
         roles=roles,
         perms=frozenset(perms),
         unit_ids=frozenset(unit_ids),
         home_unit_ids=frozenset(m.unit_id for m in memberships),
+        managed_unit_ids=frozenset(managed),
     )
 
 

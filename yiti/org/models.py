@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yiti.core.models import TimeStampedModel
@@ -25,6 +28,11 @@ class OrgUnit(TimeStampedModel):
     )
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("An inactive unit is not offered in pickers and opens no access."),
+    )
 
     class Meta:
         ordering = ["path"]
@@ -54,22 +62,60 @@ class User(AbstractUser):
         return str(self)
 
 
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def current(self, on: date | None = None) -> MembershipQuerySet:
+        """Memberships in force on ``on`` (today in the project's time zone): started, not
+        ended, in an active unit. Access (``org.access``) reads only these."""
+        on = on or timezone.localdate()
+        return self.filter(
+            models.Q(starts_on__isnull=True) | models.Q(starts_on__lte=on),
+            models.Q(ends_on__isnull=True) | models.Q(ends_on__gt=on),
+            unit__active=True,
+        )
+
+
 class Membership(TimeStampedModel):
-    """A user holds a role in a unit."""
+    """A user holds a role in a unit, from ``starts_on`` (empty: from the start) until the day
+    before ``ends_on`` (empty: open-ended). Ending a membership sets ``ends_on``; the row stays
+    as history. At most one open-ended membership per user, unit and role."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(
+        _("ends on"), null=True, blank=True, help_text=_("The first day without this role.")
+    )
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["user_id", "unit_id", "role"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique")
+            models.UniqueConstraint(
+                fields=["user", "unit", "role"],
+                condition=models.Q(ends_on__isnull=True),
+                name="membership_open_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gt=models.F("starts_on")),
+                name="membership_ends_after_start",
+            ),
         ]
         indexes = [models.Index(fields=["unit", "role"], name="membership_unit_role")]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} @ {self.unit}"
+
+    def in_force(self, on: date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return (
+            (self.starts_on is None or self.starts_on <= on)
+            and (self.ends_on is None or self.ends_on > on)
+            and self.unit.active
+        )
 
 
 class ApiToken(TimeStampedModel):

@@ -10,6 +10,9 @@ is the permission table below; lists always mask personal data.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
 
 from yiti.org.choices import Role
 
@@ -115,4 +118,53 @@ CHECKLIST_SIGNERS: dict[str, frozenset[str]] = {
     "materials": frozenset({Role.CAMPAIGN_MANAGER}),
     "gift_stock": frozenset({Role.FINANCE, Role.CAMPAIGN_MANAGER}),
     "conflict_check": frozenset({Role.CAMPAIGN_MANAGER}),
+}
+
+
+# --- for people: what each permission and each role's scope means (the roles page) -----------
+
+PERM_SENTENCES: dict[Perm, Any] = {
+    Perm.CUSTOMER_CREATE: _("Create customers."),
+    Perm.CUSTOMER_EDIT: _("Edit the customers they own and their unit's unassigned customers."),
+    Perm.CUSTOMER_EDIT_ANY: _("Edit every customer they can see."),
+    Perm.CUSTOMER_REASSIGN: _("Give customers to another account manager, one by one or in bulk."),
+    Perm.CUSTOMER_MERGE: _("Merge duplicate customers."),
+    Perm.CUSTOMER_IMPORT: _("Import customers, products, orders and contact history from files."),
+    Perm.CUSTOMER_EXPORT: _("Export customer lists (masked, audited)."),
+    Perm.PII_REVEAL: _(
+        "Reveal a customer's full phone number, e-mail or IM id (each reveal is audited)."
+    ),
+    Perm.CONSENT_CHANGE: _("Record a customer's consent or objection to being contacted."),
+    Perm.INTERACTION_CREATE: _("Record visits, calls and other contacts on the timeline."),
+    Perm.AUDIT_VIEW_CUSTOMER: _("Read the audit trail of a customer."),
+    Perm.AUDIT_VIEW_ALL: _("Read the whole audit log."),
+    Perm.ORG_MANAGE: _("Manage units, users, roles and the company's settings."),
+    Perm.CAMPAIGN_VIEW: _("See campaigns, offers, segments and their results."),
+    Perm.CAMPAIGN_MANAGE: _("Create and run campaigns, offers and segments of their units."),
+    Perm.CAMPAIGN_SIGN: _("Sign the launch checklist of a campaign for their unit."),
+    Perm.CAMPAIGN_WORK: _("Work call lists and visits of customers they can see."),
+}
+
+ROLE_SCOPE: dict[str, Any] = {
+    Role.ADMIN: _(
+        "Everything in the unit where the role is held and every unit below it — for the company, the whole organisation."
+    ),
+    Role.REGION_MANAGER: _(
+        "The customers, tickets and campaigns of their region and every unit below it; manages the people of the region."
+    ),
+    Role.ACCOUNT_MANAGER: _(
+        "The customers of their own unit and the customers they own, wherever those are."
+    ),
+    Role.SERVICE_AGENT: _("The customers and tickets of their unit and every unit below it."),
+    Role.CARE_AGENT: _("The customers and care calls of their unit and every unit below it."),
+    Role.CAMPAIGN_MANAGER: _(
+        "Campaigns of their unit; customers of their unit and the units below (a marketing department usually has none, so campaigns work on aggregates)."
+    ),
+    Role.FIELD_ENGINEER: _("The customers and work orders of their unit and every unit below it."),
+    Role.FINANCE: _(
+        "Budgets, expense claims and gift stock of their unit and the units below; customers only there."
+    ),
+    Role.ANALYST: _(
+        "Reports and aggregates; customers of their unit and the units below (masked)."
+    ),
 }

@@ -4,34 +4,79 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
+import re
 import secrets
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Max, Q, Value
+from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiti.core.audit import audit_record
-from yiti.core.errors import NotFound, ValidationFailed
+from yiti.core.audit import audit_record, diff, snapshot
+from yiti.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiti.core.prepared import aware, fetch_all
-from yiti.org.access import access_prime, access_reset
+from yiti.org.access import access_for, access_prime, access_reset
 from yiti.org.choices import Role, UnitKind
 from yiti.org.models import ApiToken, LoginAttempt, Membership, OrgUnit, User
+from yiti.org.roles import Perm
+
+logger = logging.getLogger("yiti.org")
 
 TOKEN_PREFIX = "yiti_"  # noqa: S105 - a public prefix, not a secret
+
+
+def _require_org_manage(actor: Any) -> None:
+    """Units are managed by administrators; ``actor=None`` is the system (CLI, seed)."""
+    if actor is not None:
+        access_for(actor).require(Perm.ORG_MANAGE)
+
+
+def _unit_code_ok(code: str) -> str:
+    code = (code or "").strip()
+    if not code or not _CODE_RE.fullmatch(code):
+        raise ValidationFailed(
+            _("A code is 1–40 letters, digits, hyphens or underscores."), field="code"
+        )
+    return code
+
+
+_CODE_RE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
+_UNIT_FIELDS = ("name", "code", "kind", "parent", "path", "depth", "active")
 
 
 @transaction.atomic
 def unit_create(
     *, name: str, code: str, kind: str, parent: OrgUnit | None = None, actor: Any = None
 ) -> OrgUnit:
+    _require_org_manage(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("Give the unit a name."), field="name", code="required")
+    if len(name) > 120:
+        raise ValidationFailed(_("A name has at most 120 characters."), field="name")
+    code = _unit_code_ok(code)
     if kind not in UnitKind.values:
         raise ValidationFailed(_("Unknown unit kind: %(kind)s") % {"kind": kind}, field="kind")
     if parent is None and kind != UnitKind.COMPANY:
         raise ValidationFailed(_("Only a company can be a top-level unit."), field="parent")
+    if parent is not None and kind == UnitKind.COMPANY:
+        raise ValidationFailed(
+            _("A company is a top-level unit: it has no parent."), field="parent"
+        )
+    if parent is not None and not parent.active:
+        raise ValidationFailed(_("The parent unit is inactive."), field="parent")
+    if parent is not None and len(parent.path) + 21 > 255:
+        raise ValidationFailed(_("The tree is too deep here."), field="parent")
     if OrgUnit.objects.filter(code=code).exists():
         raise ValidationFailed(_("A unit with this code already exists."), field="code")
     unit = OrgUnit.objects.create(name=name, code=code, kind=kind, parent=parent)
@@ -39,9 +84,212 @@ def unit_create(
     unit.depth = (parent.depth + 1) if parent else 0
     unit.save(update_fields=["path", "depth"])
     audit_record(
-        actor=actor, action="org.unit_create", obj=unit, changes={"name": name, "kind": kind}
+        actor=actor,
+        action="org.unit_create",
+        obj=unit,
+        changes={"name": name, "code": code, "kind": kind, "parent": parent},
     )
     return unit
+
+
+@transaction.atomic
+def unit_rename(*, unit: OrgUnit, name: str, actor: Any = None) -> OrgUnit:
+    _require_org_manage(actor)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(_("Give the unit a name."), field="name", code="required")
+    if len(name) > 120:
+        raise ValidationFailed(_("A name has at most 120 characters."), field="name")
+    if name == unit.name:
+        return unit
+    before = snapshot(unit, ["name"])
+    unit.name = name
+    unit.save(update_fields=["name", "updated_at"])
+    audit_record(
+        actor=actor, action="org.unit_rename", obj=unit, changes=diff(before, {"name": name})
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_move(*, unit: OrgUnit, parent: OrgUnit, actor: Any = None) -> OrgUnit:
+    """Move ``unit`` and its whole subtree under ``parent``.
+
+    Set-based: one UPDATE rewrites the materialised path and depth of every unit below, and
+    stamps ``updated_at`` so the API's cached access scopes (versioned by the unit tree's last
+    change, see ``token_authenticate``) are recomputed on the next request."""
+    _require_org_manage(actor)
+    unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    parent = OrgUnit.objects.get(pk=parent.pk)
+    if unit.kind == UnitKind.COMPANY:
+        raise ValidationFailed(_("A company stays a top-level unit."), field="parent")
+    if parent.pk == unit.pk or parent.path.startswith(unit.path):
+        raise ValidationFailed(
+            _("A unit cannot move under itself or one of its own units."),
+            field="parent",
+            code="cycle",
+        )
+    if not parent.active:
+        raise ValidationFailed(_("The parent unit is inactive."), field="parent")
+    if unit.parent_id == parent.pk:
+        return unit
+    old_path, new_path = unit.path, f"{parent.path}{unit.pk}/"
+    delta = parent.depth + 1 - unit.depth
+    subtree = OrgUnit.objects.filter(path__startswith=old_path)
+    longest = subtree.aggregate(n=Max(Length("path")))["n"] or len(old_path)
+    if longest - len(old_path) + len(new_path) > 255:
+        raise ValidationFailed(_("The tree would be too deep there."), field="parent")
+    before = {"parent": unit.parent_id, "path": old_path}
+    now = timezone.now()
+    subtree.update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + delta,
+        updated_at=now,
+    )
+    OrgUnit.objects.filter(pk=unit.pk).update(parent=parent, updated_at=now)
+    unit.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="org.unit_move",
+        obj=unit,
+        changes=diff(before, {"parent": parent.pk, "path": new_path}),
+    )
+    return unit
+
+
+@transaction.atomic
+def unit_set_active(*, unit: OrgUnit, active: bool, actor: Any = None) -> int:
+    """Deactivate ``unit`` with its subtree, or reactivate it (with its subtree).
+
+    What may not be left behind in an inactive unit (customers, open tickets, running
+    campaigns) is checked by ``administration.services.unit_deactivate``, which calls this;
+    here only the tree rules. Returns how many units changed."""
+    _require_org_manage(actor)
+    unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    if active and unit.parent_id is not None:
+        parent = OrgUnit.objects.get(pk=unit.parent_id)
+        if not parent.active:
+            raise ValidationFailed(
+                _("Reactivate %(parent)s first: this unit sits under it.") % {"parent": parent},
+                field="active",
+                code="parent_inactive",
+            )
+    changed = OrgUnit.objects.filter(path__startswith=unit.path).exclude(active=active)
+    ids = list(changed.values_list("id", flat=True))
+    if not ids:
+        return 0
+    OrgUnit.objects.filter(pk__in=ids).update(active=active, updated_at=timezone.now())
+    audit_record(
+        actor=actor,
+        action="org.unit_activate" if active else "org.unit_deactivate",
+        obj=unit,
+        changes={"active": [not active, active], "units": sorted(ids)},
+    )
+    unit.refresh_from_db()
+    return len(ids)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+USER_FIELDS = ("display_name", "email", "phone", "is_active")
+
+
+def can_manage_people(actor: Any) -> bool:
+    """Administrators, and region managers for the people of their region."""
+    if actor is None:
+        return True
+    access = access_for(actor)
+    return access.has(Perm.ORG_MANAGE) or bool(access.managed_unit_ids)
+
+
+def _open_memberships(user: User) -> Any:
+    return Membership.objects.filter(user=user).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gt=timezone.localdate())
+    )
+
+
+def can_manage_user(actor: Any, user: User) -> bool:
+    """Administrators: anybody. Region managers: a user whose memberships (not ended) are all
+    inside their region and who is neither an administrator nor a superuser."""
+    if actor is None:
+        return True
+    access = access_for(actor)
+    if access.has(Perm.ORG_MANAGE):
+        return True
+    if not access.managed_unit_ids or user.is_superuser or user.pk == actor.pk:
+        return False
+    rows = list(_open_memberships(user).values_list("unit_id", "role"))
+    return bool(rows) and all(
+        unit_id in access.managed_unit_ids and role != Role.ADMIN for unit_id, role in rows
+    )
+
+
+def require_manage_user(actor: Any, user: User) -> None:
+    if not can_manage_user(actor, user):
+        raise PermissionDenied(
+            _(
+                "Only administrators, or the region manager of all of this person's units, may do this."
+            ),
+            code="permission_denied",
+        )
+
+
+def _require_grant(actor: Any, unit: OrgUnit, role: str) -> None:
+    if actor is None:
+        return
+    access = access_for(actor)
+    if access.has(Perm.ORG_MANAGE):
+        return
+    if role == Role.ADMIN:
+        raise PermissionDenied(
+            _("Only administrators may grant the administrator role."), code="permission_denied"
+        )
+    if unit.pk not in access.managed_unit_ids:
+        raise PermissionDenied(
+            _("You may grant roles only in the units of your region."), code="permission_denied"
+        )
+
+
+def password_check(password: str, *, user: User | None = None) -> None:
+    """Django's AUTH_PASSWORD_VALIDATORS; the messages joined, on the field ``password``."""
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            " ".join(exc.messages), field="password", code="weak_password"
+        ) from exc
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(_("Enter a valid e-mail address."), field="email") from exc
+    return email
+
+
+def _clean_phone(phone: str) -> str:
+    phone = (phone or "").strip()
+    if phone and not _PHONE_RE.fullmatch(phone):
+        raise ValidationFailed(
+            _("A phone number has 5–20 digits, optionally with +, spaces or hyphens."),
+            field="phone",
+        )
+    return phone
+
+
+_PHONE_RE = re.compile(r"\+?[0-9][0-9 \-]{4,24}")
+_USERNAME_RE = re.compile(r"[\w.@+-]{1,150}")
+
+
+@dataclass(frozen=True)
+class MembershipInput:
+    unit: OrgUnit
+    role: str
+    starts_on: date | None = None
+    ends_on: date | None = None
 
 
 @transaction.atomic
@@ -51,35 +299,252 @@ def user_create(
     password: str | None,
     display_name: str = "",
     email: str = "",
+    phone: str = "",
     actor: Any = None,
     is_superuser: bool = False,
+    memberships: Sequence[MembershipInput] = (),
+    send_link: bool = False,
+    base_url: str | None = None,
 ) -> User:
-    if User.objects.filter(username=username).exists():
+    """A user with a first password (checked by Django's password validators) or none (an
+    unusable password; ``send_link`` e-mails a set-password link after commit), and the
+    memberships given. A region manager must give at least one, inside his region."""
+    if actor is not None:
+        if not can_manage_people(actor):
+            raise PermissionDenied(_("You may not create users."), code="permission_denied")
+        access = access_for(actor)
+        if not access.has(Perm.ORG_MANAGE):
+            if is_superuser:
+                raise PermissionDenied(
+                    _("Only administrators may create superusers."), code="permission_denied"
+                )
+            if not memberships:
+                raise ValidationFailed(
+                    _("Give the new user a role in one of your region's units."),
+                    field="unit",
+                    code="required",
+                )
+    username = (username or "").strip()
+    if not _USERNAME_RE.fullmatch(username):
+        raise ValidationFailed(
+            _("A username is 1–150 letters, digits and @ . + - _ characters."), field="username"
+        )
+    if User.objects.filter(username__iexact=username).exists():
         raise ValidationFailed(_("This username is taken."), field="username")
-    user = User(username=username, display_name=display_name, email=email)
+    email = _clean_email(email)
+    phone = _clean_phone(phone)
+    if send_link and not email:
+        raise ValidationFailed(
+            _("A set-password link needs an e-mail address."), field="email", code="required"
+        )
+    user = User(username=username, display_name=(display_name or "").strip()[:80], email=email)
+    user.phone = phone
     user.is_superuser = is_superuser
     user.is_staff = is_superuser
     if password:
+        password_check(password, user=user)
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
-    audit_record(actor=actor, action="org.user_create", obj=user, changes={"username": username})
+    audit_record(
+        actor=actor,
+        action="org.user_create",
+        obj=user,
+        changes={
+            "username": username,
+            "display_name": user.display_name,
+            "email": email,
+            "phone": phone,
+            "is_superuser": is_superuser,
+            "password": "set" if password else "link" if send_link else "none",
+        },
+    )
+    for m in memberships:
+        membership_grant(
+            user=user,
+            unit=m.unit,
+            role=m.role,
+            starts_on=m.starts_on,
+            ends_on=m.ends_on,
+            actor=actor,
+        )
+    if send_link:
+        password_link_send(user=user, actor=actor, base_url=base_url)
     return user
 
 
 @transaction.atomic
-def membership_grant(*, user: User, unit: OrgUnit, role: str, actor: Any = None) -> Membership:
+def user_update(
+    *,
+    user: User,
+    actor: Any = None,
+    display_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> User:
+    require_manage_user(actor, user)
+    before = snapshot(user, ["display_name", "email", "phone"])
+    if display_name is not None:
+        user.display_name = display_name.strip()[:80]
+    if email is not None:
+        user.email = _clean_email(email)
+    if phone is not None:
+        user.phone = _clean_phone(phone)
+    after = snapshot(user, ["display_name", "email", "phone"])
+    changes = diff(before, after)
+    if changes:
+        user.save(update_fields=["display_name", "email", "phone"])
+        audit_record(actor=actor, action="org.user_update", obj=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, user: User, active: bool, actor: Any = None) -> User:
+    """Deactivate (sign-in, sessions and API tokens stop at once: the token check reads
+    ``is_active`` on every request, and the tokens are revoked as well) or reactivate."""
+    require_manage_user(actor, user)
+    if actor is not None and user.pk == getattr(actor, "pk", None) and not active:
+        raise ValidationFailed(_("You cannot deactivate yourself."), field="active")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    revoked = 0
+    if not active:
+        revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), updated_at=timezone.now()
+        )
+    audit_record(
+        actor=actor,
+        action="org.user_activate" if active else "org.user_deactivate",
+        obj=user,
+        changes={"is_active": [not active, active], "tokens_revoked": revoked},
+    )
+    access_reset(user)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str, actor: Any = None) -> User:
+    """An administrator (or the user's region manager) sets a new password, validated."""
+    require_manage_user(actor, user)
+    password_check(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=actor, action="org.user_set_password", obj=user, changes={"password": "set"})
+    return user
+
+
+def password_link_send(*, user: User, actor: Any = None, base_url: str | None = None) -> None:
+    """E-mail ``user`` a link to choose a password; enqueued after commit (``org.tasks``),
+    never sent in the request. The link holds Django's password-reset token, which stops
+    working once the password changes."""
+    require_manage_user(actor, user)
+    if not user.email:
+        raise ValidationFailed(
+            _("This user has no e-mail address for the link."), field="email", code="required"
+        )
+    audit_record(actor=actor, action="org.password_link_send", obj=user, changes={})
+    user_id, base = user.pk, (base_url or settings.YITI_BASE_URL).rstrip("/")
+    transaction.on_commit(lambda: _enqueue_password_link(user_id, base))
+
+
+def _enqueue_password_link(user_id: int, base_url: str) -> None:
+    from yiti.org.tasks import password_link_task
+
+    try:
+        password_link_task.enqueue(user_id=user_id, base_url=base_url)
+    except Exception:  # a broken queue must not fail the committed change
+        logger.exception("could not enqueue the set-password link for user %s", user_id)
+
+
+# --- memberships -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_grant(
+    *,
+    user: User,
+    unit: OrgUnit,
+    role: str,
+    actor: Any = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> Membership:
+    """``user`` holds ``role`` in ``unit`` from ``starts_on`` until the day before ``ends_on``.
+
+    Granting what the user holds open-ended already returns that membership unchanged."""
     if role not in Role.values:
         raise ValidationFailed(_("Unknown role: %(role)s") % {"role": role}, field="role")
-    membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
-    if created:
-        audit_record(
-            actor=actor,
-            action="org.membership_grant",
-            obj=membership,
-            changes={"user": user.pk, "unit": unit.pk, "role": role},
+    _require_grant(actor, unit, role)
+    if actor is not None and not access_for(actor).has(Perm.ORG_MANAGE):
+        has_open = _open_memberships(user).exists()
+        if has_open:
+            require_manage_user(actor, user)
+    if not unit.active:
+        raise ValidationFailed(_("This unit is inactive."), field="unit", code="unit_inactive")
+    if starts_on and ends_on and ends_on <= starts_on:
+        raise ValidationFailed(_("The end date must be after the start date."), field="ends_on")
+    if ends_on is not None and ends_on <= timezone.localdate():
+        raise ValidationFailed(_("The end date must be in the future."), field="ends_on")
+    existing = Membership.objects.filter(user=user, unit=unit, role=role, ends_on__isnull=True)
+    found = existing.first()
+    if found is not None:
+        if ends_on is None and starts_on in (None, found.starts_on):
+            return found
+        raise ValidationFailed(
+            _("%(user)s already holds this role in %(unit)s.") % {"user": user, "unit": unit},
+            field="role",
+            code="duplicate",
         )
+    membership = Membership.objects.create(
+        user=user, unit=unit, role=role, starts_on=starts_on, ends_on=ends_on
+    )
+    audit_record(
+        actor=actor,
+        action="org.membership_grant",
+        obj=membership,
+        changes={
+            "user": user.pk,
+            "unit": unit.pk,
+            "role": role,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        },
+    )
+    access_reset(user)
+    return membership
+
+
+@transaction.atomic
+def membership_end(
+    *, membership: Membership, actor: Any = None, ends_on: date | None = None
+) -> Membership:
+    """End a membership: ``ends_on`` (today by default) is the first day without the role.
+    The row stays as history."""
+    user = membership.user
+    require_manage_user(actor, user)
+    _require_grant(actor, membership.unit, membership.role)
+    today = timezone.localdate()
+    ends_on = ends_on or today
+    if ends_on < today:
+        raise ValidationFailed(_("A membership cannot end in the past."), field="ends_on")
+    if membership.ends_on is not None and membership.ends_on <= today:
+        raise ValidationFailed(_("This membership has ended already."), code="ended")
+    before = snapshot(membership, ["starts_on", "ends_on"])
+    if membership.starts_on and ends_on <= membership.starts_on:
+        # not started yet: it never opens anything (the record keeps a one-day span before now)
+        membership.starts_on = ends_on - timedelta(days=1)
+    membership.ends_on = ends_on
+    membership.save(update_fields=["starts_on", "ends_on", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="org.membership_end",
+        obj=membership,
+        changes=diff(before, snapshot(membership, ["starts_on", "ends_on"])),
+        summary=f"{user.username} {membership.role} @ {membership.unit.code}",
+    )
     access_reset(user)
     return membership
 

@@ -7,13 +7,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
+from django.contrib.auth.views import LoginView, LogoutView, PasswordResetConfirmView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from yiti.core.audit import audit_record
 from yiti.core.errors import ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.middleware import client_ip
@@ -35,6 +39,8 @@ from yiti.org.web import acting_user
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Where a signed-in user starts (``administration.views.home`` is mounted as ``home``
+    and adds the first-run checklist for administrators)."""
     return redirect("customers:list" if request.user.is_authenticated else "login")
 
 
@@ -43,6 +49,11 @@ class SignInView(LoginView):
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        # "home" decides: the first-run checklist for an administrator of a company not set
+        # up yet, else the customer list
+        return reverse("home")
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
@@ -159,3 +170,35 @@ def notifications_read(request: HttpRequest) -> HttpResponse:
     else:
         notification_mark_read(user=user)
     return redirect("org:notifications")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def password_change(request: HttpRequest) -> HttpResponse:
+    """Change my own password: the current one, then a new one twice (Django's validators)."""
+    user = acting_user(request)
+    form = PasswordChangeForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)  # stay signed in on this device
+        audit_record(actor=user, action="org.password_change", obj=user, changes={})
+        messages.success(request, _("Your password was changed."))
+        return redirect("org:password_change")
+    return render(
+        request, "org/password_change.html", {"form": form}, status=422 if form.errors else 200
+    )
+
+
+class PasswordSetView(PasswordResetConfirmView):
+    """The page behind the set-password link an administrator sent (Django's reset token)."""
+
+    template_name = "org/password_set.html"
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("login")
+    post_reset_login = False
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        audit_record(actor=form.user, action="org.password_set_by_link", obj=form.user, changes={})
+        messages.success(self.request, _("Your password is set. Sign in with it."))
+        return response
