@@ -3,7 +3,7 @@ and the complaint rate that pauses a campaign (the closed loop of seed 000).
 
 * A call or visit outcome is recorded by the agent who made it (``delivery_work``); a customer
   who accepts gets the offer's gift reserved and an order of the offer's product, credited to
-  the agent's unit.
+  the agent's unit, taken through ``service.services.order_take`` so service processes it.
 * Responses to messages arrive through the response link in the message, the open pixel, the
   portal, or the API (an SMS gateway forwarding a reply): ``delivery_respond``.
 * Conversions: besides acceptances, an order of one of the campaign's products placed by a
@@ -40,7 +40,6 @@ from yiti.core.audit import audit_record
 from yiti.core.errors import ValidationFailed
 from yiti.customers.choices import OrderStatus, SalesChannel
 from yiti.customers.models import Order
-from yiti.customers.services import order_create
 from yiti.engagement.choices import Direction, InteractionPurpose, Outcome
 from yiti.engagement.services import interaction_record
 from yiti.org.access import access_for
@@ -48,6 +47,7 @@ from yiti.org.models import OrgUnit, User
 from yiti.org.services import notify
 from yiti.service.choices import TicketKind
 from yiti.service.models import Ticket
+from yiti.service.services import order_take
 
 MAX_CALL_ATTEMPTS = 3
 SALES_CHANNEL: dict[str, SalesChannel] = {
@@ -108,7 +108,8 @@ def _offer_of(delivery: Delivery) -> Offer | None:
 def _accept(
     *, actor: User | None, delivery: Delivery, channel: str, at: datetime | None = None
 ) -> Order | None:
-    """Reserve the gift and record the sale of the offer's product (one conversion)."""
+    """Reserve the gift and take the order of the offer's product (one conversion): the order
+    and its order-processing ticket through ``service.services.order_take``."""
     offer = _offer_of(delivery)
     if offer is None:
         return None
@@ -121,15 +122,20 @@ def _accept(
         delivery=delivery,
         source=f"campaign:{delivery.campaign_id}",
     )
-    order = order_create(
-        actor=None,
+    # the order goes to service like any other: order-processing ticket, the seller's "my
+    # orders in service", care's satisfaction call once fulfilled. The actor was checked by
+    # require_work / require_record; a customer answering by link has none.
+    order, _ticket = order_take(
+        actor=actor,
         customer=delivery.customer,
         product=offer.product,
         channel=SALES_CHANNEL.get(channel, SalesChannel.ONLINE),
         sold_by=actor,
         unit=unit,
-        status=OrderStatus.PENDING,
         ordered_at=at,
+        note=_("Accepted in campaign “%(campaign)s”") % {"campaign": delivery.campaign.name},
+        check_access=False,
+        idempotency_key=f"campaign-delivery-{delivery.pk}",
     )
     delivery.order = order
     delivery.converted_at = order.ordered_at

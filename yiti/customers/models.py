@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -208,6 +210,11 @@ class Product(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def unit_margin(self) -> Decimal:
+        """The margin of one unit in yuan (price × margin rate); the rate is what is stored."""
+        return (Decimal(self.price) * Decimal(self.margin_rate)).quantize(Decimal("0.01"))
+
 
 class Order(TimeStampedModel):
     """A purchase: what the customer bought, for how much, at what margin, sold by whom."""
@@ -229,6 +236,11 @@ class Order(TimeStampedModel):
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     external_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # the one-time key of the form or call that took the order: a double submit finds the
+    # order it made instead of making a second one (unique, so two at once cannot both insert)
+    idempotency_key = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         ordering = ["-ordered_at", "-id"]

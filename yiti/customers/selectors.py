@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 from yiti.core.errors import NotFound
 from yiti.core.masking import mask_email, mask_generic, mask_phone
 from yiti.core.search import prefix_q, search_key
-from yiti.customers.choices import ContactKind, CustomerStatus, OrderStatus, ValueTier
+from yiti.customers.choices import (
+    ContactKind,
+    CustomerStatus,
+    OrderStatus,
+    ProductCategory,
+    ValueTier,
+)
 from yiti.customers.contacts import phone_search_key
 from yiti.customers.models import (
     Assignment,
@@ -22,10 +28,12 @@ from yiti.customers.models import (
     ContactPoint,
     Customer,
     Order,
+    Product,
 )
 from yiti.customers.rules import can_edit, visible_q
 from yiti.org.access import access_for
-from yiti.org.roles import Perm
+from yiti.org.models import Membership, User
+from yiti.org.roles import ROLE_PERMS, UNIT_ONLY_ROLES, Perm
 
 
 @dataclass(frozen=True)
@@ -218,3 +226,117 @@ def assignments_of(customer: Customer, *, limit: int = 100) -> QuerySet[Assignme
         .select_related("from_user", "to_user", "from_unit", "to_unit", "actor")
         .order_by("-at", "-id")[:limit]
     )
+
+
+# --- the product catalogue and orders ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    """One filter for the product pages and the API."""
+
+    q: str = ""
+    category: str = ""
+    active: bool | None = True  # None: active and inactive
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> ProductFilters:
+        raw = str(data.get("active", "true") if data.get("active") is not None else "true")
+        active: bool | None = {"true": True, "1": True, "false": False, "0": False}.get(raw.lower())
+        category = data.get("category") or ""
+        return cls(
+            q=(data.get("q") or "").strip()[:100],
+            category=category if category in ProductCategory.values else "",
+            active=active,
+        )
+
+
+def product_list(filters: ProductFilters) -> QuerySet[Product]:
+    """The catalogue (readable by every signed-in user): code or name contains ``q``."""
+    qs = Product.objects.all()
+    if filters.q:
+        qs = qs.filter(Q(code__icontains=filters.q) | Q(name__icontains=filters.q))
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    if filters.active is not None:
+        qs = qs.filter(active=filters.active)
+    return qs.order_by("category", "code", "pk")
+
+
+def product_get(ref: int | str) -> Product:
+    """A product by id or code."""
+    text = str(ref).strip()
+    product = Product.objects.filter(code=text.lower()).first()
+    if product is None and text.isdigit():
+        product = Product.objects.filter(pk=int(text)).first()
+    if product is None:
+        raise NotFound(_("Product not found."))
+    return product
+
+
+def products_on_sale() -> QuerySet[Product]:
+    """Active products, for the order forms' picker."""
+    return Product.objects.filter(active=True).order_by("category", "name", "pk")
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    customer_id: int | None = None
+    product_id: int | None = None
+    status: str = ""
+    since: Any = None  # a datetime: ordered at or after
+    until: Any = None  # a datetime: ordered before
+    sold_by_id: int | None = None
+
+
+def order_list(user: Any, filters: OrderFilters) -> QuerySet[Order]:
+    """Orders of the customers the user may see, newest first."""
+    access = access_for(user)
+    qs = Order.objects.filter(visible_q(access, prefix="customer__"))
+    if filters.customer_id is not None:
+        qs = qs.filter(customer_id=filters.customer_id)
+    if filters.product_id is not None:
+        qs = qs.filter(product_id=filters.product_id)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.since is not None:
+        qs = qs.filter(ordered_at__gte=filters.since)
+    if filters.until is not None:
+        qs = qs.filter(ordered_at__lt=filters.until)
+    if filters.sold_by_id is not None:
+        qs = qs.filter(sold_by_id=filters.sold_by_id)
+    return qs.select_related("customer", "product", "sold_by", "unit").order_by(
+        "-ordered_at", "-id"
+    )
+
+
+def order_get_for(user: Any, order_id: int) -> Order:
+    order = order_list(user, OrderFilters()).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(_("Order not found."))
+    return order
+
+
+def sellers_for(customer: Customer) -> QuerySet[User]:
+    """Who may be named as the salesperson of the customer's order: active users whose current
+    membership may take orders and opens the customer's unit (account managers in the unit
+    itself, other roles there or above), and the customer's account manager."""
+    unit = customer.unit
+    ancestors = _path_prefixes(unit.path)
+    roles = [role for role, perms in ROLE_PERMS.items() if Perm.ORDER_TAKE in perms]
+    in_scope = (
+        Membership.objects.current()
+        .filter(role__in=roles)
+        .filter(Q(unit_id=unit.pk) | (Q(unit__path__in=ancestors) & ~Q(role__in=UNIT_ONLY_ROLES)))
+    )
+    q = Q(pk__in=in_scope.values("user_id"))
+    if customer.owner_id:
+        q |= Q(pk=customer.owner_id)
+    return User.objects.filter(q, is_active=True).order_by("display_name", "username")
+
+
+def _path_prefixes(path: str) -> list[str]:
+    """The materialised paths of a unit and its ancestors (``/1/4/17/`` → ``/1/``, ``/1/4/``,
+    ``/1/4/17/``)."""
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]

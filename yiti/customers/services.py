@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from yiti.customers.choices import (
     CustomerKind,
     CustomerStatus,
     OrderStatus,
+    ProductCategory,
     Purpose,
     ReassignRule,
     SalesChannel,
@@ -745,37 +747,184 @@ def duplicate_groups_by_phone(*, limit: int = 100) -> list[list[int]]:
 
 # --- products and orders --------------------------------------------------------------------
 
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_PRICE = Decimal("9999999999.99")
+CENT = Decimal("0.01")
+PRODUCT_FIELDS = ("code", "name", "category", "price", "margin_rate", "active")
+
 
 def _decimal(value: Any, field_name: str) -> Decimal:
     try:
-        result = Decimal(str(value))
+        result = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
         raise ValidationFailed(
             _("%(v)s is not a number.") % {"v": value}, field=field_name
         ) from exc
+    if not result.is_finite():
+        raise ValidationFailed(_("%(v)s is not a number.") % {"v": value}, field=field_name)
     if result < 0:
         raise ValidationFailed(_("Must not be negative."), field=field_name)
     return result
 
 
+def _money(value: Any, field_name: str) -> Decimal:
+    amount = _decimal(value, field_name)
+    if amount > MAX_PRICE:
+        raise ValidationFailed(_("The amount is too large."), field=field_name)
+    return amount.quantize(CENT)
+
+
+def _clean_code(code: str, *, exclude_pk: int | None = None) -> str:
+    code = (code or "").strip().lower()
+    if not code:
+        raise ValidationFailed(_("A product needs a code."), field="code", code="required")
+    if not CODE_RE.match(code):
+        raise ValidationFailed(
+            _(
+                "Use at most 40 lowercase letters, digits, hyphens or underscores, "
+                "starting with a letter or digit."
+            ),
+            field="code",
+        )
+    clash = Product.objects.filter(code=code)
+    if exclude_pk:
+        clash = clash.exclude(pk=exclude_pk)
+    if clash.exists():
+        raise ValidationFailed(
+            _("A product with code %(code)s exists.") % {"code": code},
+            field="code",
+            code="duplicate_code",
+        )
+    return code
+
+
+def _margin_rate(*, price: Decimal, margin_rate: Any, unit_margin: Any) -> Decimal:
+    """The margin rate from a rate (0..1) or from a unit margin (0..price)."""
+    if unit_margin not in (None, ""):
+        margin = _money(unit_margin, "unit_margin")
+        if margin > price:
+            raise ValidationFailed(
+                _("The unit margin cannot be more than the price."), field="unit_margin"
+            )
+        if price == 0:
+            return Decimal("0")
+        return (margin / price).quantize(Decimal("0.0001"))
+    rate = _decimal(0 if margin_rate in (None, "") else margin_rate, "margin_rate")
+    if rate > 1:
+        raise ValidationFailed(
+            _("The margin rate is a share between 0 and 1 (0.35 for 35 %)."), field="margin_rate"
+        )
+    return rate.quantize(Decimal("0.0001"))
+
+
+def _clean_product_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationFailed(_("A product needs a name."), field="name", code="required")
+    if len(name) > 120:
+        raise ValidationFailed(_("Name is longer than 120 characters."), field="name")
+    return name
+
+
+def _clean_category(category: str) -> str:
+    if category not in ProductCategory.values:
+        raise ValidationFailed(_("Choose a category."), field="category")
+    return category
+
+
 @transaction.atomic
 def product_create(
-    *, actor: User | None, code: str, name: str, category: str, price: Any, margin_rate: Any = 0
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    category: str,
+    price: Any,
+    margin_rate: Any = None,
+    unit_margin: Any = None,
+    active: bool = True,
 ) -> Product:
-    require_perm(actor, Perm.ORG_MANAGE)
-    if Product.objects.filter(code=code).exists():
-        raise ValidationFailed(_("A product with this code exists."), field="code")
+    """Add a product to the catalogue. The margin is given as a rate (0..1) or as a unit
+    margin in yuan (at most the price), and kept as a rate."""
+    require_perm(actor, Perm.PRODUCT_MANAGE)
+    price_d = _money(price, "price")
     product = Product.objects.create(
-        code=code,
-        name=name,
-        category=category,
-        price=_decimal(price, "price"),
-        margin_rate=_decimal(margin_rate, "margin_rate"),
+        code=_clean_code(code),
+        name=_clean_product_name(name),
+        category=_clean_category(category),
+        price=price_d,
+        margin_rate=_margin_rate(price=price_d, margin_rate=margin_rate, unit_margin=unit_margin),
+        active=bool(active),
     )
     audit_record(
-        actor=actor, action="product.create", obj=product, changes={"code": code, "name": name}
+        actor=actor,
+        action="product.create",
+        obj=product,
+        changes=snapshot(product, PRODUCT_FIELDS),
+        summary=product.name,
     )
     return product
+
+
+@transaction.atomic
+def product_update(
+    *,
+    actor: User | None,
+    product: Product,
+    code: str | None = None,
+    name: str | None = None,
+    category: str | None = None,
+    price: Any = None,
+    margin_rate: Any = None,
+    unit_margin: Any = None,
+    active: bool | None = None,
+) -> Product:
+    """Change a product; ``active=False`` takes it out of order forms and offers to come.
+    A new price keeps the margin rate unless a rate or unit margin is given with it."""
+    require_perm(actor, Perm.PRODUCT_MANAGE)
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    before = snapshot(product, PRODUCT_FIELDS)
+    if code is not None:
+        product.code = _clean_code(code, exclude_pk=product.pk)
+    if name is not None:
+        product.name = _clean_product_name(name)
+    if category is not None:
+        product.category = _clean_category(category)
+    if price is not None:
+        product.price = _money(price, "price")
+    if margin_rate not in (None, "") or unit_margin not in (None, ""):
+        product.margin_rate = _margin_rate(
+            price=product.price, margin_rate=margin_rate, unit_margin=unit_margin
+        )
+    if active is not None:
+        product.active = bool(active)
+    changes = diff(before, snapshot(product, PRODUCT_FIELDS))
+    if not changes:
+        return product
+    product.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor,
+        action="product.deactivate" if changes.get("active") == [True, False] else "product.update",
+        obj=product,
+        changes=changes,
+        summary=product.name,
+    )
+    return product
+
+
+def _quantity(value: Any) -> int:
+    try:
+        quantity = int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(_("Enter a whole number."), field="quantity") from exc
+    if not 1 <= quantity <= 100_000:
+        raise ValidationFailed(_("The quantity is between 1 and 100,000."), field="quantity")
+    return quantity
+
+
+def order_by_key(key: str) -> Order | None:
+    """The order taken with this one-time key, if any."""
+    return Order.objects.filter(idempotency_key=key).first() if key else None
 
 
 @transaction.atomic
@@ -784,6 +933,7 @@ def order_create(
     actor: User | None,
     customer: Customer,
     product: Product,
+    quantity: Any = 1,
     amount: Any = None,
     margin: Any = None,
     channel: str = SalesChannel.BRANCH,
@@ -792,46 +942,78 @@ def order_create(
     unit: OrgUnit | None = None,
     status: str = OrderStatus.PENDING,
     external_id: str | None = None,
+    idempotency_key: str | None = None,
 ) -> Order:
-    """Record an order. The seller is the contact of record; ownership does not change."""
+    """Record an order. The seller is the contact of record; ownership does not change.
+
+    The amount defaults to the product's price × quantity and the margin to the amount × the
+    product's margin rate. With an ``idempotency_key`` (a form's one-time token) a second call
+    with the same key records nothing: use :func:`order_by_key` to find the first order."""
     require_visible(actor, customer)
     if customer.status == CustomerStatus.MERGED:
         raise ValidationFailed(
-            _("This customer was merged; record the order on the surviving customer.")
+            _("This customer was merged; record the order on the surviving customer."),
+            code="customer_merged",
         )
     if channel not in SalesChannel.values:
         raise ValidationFailed(_("Unknown sales channel."), field="channel")
     if status not in OrderStatus.values:
         raise ValidationFailed(_("Unknown order status."), field="status")
-    amount_d = _decimal(product.price if amount is None else amount, "amount")
+    quantity_n = _quantity(quantity)
+    amount_d = _money(product.price * quantity_n if amount in (None, "") else amount, "amount")
     margin_d = (
-        (amount_d * Decimal(str(product.margin_rate))).quantize(Decimal("0.01"))
-        if margin is None
-        else _decimal(margin, "margin")
+        (amount_d * Decimal(str(product.margin_rate))).quantize(CENT)
+        if margin in (None, "")
+        else _money(margin, "margin")
     )
-    try:
-        order = Order.objects.create(
-            customer=customer,
-            product=product,
-            amount=amount_d,
-            margin=margin_d,
-            ordered_at=ordered_at or timezone.now(),
-            channel=channel,
-            sold_by=sold_by or actor,
-            unit=unit or customer.unit,
-            status=status,
-            external_id=external_id or None,
-        )
-    except IntegrityError as exc:
+    external_id = (external_id or "").strip() or None
+    if external_id is not None and len(external_id) > 64:
+        raise ValidationFailed(_("External id is longer than 64 characters."), field="external_id")
+    if external_id is not None and Order.objects.filter(external_id=external_id).exists():
         raise ValidationFailed(
-            _("An order with this external id exists."), field="external_id"
+            _("An order with this external id exists."),
+            field="external_id",
+            code="duplicate_external_id",
+        )
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                customer=customer,
+                product=product,
+                quantity=quantity_n,
+                amount=amount_d,
+                margin=margin_d,
+                ordered_at=ordered_at or timezone.now(),
+                channel=channel,
+                sold_by=sold_by or actor,
+                unit=unit or customer.unit,
+                status=status,
+                external_id=external_id,
+                idempotency_key=idempotency_key or None,
+            )
+    except IntegrityError as exc:
+        if idempotency_key and order_by_key(idempotency_key) is not None:
+            raise Conflict(
+                _("This order was already recorded."), code="order_already_taken"
+            ) from exc
+        raise ValidationFailed(
+            _("An order with this external id exists."),
+            field="external_id",
+            code="duplicate_external_id",
         ) from exc
     audit_record(
         actor=actor,
         action="order.create",
         obj=order,
         customer_id=customer.pk,
-        changes={"product": product.code, "amount": str(amount_d), "status": status},
+        changes={
+            "product": product.code,
+            "quantity": quantity_n,
+            "amount": str(amount_d),
+            "channel": channel,
+            "sold_by": order.sold_by_id,
+            "status": status,
+        },
     )
     return order
 

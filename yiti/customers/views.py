@@ -208,6 +208,8 @@ def _detail_context(
         "can_reassign": access.has(Perm.CUSTOMER_REASSIGN) and not merged,
         "can_audit": access.has(Perm.AUDIT_VIEW_CUSTOMER) or access.has(Perm.AUDIT_VIEW_ALL),
         "panels": render_panels("customer360", request, customer),
+        # the order form, contributed by the service app (taking an order opens its ticket)
+        "order_panels": render_panels("customer360.orders", request, customer),
     }
     if context["can_reassign"]:
         context["reassign_form"] = reassign_form or ReassignForm(

@@ -22,12 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 from yiti.core.errors import YitiError
 from yiti.core.htmx import is_htmx
 from yiti.core.web import yiti_errors
-from yiti.customers.choices import ValueTier
+from yiti.customers.choices import SalesChannel, ValueTier
 from yiti.customers.selectors import customer_get_for
 from yiti.decisions import nba, selectors
 from yiti.decisions.choices import ContactReason
 from yiti.decisions.models import UNSCORED
-from yiti.decisions.outcomes import nba_outcome_record
+from yiti.decisions.outcomes import SALES_CHANNEL, nba_outcome_record
 from yiti.decisions.views import _require_view
 from yiti.engagement.choices import InteractionChannel
 from yiti.org.web import acting_user as _actor
@@ -81,6 +81,8 @@ def panel_html(
         "drop_labels": labels,
         "message": message,
         "error": error,
+        "sales_channels": SalesChannel.choices,
+        "sales_channel": SALES_CHANNEL.get(context.channel, SalesChannel.CALL_CENTRE),
     }
     return render_to_string("decisions/_nba_panel.html", ctx, request=request)
 
@@ -119,6 +121,8 @@ def nba_outcome(request: HttpRequest, customer_id: int) -> HttpResponse:
             result=request.POST.get("result", ""),
             context=context,
             note=request.POST.get("note", ""),
+            quantity=request.POST.get("quantity", "1"),
+            sales_channel=request.POST.get("sales_channel") or None,
         )
     except YitiError as exc:
         if not is_htmx(request):
@@ -127,9 +131,9 @@ def nba_outcome(request: HttpRequest, customer_id: int) -> HttpResponse:
     else:
         o = recorded.outcome
         if o.result == "accepted" and o.order_id:
-            message = _("Accepted: the sale is recorded for %(unit)s.") % {
-                "unit": o.unit.name if o.unit else "—"
-            }
+            message = _(
+                "Accepted: the order is recorded for %(unit)s and service is processing it."
+            ) % {"unit": o.unit.name if o.unit else "—"}
         elif o.result == "accepted" and (task := o.care_task) is not None:
             message = _("Accepted: the %(call)s is on the care queue, due %(due)s.") % {
                 "call": task.get_kind_display(),

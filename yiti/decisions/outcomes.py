@@ -1,8 +1,10 @@
 """Recording what came of a next best action: accepted or declined (a write, audited).
 
 Accepting an offer reserves its gift (``campaigns.services.offer_reserve``, which refuses when
-the stock is used up) and records the sale of its product credited to the agent's unit
-(``campaigns.outcomes.credit_unit`` unless the context names one of the agent's units). Every
+the stock is used up) and takes the order of its product (``service.services.order_take``:
+the quantity and sales channel the agent confirmed, the agent as salesperson, credited to the
+agent's unit — ``campaigns.outcomes.credit_unit`` unless the context names one of the agent's
+units), so service gets the order-processing ticket and care the satisfaction call after it. Every
 outcome lands on the customer's timeline (``engagement.services.interaction_record``) and
 updates the propensity of the action in the customer's segment (Beta-Binomial, ADR 0007).
 Accepting a care action asks the care app for the call (``care.services.care_call_request``):
@@ -28,10 +30,9 @@ from yiti.care.models import CareTask
 from yiti.care.services import care_call_request
 from yiti.core.audit import audit_record
 from yiti.core.errors import Conflict, NotFound, ValidationFailed
-from yiti.customers.choices import OrderStatus, SalesChannel
+from yiti.customers.choices import SalesChannel
 from yiti.customers.models import Customer, Order
 from yiti.customers.rules import require_visible
-from yiti.customers.services import order_create
 from yiti.decisions import nba
 from yiti.decisions.choices import ActionKind, CareAction, NbaResult
 from yiti.decisions.models import NbaOutcome, Propensity
@@ -40,6 +41,7 @@ from yiti.engagement.choices import Direction, InteractionChannel, InteractionPu
 from yiti.engagement.services import interaction_record
 from yiti.org.models import OrgUnit, User
 from yiti.service.models import Ticket
+from yiti.service.services import order_take
 
 # The care task an accepted care action asks for.
 CARE_TASK_KIND: dict[str, str] = {
@@ -97,6 +99,16 @@ def _amount(offer: Offer) -> Decimal:
     return price
 
 
+def _quantity(value: object) -> int:
+    try:
+        quantity = int(str(value).strip())
+    except ValueError as exc:
+        raise ValidationFailed(_("Enter a whole number."), field="quantity") from exc
+    if not 1 <= quantity <= 1000:
+        raise ValidationFailed(_("The quantity is between 1 and 1,000."), field="quantity")
+    return quantity
+
+
 @transaction.atomic
 def nba_outcome_record(
     *,
@@ -107,6 +119,8 @@ def nba_outcome_record(
     context: nba.Context,
     note: str = "",
     now: datetime | None = None,
+    quantity: int | str = 1,
+    sales_channel: str | None = None,
 ) -> Recorded:
     """Record that the customer accepted or declined ``action`` (``offer:<id>`` or
     ``care:<care action>``) proposed in ``context``.
@@ -114,6 +128,8 @@ def nba_outcome_record(
     The action must be one the next best action proposes now: an accepted or declined action
     that the decision drops (not eligible, out of stock, conflict, contact policy) is refused
     with the drop's code and reason, so nothing is sold to a customer with an open complaint.
+    An accepted offer is an order of ``quantity`` at the offer's price, through
+    ``sales_channel`` (default: the one of the contact's channel), taken by the actor.
     """
     require_visible(actor, customer)
     if result not in NbaResult.values:
@@ -159,15 +175,17 @@ def nba_outcome_record(
             reservation = offer_reserve(
                 actor=actor, offer=offer, customer=customer, unit=unit, source="nba"
             )
-            order = order_create(
-                actor=None,
+            quantity_n = _quantity(quantity)
+            order, _ticket = order_take(
+                actor=actor if getattr(actor, "pk", None) else None,
                 customer=customer,
                 product=offer.product,
-                amount=_amount(offer),
-                channel=SALES_CHANNEL.get(context.channel, SalesChannel.CALL_CENTRE),
-                sold_by=actor if getattr(actor, "pk", None) else None,
+                quantity=quantity_n,
+                amount=_amount(offer) * quantity_n,
+                channel=sales_channel
+                or SALES_CHANNEL.get(context.channel, SalesChannel.CALL_CENTRE),
                 unit=unit,
-                status=OrderStatus.PENDING,
+                note=_("Accepted next best action: %(name)s") % {"name": proposed.name},
             )
     care_task: CareTask | None = None
     if kind == ActionKind.CARE and accepted:

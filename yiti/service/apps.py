@@ -9,8 +9,10 @@ class ServiceConfig(AppConfig):
 
     def ready(self) -> None:
         from yiti.core.scheduling import register_schedule
-        from yiti.service import panels
+        from yiti.service import api_orders, order_views, panels
         from yiti.service.tasks import sla_sweep_task
 
         register_schedule("service.sla_sweep", "*/5 * * * *", sla_sweep_task)
         panels.register()
+        api_orders.register()  # POST /api/v1/orders on the catalogue's router
+        order_views.register()  # the order form in the customer page's orders card

@@ -27,8 +27,8 @@ from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import PermissionDenied, ValidationFailed
 from yiti.customers.choices import Channel, CustomerStatus, OrderStatus, Purpose, SalesChannel
 from yiti.customers.models import ConsentState, Customer, Order, Product
-from yiti.customers.rules import require_visible
-from yiti.customers.services import order_create, order_set_status
+from yiti.customers.rules import is_visible, require_visible
+from yiti.customers.services import order_by_key, order_create, order_set_status
 from yiti.engagement.choices import (
     Direction,
     InteractionChannel,
@@ -37,8 +37,10 @@ from yiti.engagement.choices import (
     SuppressionReason,
 )
 from yiti.engagement.services import interaction_record, suppression_lift, suppression_set
+from yiti.org.access import access_for
 from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit, User
+from yiti.org.roles import Perm
 from yiti.org.services import notify
 from yiti.service import workflow
 from yiti.service.calendars import (
@@ -656,33 +658,64 @@ def order_take(
     actor: User | None,
     customer: Customer,
     product: Product,
+    quantity: Any = 1,
     amount: Any = None,
     channel: str = SalesChannel.BRANCH,
     sold_by: User | None = None,
+    unit: OrgUnit | None = None,
     ordered_at: datetime | None = None,
     external_id: str | None = None,
     note: str = "",
+    check_access: bool = True,
+    idempotency_key: str | None = None,
 ) -> tuple[Order, Ticket]:
     """Sales takes an order; the service unit gets an order-processing ticket for it.
 
-    The seller stays the customer's contact of record (the owner does not change) and follows
-    the ticket under “My orders in service”.
+    The seller (``sold_by``, default the actor) stays the customer's contact of record (the
+    owner does not change) and follows the ticket under “My orders in service”; when service
+    resolves the ticket the order is fulfilled and care's satisfaction call follows. The amount
+    defaults to price × quantity. ``check_access=False`` is for flows that checked the actor
+    already or act for the customer (a campaign response by link): the actor is then recorded
+    only where he may see the customer. A second call with the same ``idempotency_key`` (a
+    form's one-time token) answers the first order and its ticket and writes nothing.
     """
+    if idempotency_key:
+        taken = order_by_key(idempotency_key)
+        if taken is not None and taken.customer_id == customer.pk:
+            ticket = Ticket.objects.filter(order=taken, kind=TicketKind.ORDER_PROCESSING).first()
+            if ticket is not None:
+                return taken, ticket
+    if check_access and actor is not None:
+        access = access_for(actor)
+        access.require(Perm.ORDER_TAKE)
+        require_visible(actor, customer)
+    recorded = actor
+    if not check_access and actor is not None and not is_visible(access_for(actor), customer):
+        recorded = None
+    if sold_by is not None and not sold_by.is_active:
+        raise ValidationFailed(
+            _("%(user)s is no longer active.") % {"user": sold_by}, field="sold_by"
+        )
+    if ordered_at is not None and ordered_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationFailed(_("An order cannot be in the future."), field="ordered_at")
     order = order_create(
-        actor=actor,
+        actor=recorded,
         customer=customer,
         product=product,
+        quantity=quantity,
         amount=amount,
         channel=channel,
-        sold_by=sold_by,
+        sold_by=sold_by or actor,
+        unit=unit,
         ordered_at=ordered_at,
         external_id=external_id,
+        idempotency_key=idempotency_key,
     )
     ticket = ticket_create(
-        actor=actor,
+        actor=recorded,
         customer=customer,
         kind=TicketKind.ORDER_PROCESSING,
-        subject=_("Process order: %(product)s") % {"product": product.name},
+        subject=(_("Process order: %(product)s") % {"product": product.name})[:200],
         description=note,
         channel=TicketChannel.SALES,
         order=order,

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from yiti.service import views
+from yiti.service import order_views, views
 
 app_name = "service"
 urlpatterns = [
     path("", views.service_home, name="home"),
     path("queue/<int:unit_id>/", views.queue, name="queue"),
     path("my-orders/", views.my_orders, name="my_orders"),
+    path("orders/take/<int:customer_id>/", order_views.order_take_view, name="order_take"),
     path("tickets/new/", views.ticket_create, name="ticket_create"),
     path("tickets/<int:ticket_id>/", views.ticket_detail, name="ticket"),
     path("tickets/<int:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),
