@@ -353,3 +353,92 @@ def test_the_competitors_are_read_from_the_partial_index_alone():
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
 
     assert "COVERING INDEX delivery_held" in plan
+
+
+# --- issue 18: the portal inbox as the consent-free channel, capacity on revival -------------
+
+
+def _phone_customer(world, name: str, phone: str, *, sms: bool):
+    customer = customer_create(
+        actor=None,
+        name=name,
+        unit=world.org.hz,
+        city="温州",
+        contacts=[ContactInput("phone", phone, primary=True)],
+    )
+    if sms:
+        consent(customer, "sms")
+    return customer
+
+
+def _only(world):
+    """A segment of the customers made by ``_phone_customer`` (in 温州; the fixture's eight
+    customers stay out of it)."""
+    return services.segment_create(
+        actor=world.org.users["cm"],
+        name="温州客户",
+        rules={"conditions": [{"field": "city", "op": "in", "value": ["温州"]}]},
+        unit=world.org.marketing,
+    )
+
+
+def _channels_of(wave) -> dict[str, tuple[str, str]]:
+    rows = Delivery.objects.filter(wave=wave).select_related("customer")
+    return {d.customer.name: (d.channel, d.status) for d in rows}
+
+
+def test_sms_then_portal_plans_the_customer_without_sms_consent_on_the_portal(
+    world, make_campaign
+):
+    """Given a marketing cap of 2 in 7 days, A (phone, no SMS consent) and B (phone, SMS
+    consent) in one segment, when a broadcast wave ["sms", "portal"] is planned, A gets the
+    portal inbox (it needs no recorded opt-in, ADR 0006 §4) and B an SMS."""
+    ContactPolicyRule.objects.create(
+        name="每周两次营销", max_contacts=2, window_days=7, purposes=["marketing"]
+    )
+    _phone_customer(world, "甲", "13905710001", sms=False)
+    _phone_customer(world, "乙", "13905710002", sms=True)
+    campaign = submitted(
+        make_campaign, world, segment=_only(world), channels=["sms", "portal"]
+    )
+    wave = first_wave(campaign)
+
+    result = wave_plan(actor=world.org.users["cm"], wave=wave)
+
+    assert result.excluded == {}
+    assert result.channels == {"portal": 1, "sms": 1}
+    assert _channels_of(wave) == {"甲": ("portal", "planned"), "乙": ("sms", "planned")}
+
+
+def test_portal_then_sms_plans_everyone_reachable_on_the_portal(world, make_campaign):
+    """Given the same two customers, when the wave prefers the portal (["portal", "sms"]),
+    both get the portal inbox: SMS consent does not override the wave's first channel."""
+    _phone_customer(world, "甲", "13905710001", sms=False)
+    _phone_customer(world, "乙", "13905710002", sms=True)
+    campaign = submitted(
+        make_campaign, world, segment=_only(world), channels=["portal", "sms"]
+    )
+    wave = first_wave(campaign)
+
+    result = wave_plan(actor=world.org.users["cm"], wave=wave)
+
+    assert result.channels == {"portal": 2}
+    assert _channels_of(wave) == {"甲": ("portal", "planned"), "乙": ("portal", "planned")}
+
+
+def test_a_suppressed_customer_without_sms_consent_is_reported_suppressed(world, make_campaign):
+    """Given A without SMS consent under an open complaint, when a wave ["sms", "portal"] is
+    planned, A is excluded for the suppression (the portal would reach him), not opted_out;
+    with an SMS-only wave he has no channel he agreed to, so opted_out comes first."""
+    a = _phone_customer(world, "甲", "13905710001", sms=False)
+    suppression_set(
+        actor=None, customer=a, reason="open_complaint", source_type="ticket", source_id=1
+    )
+    segment = _only(world)
+    with_portal = make_campaign(code="p", segment=segment, channels=["sms", "portal"])
+    sms_only = make_campaign(code="s", segment=segment, channels=["sms"])
+
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(with_portal), dry_run=True)
+    assert result.excluded == {"suppressed:open_complaint": 1}
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(sms_only), dry_run=True)
+    assert result.excluded == {"opted_out": 1}

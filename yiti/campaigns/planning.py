@@ -14,7 +14,8 @@ Set-based from end to end, with a number of queries that does not depend on the 
    again: arbitration may take their place if this wave's contact ranks higher; contacts of
    waves already sending are fixed and only count towards the caps.
 4. **Channel** — each customer gets the first of the wave's channels he can be reached on
-   (an address on file) and has consented to; a follow-up wave sends customers worth at least
+   (an address on file) and has consented to as the engine judges it (the portal inbox needs
+   no recorded opt-in, ADR 0006 §4); a follow-up wave sends customers worth at least
    ``visit_min_value`` to their account manager as a visit instead.
 5. **Policy** — ``engagement.policy.evaluate`` decides every candidate with one reason.
    A call wave keeps its best candidates up to its capacity (``capacity`` for the rest) and
@@ -84,6 +85,7 @@ from yiti.engagement.policy import (
     Consent,
     Contacts,
     Rule,
+    consented,
     evaluate,
 )
 from yiti.engagement.policy_data import PolicyInputs, policy_inputs, rules_active
@@ -409,18 +411,17 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
 # --- channels --------------------------------------------------------------------------------
 
 
-def _consented(consent: Consent, ids: np.ndarray, channel_code: int) -> np.ndarray:
-    """Which customers granted marketing on this channel (the consent rows that differ from
-    the default are the grants, see ``policy_data``)."""
-    sel = (consent.channel == channel_code) & (consent.purpose == MARKETING) & consent.granted
-    return _member(ids, np.sort(consent.customer_id[sel]))
-
-
 def _choose_channels(
     wave: Wave, audience: Audience, consent: Consent
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per customer the chosen channel code (or -1: no address on any channel) and whether a
-    visit replaces it (follow-up waves with a value threshold)."""
+    visit replaces it (follow-up waves with a value threshold).
+
+    ADR 0006 §4: the first of the wave's channels, in its order, with an address on file and
+    a marketing consent as the engine judges it (``policy.consented``: a consent row decides,
+    else the default — the portal inbox needs no recorded opt-in). A customer with no such
+    channel gets the first reachable one, for which the policy will say ``opted_out``. One
+    vectorised pass per channel of the wave."""
     n = len(audience)
     chosen = np.full(n, -1, dtype=np.int16)
     channels = [c for c in wave.channels if c in ADDRESS]
@@ -434,10 +435,16 @@ def _choose_channels(
             if need == _PHONE
             else np.ones(n, dtype=bool)
         )
+    marketing = np.full(n, MARKETING, dtype=np.int8)
     for channel in channels:  # first: reachable and consented
         code = CHANNELS.index(channel)
-        take = (chosen < 0) & reachable[channel] & _consented(consent, audience.ids, code)
-        chosen[take] = code
+        open_ = np.flatnonzero((chosen < 0) & reachable[channel])
+        if not len(open_):
+            continue
+        agreed = consented(
+            audience.ids[open_], np.full(len(open_), code, dtype=np.int8), marketing[open_], consent
+        )
+        chosen[open_[agreed]] = code
     for channel in channels:  # then: reachable (the policy will say opted_out)
         take = (chosen < 0) & reachable[channel]
         chosen[take] = CHANNELS.index(channel)

@@ -476,6 +476,17 @@ def _consented(
     return np.where(keys[pos] == want, granted[pos], default)
 
 
+def consented(
+    customer_id: np.ndarray, channel: np.ndarray, purpose: np.ndarray, consent: Consent
+) -> np.ndarray:
+    """Whether each contact (customer, channel code, purpose code) has consent: its row when
+    there is one, else :func:`allowed_by_default` — the test of reason 1 (``opted_out``), so a
+    planner choosing a channel agrees with the engine (the portal inbox needs no opt-in)."""
+    return _consented(
+        _arr(customer_id, _I64), _arr(channel, np.int8), _arr(purpose, np.int8), consent
+    )
+
+
 def allowed_by_default(channel: str, purpose: str) -> bool:
     """Whether a contact on ``channel`` for ``purpose`` is allowed without a consent row."""
     return purpose in DEFAULT_ALLOWED or channel in PULL_CHANNELS
