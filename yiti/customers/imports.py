@@ -57,6 +57,7 @@ from yiti.core.audit import audit_bulk, audit_record
 from yiti.core.bulk import analyze, insert_rows, update_rows
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.search import search_key
+from yiti.customers import importing as _contract
 from yiti.customers.choices import (
     Channel,
     ConsentSource,
@@ -1113,3 +1114,73 @@ def error_report_rows(job: ImportJob) -> Iterable[list[Any]]:
 def template_headers() -> list[str]:
     """The header row of the downloadable template, in the user's language."""
     return [str(c.label) for c in COLUMNS]
+
+
+# --- the ``customers`` kind of the import runner ---------------------------------------------
+
+
+class CustomersImporter:
+    """The customer import as a kind of the import runner (``yiti.customers.imports_runner``).
+
+    Customers are validated as one whole file, not chunk by chunk: a row may update a customer
+    that another row (merged into the same survivor) updates too, and the update plan compares
+    every row with the stored customer. So ``validate`` only collects the rows and
+    ``validate_end`` runs the validator above over all of them; the plan is then written with
+    the same bulk statements as :func:`customers_import`.
+    """
+
+    kind = "customers"
+    perm = Perm.CUSTOMER_IMPORT
+    columns = tuple(
+        _contract.Column(c.key, c.label, c.aliases, required=c.required) for c in COLUMNS
+    )
+
+    def required_columns(self, ctx: _contract.ImportContext) -> list[str]:
+        return ["name"] if ctx.options.get("default_unit") else ["name", "unit"]
+
+    def begin(self, ctx: _contract.ImportContext) -> None:
+        ctx.state["unit"] = _default_unit(ctx.access, ctx.options.get("default_unit") or None)
+        ctx.state["rows"] = []
+
+    def validate(
+        self, rows: Any, ctx: _contract.ImportContext
+    ) -> tuple[list[tuple[Any, ...]], list[_contract.RowError]]:
+        ctx.state["rows"].extend(rows)
+        return [], []
+
+    def validate_end(
+        self, ctx: _contract.ImportContext
+    ) -> tuple[list[tuple[Any, ...]], list[_contract.RowError]]:
+        rows: list[tuple[int, dict[str, str]]] = ctx.state.pop("rows")
+        keys = list(rows[0][1]) if rows else []
+        sheet = Sheet(headers=keys, rows=[(n, [cells[k] for k in keys]) for n, cells in rows])
+        plan = _Validator(access=ctx.access, sheet=sheet, default_unit=ctx.state["unit"]).run()
+        ctx.created, ctx.updated, ctx.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
+        ctx.state["valid_rows"] = len(plan.creates) + len(plan.updates) + plan.unchanged
+        errors = [_contract.RowError(e.row, e.column, e.value, e.reason) for e in plan.errors]
+        return ([(plan,)] if plan.creates or plan.updates else []), errors
+
+    def write(self, rows: list[tuple[Any, ...]], ctx: _contract.ImportContext) -> None:
+        job = ImportJob.objects.get(pk=ctx.job_id)
+        for (plan,) in rows:
+            _write(plan, actor=ctx.actor, job=job)
+            ctx.created += len(plan.creates)
+            ctx.updated += len(plan.updates)
+
+    def finish(self, ctx: _contract.ImportContext) -> None:
+        job = ImportJob.objects.only("pk", "file_name").get(pk=ctx.job_id)
+        audit_record(
+            actor=ctx.actor,
+            action="customer.import",
+            obj=job,
+            changes={
+                "file": job.file_name,
+                "created": ctx.created,
+                "updated": ctx.updated,
+                "unchanged": ctx.unchanged,
+            },
+        )
+        if ctx.created + ctx.updated >= ANALYZE_AFTER:
+            transaction.on_commit(
+                lambda: analyze(Customer, ContactPoint, ConsentEvent, ConsentState, Assignment)
+            )

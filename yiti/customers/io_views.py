@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,11 +26,9 @@ from yiti.customers.exports import (
     customers_export,
     xlsx_file,
 )
+from yiti.customers.import_jobs import import_job_create
 from yiti.customers.imports import (
     COLUMNS,
-    ERRORS_SHOWN,
-    ImportResult,
-    customers_import,
     error_report_rows,
     import_job_get_for,
     import_jobs_for,
@@ -89,48 +88,46 @@ def _column_help() -> list[dict[str, Any]]:
 @yiti_errors
 @require_http_methods(["GET", "POST"])
 def import_page(request: HttpRequest) -> HttpResponse:
+    """The old one-step customer import: the page moved to /imports/ (upload, map, follow).
+
+    A POST (a bookmarked form or a script) still works: the file is queued as a customers job
+    with the columns mapped from its headers, and the answer is the job's page.
+    """
     _require(request, Perm.CUSTOMER_IMPORT)
-    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            unit = form.cleaned_data["unit"]
-            result = customers_import(
+    if request.method == "GET":
+        return redirect(f"{reverse('imports:index')}?kind=customers")
+    form = ImportForm(request.POST, request.FILES, user=request.user)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        unit = form.cleaned_data["unit"]
+        try:
+            job = import_job_create(
                 actor=request.user,  # type: ignore[arg-type]  # login_required: a User
+                kind="customers",
                 file_name=upload.name,
-                data=upload.read(),
-                default_unit=unit.code if unit else None,
+                content=upload,
+                options={"default_unit": unit.code if unit else ""},
                 skip_invalid=form.cleaned_data["skip_invalid"],
                 dry_run=form.cleaned_data["dry_run"],
             )
-            if result.file_error is None:
-                return redirect("customers_io:import_result", job_id=result.job.pk)
-            form.add_error(
-                "unit" if result.file_error.field == "unit" else "file", result.file_error.message
-            )
-        status = 422
+        except ValidationFailed as exc:
+            form.add_error("file", exc.message)
+        else:
+            return redirect("imports:job", job_id=job.pk)
     context = {
         "form": form,
         "columns": _column_help(),
         "jobs": import_jobs_for(request.user),
     }
-    return render(request, "customers_io/import.html", context, status=status)
+    return render(request, "customers_io/import.html", context, status=422)
 
 
 @login_required
 @yiti_errors
 @require_GET
 def import_result(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = import_job_get_for(request.user, job_id)
-    context = {
-        "job": job,
-        "blocked": ImportResult(job=job).blocked,
-        "errors": job.errors[:ERRORS_SHOWN],
-        "errors_shown": min(len(job.errors), ERRORS_SHOWN),
-        "more_errors": max(job.error_count - ERRORS_SHOWN, 0),
-    }
-    return render(request, "customers_io/import_result.html", context)
+    import_job_get_for(request.user, job_id)
+    return redirect("imports:job", job_id=job_id)
 
 
 @login_required
