@@ -34,11 +34,19 @@ def test_a_rule_with_an_unknown_purpose_or_no_window_is_refused(org):
     assert not ContactPolicyRule.objects.exists()
 
 
-def test_only_administrators_change_the_policy(org):
-    with pytest.raises(PermissionDenied):
-        contact_rule_create(actor=org.users["cm"], name="z", max_contacts=1, window_days=7)
-    with pytest.raises(PermissionDenied):
-        quiet_hours_create(actor=org.users["cm"], name="night", start=time(21), end=time(9))
+def test_only_administrators_and_campaign_managers_change_the_policy(org):
+    for username in ("analyst", "am_hz", "svc_east"):
+        with pytest.raises(PermissionDenied):
+            contact_rule_create(
+                actor=org.users[username], name="z", max_contacts=1, window_days=7
+            )
+        with pytest.raises(PermissionDenied):
+            quiet_hours_create(
+                actor=org.users[username], name="night", start=time(21), end=time(9)
+            )
+    contact_rule_create(actor=org.users["cm"], name="z", max_contacts=1, window_days=7)
+    quiet_hours_create(actor=org.users["cm"], name="night", start=time(21), end=time(9))
+    assert ContactPolicyRule.objects.count() == QuietHours.objects.count() == 1
 
 
 def test_quiet_hours_over_midnight(org):

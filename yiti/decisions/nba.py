@@ -397,6 +397,7 @@ def _profile_sql(vendor: str) -> tuple[str, str]:
         f"FROM {cs} WHERE customer_id = %s "
         f"UNION ALL SELECT 's', reason, '', 0.0, 0, 0 FROM {s} "
         f"WHERE customer_id = %s AND lifted_at IS NULL "
+        f"AND (expires_at IS NULL OR expires_at > %s) "
         f"UNION ALL SELECT 'r', '', '', 0.0, CAST(offer_id AS BIGINT), 0 FROM {r} "
         f"WHERE customer_id = %s AND status IN (%s, %s) "
         f"UNION ALL SELECT 'i', channel, purpose, 0.0, 0, {_epoch('occurred_at')} FROM {i} "
@@ -410,7 +411,8 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
 
     1. the customer, his unit path and value scores, the catalogue and propensity versions and
        the gift offers sold out (scalar subqueries);
-    2. one UNION ALL: his orders that are not cancelled, consent rows, active suppressions,
+    2. one UNION ALL: his orders that are not cancelled, consent rows, active suppressions (not
+       lifted, not expired),
        held gift reservations, and outbound contacts since ``longest_days`` days before now.
     """
     sql1, sql2 = _profile_sql(connection.vendor)
@@ -420,6 +422,7 @@ def profile_load(customer_id: int, *, now: datetime, longest_days: int) -> Loade
         OrderStatus.CANCELLED.value,
         customer_id,
         customer_id,
+        now,
         customer_id,
         ReservationStatus.RESERVED.value,
         ReservationStatus.FULFILLED.value,

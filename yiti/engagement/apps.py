@@ -8,6 +8,10 @@ class EngagementConfig(AppConfig):
     verbose_name = _("Engagement")
 
     def ready(self) -> None:
+        from yiti.customers.importing import register
         from yiti.engagement import panels
+        from yiti.engagement.imports import InteractionImporter, SuppressionImporter
 
         panels.register()
+        register(InteractionImporter())
+        register(SuppressionImporter())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yiti.core.models import TimeStampedModel
@@ -91,12 +94,25 @@ class Interaction(models.Model):
         super().save(*args, **kwargs)
 
 
+class SuppressionQuerySet(models.QuerySet["Suppression"]):
+    def active(self, at: datetime | None = None) -> SuppressionQuerySet:
+        """Rows suppressing at ``at`` (default now): not lifted and not expired."""
+        moment = at or timezone.now()
+        return self.filter(lifted_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=moment)
+        )
+
+
 class Suppression(models.Model):
     """A reason not to market to a customer: the marketing suppression list.
 
     Service puts a customer here when a complaint opens (one row per complaint, ``source_type``
     "ticket") and lifts that row when the complaint is resolved; the customer is suppressed while
     any row is active. Campaigns and decisions read this table without importing service.
+
+    A row with ``expires_at`` (a do-not-disturb request for three months) stops suppressing at
+    that moment without being lifted: every reader of the active rows asks
+    :meth:`SuppressionQuerySet.active` (or ``policy_data``'s SQL, which says the same).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="suppressions")
@@ -108,10 +124,13 @@ class Suppression(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    expires_at = models.DateTimeField(_("until"), null=True, blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = SuppressionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -137,7 +156,9 @@ class Suppression(models.Model):
 
     @property
     def active(self) -> bool:
-        return self.lifted_at is None
+        return self.lifted_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
 
 
 class ContactPolicyRule(TimeStampedModel):

@@ -28,7 +28,8 @@ bounded by the database's text limit (1 GB on both: tens of millions of rows).
   every row.
   Only the channels and purposes asked (the candidates') are read, through the covering index
   ``consent_state_scan``.
-* Suppressions: the active rows (``lifted_at`` null), any reason.
+* Suppressions: the active rows (``lifted_at`` null and not expired by the start of the planned
+  period), any reason.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def policy_inputs(
         rules=rules,
         quiet=quiet,
         consent=_consent(audience, channels, purposes),
-        suppressed=_suppressed(audience),
+        suppressed=_suppressed(audience, first),
         utc_offset=offset,
     )
 
@@ -373,14 +374,19 @@ def _consent(
     )
 
 
-def _suppressed(audience: _Audience | None) -> Suppressed:
-    """The active suppressions (several rows per customer allowed)."""
+def _suppressed(audience: _Audience | None, at: datetime) -> Suppressed:
+    """The suppressions active at ``at`` (several rows per customer allowed): not lifted and
+    not expired (a do-not-disturb entry that ends before the planned period suppresses none
+    of it)."""
     if audience is not None and not len(audience.ids):
         return Suppressed.empty()
     source, params = _source(Suppression._meta.db_table, audience)
-    sql = f"SELECT customer_id, reason FROM {source} WHERE lifted_at IS NULL"  # noqa: S608
+    sql = (
+        f"SELECT customer_id, reason FROM {source} WHERE lifted_at IS NULL "  # noqa: S608
+        "AND (expires_at IS NULL OR expires_at > %s)"
+    )
     with default_connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, default_connection.ops.adapt_datetimefield_value(at)])
         rows = [(c, SUPPRESSION_REASONS.index(r)) for c, r in cursor.fetchall()]
     a = np.array(rows, dtype=np.int64).reshape(len(rows), 2)
     if audience is not None and audience.scan:

@@ -1,0 +1,60 @@
+"""Hand-written SQL of the engagement app's bulk paths (the contact-history import).
+
+The ORM is the default; these statements exist because a ten-million-row load cannot afford
+its per-object work. Each is tested on both databases against an ORM reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+from yiti.customers.models import Customer
+
+
+def secondary_indexes_drop(model: type[Model]) -> list[tuple[str, str]]:
+    """SQLite: drop every index of ``model``'s table that was created by a statement (not the
+    primary key), inside the caller's transaction; returns ``(name, CREATE statement)`` for
+    :func:`indexes_create`. A rollback brings them back. Other databases: nothing ([])."""
+    if connection.vendor != "sqlite":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+            "AND sql IS NOT NULL ORDER BY name",
+            [model._meta.db_table],
+        )
+        indexes = [(str(name), str(text)) for name, text in cursor.fetchall()]
+        for name, _text in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    return indexes
+
+
+def indexes_create(indexes: list[tuple[str, str]]) -> None:
+    """Build again the indexes :func:`secondary_indexes_drop` dropped, as they were defined."""
+    with connection.cursor() as cursor:
+        for _name, statement in indexes:
+            cursor.execute(statement)
+
+
+def customers_last_contact_forward(latest: Mapping[int, Any], batch_size: int = 10_000) -> int:
+    """Move ``last_contact_at`` of each customer id in ``latest`` forward to its value (a
+    database parameter of a datetime column), never backwards; one statement per batch.
+    Returns how many customers moved."""
+    if not latest:
+        return 0
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    statement = (
+        f"UPDATE {table} SET last_contact_at = %s "  # noqa: S608 (quoted identifier)
+        "WHERE id = %s AND (last_contact_at IS NULL OR last_contact_at < %s)"
+    )
+    rows = [(at, pk, at) for pk, at in latest.items()]
+    moved = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            cursor.executemany(statement, rows[start : start + batch_size])
+            moved += max(cursor.rowcount, 0)
+    return moved
