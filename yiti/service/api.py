@@ -20,7 +20,7 @@ from yiti.core.pagination import MAX_PAGE_SIZE, paginate
 from yiti.customers.selectors import customer_get_for
 from yiti.org.api import UnitRef, UserRef
 from yiti.org.models import OrgUnit, User
-from yiti.service import selectors, services
+from yiti.service import holidays, selectors, services
 from yiti.service.choices import (
     ComplaintClass,
     ComplaintReason,
@@ -31,7 +31,13 @@ from yiti.service.choices import (
     TicketStatus,
 )
 from yiti.service.filters import TicketFilters
-from yiti.service.models import BusinessCalendar, SlaPolicy, Ticket, TicketEvent
+from yiti.service.models import (
+    BusinessCalendar,
+    HolidaySchedule,
+    SlaPolicy,
+    Ticket,
+    TicketEvent,
+)
 
 router = Router(tags=["service"])
 
@@ -444,3 +450,77 @@ def calendars_update(request: HttpRequest, calendar_id: int, payload: CalendarIn
     calendar = selectors.calendar_get_for(user, calendar_id)
     calendar = services.calendar_save(actor=user, calendar=calendar, **_calendar_args(payload))
     return CalendarOut.of(calendar)
+
+
+# --- official holiday schedules ---------------------------------------------------------------
+
+
+class HolidayDateIO(Schema):
+    date: date
+    kind: Literal["holiday", "workday"] = Field(
+        description="holiday: a public holiday (closed); workday: an adjusted working day (调休)."
+    )
+    name: str = Field("", max_length=40, description="The holiday's name, e.g. 春节.")
+
+
+class HolidayScheduleOut(Schema):
+    year: int
+    source: str
+    dates: list[HolidayDateIO]
+
+    @classmethod
+    def of(cls, schedule: HolidaySchedule) -> HolidayScheduleOut:
+        return cls(
+            year=schedule.year,
+            source=schedule.source,
+            dates=[
+                HolidayDateIO(date=d.date, kind=d.kind, name=d.name)  # type: ignore[arg-type]
+                for d in schedule.dates.all()
+            ],
+        )
+
+
+class HolidayScheduleIn(Schema):
+    dates: list[HolidayDateIO] = Field(max_length=holidays.MAX_ROWS)
+
+
+@router.get(
+    "/holiday-schedules",
+    response=list[HolidayScheduleOut],
+    summary="Official holiday schedules loaded as data",
+)
+def holiday_schedules_list(request: HttpRequest) -> list[HolidayScheduleOut]:
+    _user(request)
+    schedules = HolidaySchedule.objects.prefetch_related("dates").order_by("-year")
+    return [HolidayScheduleOut.of(s) for s in schedules]
+
+
+@router.put(
+    "/holiday-schedules/{year}",
+    response=HolidayScheduleOut,
+    summary="Load or replace one year's holidays and adjusted working days (administrators)",
+)
+def holiday_schedules_put(
+    request: HttpRequest, year: int, payload: HolidayScheduleIn
+) -> HolidayScheduleOut:
+    rows = [
+        holidays.ScheduleRow(line=n, day=d.date, kind=d.kind, name=d.name.strip())
+        for n, d in enumerate(payload.dates, start=1)
+    ]
+    try:
+        schedule = holidays.holiday_schedule_load(
+            actor=_user(request), rows=rows, source=_("API"), year=year
+        )
+    except holidays.ScheduleInvalid as exc:
+        raise ValidationFailed(exc.message, field="dates", code=exc.code) from exc
+    return HolidayScheduleOut.of(holidays.holiday_schedule_get(schedule.year))
+
+
+@router.delete(
+    "/holiday-schedules/{year}",
+    response={204: None},
+    summary="Remove a loaded year (the built-in schedule applies again)",
+)
+def holiday_schedules_delete(request: HttpRequest, year: int) -> Status[None]:
+    holidays.holiday_schedule_delete(actor=_user(request), year=year)
+    return Status(204, None)

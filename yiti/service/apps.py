@@ -10,9 +10,12 @@ class ServiceConfig(AppConfig):
     def ready(self) -> None:
         from yiti.core.scheduling import register_schedule
         from yiti.service import api_orders, order_views, panels
-        from yiti.service.tasks import sla_sweep_task
+        from yiti.service.tasks import holiday_schedule_check_task, sla_sweep_task
 
         register_schedule("service.sla_sweep", "*/5 * * * *", sla_sweep_task)
+        register_schedule(
+            "service.holiday_schedule_check", "0 9 * * *", holiday_schedule_check_task
+        )
         panels.register()
         api_orders.register()  # POST /api/v1/orders on the catalogue's router
         order_views.register()  # the order form in the customer page's orders card

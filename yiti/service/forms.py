@@ -246,3 +246,25 @@ class CalendarForm(forms.Form):
             rows.append((on, hours, parts[2]))
         data["exception_rows"] = rows
         return data
+
+
+class HolidayScheduleForm(forms.Form):
+    """A year's official schedule: a file, or the dates typed one per line."""
+
+    file = forms.FileField(
+        label=_("File"),
+        required=False,
+        help_text=_(
+            "CSV, XLSX or text with one date per row: date, type (holiday/workday, 假/班), name. "
+            "A header row (日期, 类型, 名称) is optional."
+        ),
+    )
+    dates = forms.CharField(
+        label=_("Or type the dates"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
+        help_text=_(
+            "One per line, e.g. “2027-02-06, holiday, 春节” or “2027-02-14, workday, 春节调休”. "
+            "Saving replaces the whole year."
+        ),
+    )

@@ -61,3 +61,13 @@ def sla_sweep_task(slot: str = "") -> int:
     """The scheduled entry point (``service.sla_sweep``, every five minutes)."""
     del slot  # every run looks at "now"; the slot only makes the run unique
     return sla_sweep()
+
+
+@task()
+def holiday_schedule_check_task(slot: str = "") -> list[int]:
+    """The scheduled entry point (``service.holiday_schedule_check``, daily at 09:00): from
+    1 November, tell the administrators once that next year's holiday schedule is missing."""
+    del slot
+    from yiti.service.holidays import holiday_schedule_check
+
+    return holiday_schedule_check()

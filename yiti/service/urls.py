@@ -22,4 +22,11 @@ urlpatterns = [
     path("calendars/", views.calendar_list, name="calendars"),
     path("calendars/new/", views.calendar_edit, name="calendar_create"),
     path("calendars/<int:calendar_id>/", views.calendar_edit, name="calendar_edit"),
+    path("calendars/holidays/new/", views.holiday_year_edit, name="holiday_year_new"),
+    path("calendars/holidays/<int:year>/", views.holiday_year_edit, name="holiday_year_edit"),
+    path(
+        "calendars/holidays/<int:year>/delete/",
+        views.holiday_year_delete,
+        name="holiday_year_delete",
+    ),
 ]

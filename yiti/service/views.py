@@ -31,7 +31,7 @@ from yiti.org.forms import apply_error
 from yiti.org.models import User
 from yiti.org.selectors import units_visible
 from yiti.org.web import acting_user as _actor
-from yiti.service import selectors, services, workflow
+from yiti.service import holidays, selectors, services, workflow
 from yiti.service.choices import (
     COMPLAINT_REASON_CLASS,
     ComplaintClass,
@@ -43,6 +43,7 @@ from yiti.service.filters import STATUS_ALL, STATUS_OPEN, TicketFilters
 from yiti.service.forms import (
     AssignForm,
     CalendarForm,
+    HolidayScheduleForm,
     ReplyForm,
     RoutingRuleForm,
     SlaPolicyForm,
@@ -338,8 +339,72 @@ def policy_edit(request: HttpRequest, policy_id: int | None = None) -> HttpRespo
 def calendar_list(request: HttpRequest) -> HttpResponse:
     _require_manager(request)
     return render(
-        request, "service/calendars.html", {"calendars": selectors.calendars_visible(request.user)}
+        request,
+        "service/calendars.html",
+        {
+            "calendars": selectors.calendars_visible(request.user),
+            "schedules": holidays.holiday_schedules(),
+            "missing_years": holidays.missing_years(timezone.now()),
+            "package_last_year": holidays.package_last_year(),
+            "is_admin": access_for(request.user).is_admin,
+        },
     )
+
+
+def _require_admin(request: HttpRequest) -> None:
+    if not access_for(request.user).is_admin:
+        raise DjangoPermissionDenied(_("Only administrators change the official holiday schedule."))
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def holiday_year_edit(request: HttpRequest, year: int | None = None) -> HttpResponse:
+    """Load a year's holiday schedule from a file or typed dates (``year`` None: a new year)."""
+    _require_admin(request)
+    schedule = holidays.holiday_schedule_get(year) if year is not None else None
+    wanted = year or holidays.year_param(request.GET.get("year"))
+    form = HolidayScheduleForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"dates": holidays.schedule_text(schedule)},
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        field = "file" if upload else "dates"
+        try:
+            if upload:
+                rows = holidays.read_schedule_file(file_name=upload.name, data=upload.read())
+                source = upload.name
+            else:
+                rows = holidays.read_schedule_text(form.cleaned_data["dates"])
+                source = _("entered on the calendar page")
+            saved = holidays.holiday_schedule_load(
+                actor=_actor(request), rows=rows, source=source, year=wanted
+            )
+        except holidays.ScheduleInvalid as exc:
+            form.add_error(field, [str(p) for p in exc.problems])
+        except ValidationFailed as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Holiday schedule %(year)s saved.") % {"year": saved.year})
+            return redirect("service:calendars")
+    return render(
+        request,
+        "service/holiday_form.html",
+        {"form": form, "schedule": schedule, "year": year, "wanted_year": wanted},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@yiti_errors
+@require_POST
+def holiday_year_delete(request: HttpRequest, year: int) -> HttpResponse:
+    _require_admin(request)
+    holidays.holiday_schedule_delete(actor=_actor(request), year=year)
+    messages.success(request, _("Holiday schedule %(year)s removed.") % {"year": year})
+    return redirect("service:calendars")
 
 
 @login_required
