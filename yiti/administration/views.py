@@ -154,8 +154,8 @@ def roles(request: HttpRequest) -> HttpResponse:
                 "label": label,
                 "scope": ROLE_SCOPE[value],
                 "unit_only": value in UNIT_ONLY_ROLES,
-                "may": [PERM_SENTENCES[p] for p in Perm if p in perms],
-                "may_not": [PERM_SENTENCES[p] for p in Perm if p not in perms],
+                "may": [PERM_SENTENCES.get(p, str(p)) for p in Perm if p in perms],
+                "may_not": [PERM_SENTENCES.get(p, str(p)) for p in Perm if p not in perms],
                 "reveal": Perm.PII_REVEAL in perms,
             }
         )

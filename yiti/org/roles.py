@@ -143,6 +143,8 @@ PERM_SENTENCES: dict[Perm, Any] = {
     Perm.CAMPAIGN_MANAGE: _("Create and run campaigns, offers and segments of their units."),
     Perm.CAMPAIGN_SIGN: _("Sign the launch checklist of a campaign for their unit."),
     Perm.CAMPAIGN_WORK: _("Work call lists and visits of customers they can see."),
+    Perm.ORDER_TAKE: _("Take an order for a customer they can see."),
+    Perm.PRODUCT_MANAGE: _("Create, change and deactivate the products of the catalogue."),
 }
 
 ROLE_SCOPE: dict[str, Any] = {
