@@ -442,3 +442,72 @@ def test_a_suppressed_customer_without_sms_consent_is_reported_suppressed(world,
     assert result.excluded == {"suppressed:open_complaint": 1}
     result = wave_plan(actor=world.org.users["cm"], wave=first_wave(sms_only), dry_run=True)
     assert result.excluded == {"opted_out": 1}
+
+
+def test_a_call_list_revived_by_arbitration_keeps_its_capacity_and_its_agents(
+    world, make_campaign
+):
+    """Given call wave K (priority 1, 1 agent × 0.5 h × 4 calls: capacity 2) whose 4
+    customers lost arbitration to broadcast H (priority 9), when the customers withdraw their
+    SMS consent and H is planned again, K gets its customers back as first planning would:
+    the best 2 planned, ranked and dealt to the territory's agent, the rest beyond capacity."""
+    cm = world.org.users["cm"]
+    ContactPolicyRule.objects.create(
+        name="每周一次营销", max_contacts=1, window_days=7, purposes=["marketing"]
+    )
+    people = [_phone_customer(world, f"丙{i}", f"1390572000{i}", sms=True) for i in range(4)]
+    for i, customer in enumerate(people):
+        consent(customer, "call")
+        CustomerValue.objects.create(
+            customer=customer,
+            tier="standard",
+            clv=100.0 * (i + 1),
+            expected_purchases=1,
+            p_alive=0.9,
+            churn_risk=0.1,
+            cost_to_serve=0,
+            net_value=100.0 * (i + 1),
+            fit_id=1,
+            computed_at=timezone.now(),
+        )
+    segment = _only(world)
+    high = submitted(make_campaign, world, code="h", priority=9, segment=segment, channels=["sms"])
+    low = make_campaign(code="k", priority=1, segment=segment, offers=[world.discount_offer])
+    calls = services.wave_create(
+        actor=cm,
+        campaign=low,
+        name="外呼",
+        kind="call",
+        scheduled_at=at_ten(6),
+        ends_at=at_ten(6) + timedelta(hours=8),
+        agent_role="service_agent",
+        agents=1,
+        hours=0.5,
+        calls_per_agent_hour=4,
+    )
+    services.campaign_submit(actor=cm, campaign=low)
+    wave_plan(actor=cm, wave=first_wave(high))
+    lost = wave_plan(actor=cm, wave=calls)
+    assert lost.capacity == 2 and lost.planned == 0
+    assert lost.excluded == {f"lost_arbitration:{high.pk}": 4}
+
+    for customer in people:
+        consent(customer, "sms", granted=False)
+    result = wave_plan(actor=cm, wave=first_wave(high))
+
+    assert result.excluded == {"opted_out": 4}
+    assert result.revived == {"k": 2}
+    rows = {
+        d.customer.name: d
+        for d in Delivery.objects.filter(wave=calls).select_related("customer", "assignee")
+    }
+    planned = sorted((d for d in rows.values() if d.status == "planned"), key=lambda d: d.rank)
+    assert [d.customer.name for d in planned] == ["丙3", "丙2"]  # the best value first
+    assert [d.rank for d in planned] == [1, 2]
+    assert {d.assignee.username for d in planned} == {"svc_east"}
+    assert reasons(calls) == {
+        people[0].pk: "capacity",
+        people[1].pk: "capacity",
+        people[2].pk: "",
+        people[3].pk: "",
+    }

@@ -21,7 +21,9 @@ Set-based from end to end, with a number of queries that does not depend on the 
    A call wave keeps its best candidates up to its capacity (``capacity`` for the rest) and
    is decided again without the rest, so that competitors are not displaced by calls that
    will never be made; the calls are split among the agents of each customer's territory,
-   best expected value first.
+   best expected value first. A competing call wave whose contacts arbitration revives is
+   held to its capacity the same way (the room its planned calls outside this audience leave)
+   and its calls are ranked and dealt again when written.
 6. **Writes** (unless ``dry_run``) — one bulk insert of the wave's deliveries (planned, or
    excluded for a reason another plan may undo: ``lost_arbitration:``, ``cap:``), the final
    exclusions packed per reason (``campaigns.exclusions``: a hundred rows for a million
@@ -45,6 +47,7 @@ from typing import Any
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import (
+    Count,
     F,
     Q,
     QuerySet,
@@ -95,6 +98,7 @@ MARKETING = PURPOSES.index(InteractionPurpose.MARKETING.value)
 NO_CONTACT_POINT = "no_contact_point"
 NOT_ELIGIBLE = "not_eligible"
 CAPACITY = "capacity"
+MAX_CUT_ROUNDS = 4  # decisions again after cutting call lists to their capacity
 WRITE_BATCH = 100_000
 # exclusions that planning another wave may undo: they stay delivery rows (``delivery_held``)
 HELD_HEADS = ("lost_arbitration:", "cap:")
@@ -325,6 +329,9 @@ class Competing:
     movable: np.ndarray
     reason: np.ndarray  # index into ``vocabulary`` (0: planned), or _OTHER_CAP / _OTHER_LOST
     vocabulary: list[str]
+    # per movable call wave: the calls its capacity leaves for these customers (its capacity
+    # less its planned calls to customers outside this audience)
+    room: dict[int, int] = field(default_factory=dict)
 
 
 def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Competing:
@@ -346,8 +353,32 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
         )
         .exclude(pk=wave.pk)
         .order_by("pk")
-        .values_list("pk", "campaign_id", "campaign__priority", "status", "scheduled_at")
+        .values_list(
+            "pk",
+            "campaign_id",
+            "campaign__priority",
+            "status",
+            "scheduled_at",
+            "kind",
+            "agents",
+            "hours",
+            "calls_per_agent_hour",
+        )
     )
+    capacity = {
+        w[0]: int(w[6] * w[7] * w[8])
+        for w in waves
+        if w[5] == WaveKind.CALL and w[3] != WaveStatus.SENDING
+    }
+    planned_total: dict[int, int] = {}
+    if capacity:  # one query for every capacity-bound competitor
+        planned_total = dict(
+            Delivery.objects.filter(wave_id__in=list(capacity), status=DeliveryStatus.PLANNED)
+            .order_by()
+            .values("wave_id")
+            .annotate(n=Count("pk"))
+            .values_list("wave_id", "n")
+        )
     campaigns = sorted({w[1] for w in waves} | {wave.campaign_id})
     vocabulary = ["", *(f"lost_arbitration:{c}" for c in campaigns)]
     vocabulary += [f"cap:{rule.name}" for rule in rules]
@@ -364,7 +395,8 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
     )
     select_params = [*CHANNELS, *vocabulary[1:]]
     parts = []
-    for wave_id, campaign_id, priority, status, scheduled_at in waves:
+    room: dict[int, int] = {}
+    for wave_id, campaign_id, priority, status, scheduled_at, *_size in waves:
         movable = status != WaveStatus.SENDING
         sql = f"{select} WHERE wave_id = %s AND {_held_sql()}"
         if not movable:
@@ -374,6 +406,9 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
         channel = (a[:, 0] >> _REASON_BITS) & ((1 << (_PACK - _REASON_BITS)) - 1)
         keep = _member(customer, ids) & (channel != _NO_CHANNEL)
         k = int(keep.sum())
+        if wave_id in capacity:
+            here = int(np.count_nonzero(keep & ((a[:, 0] & ((1 << _REASON_BITS) - 1)) == 0)))
+            room[wave_id] = max(0, capacity[wave_id] - (planned_total.get(wave_id, 0) - here))
         if not k:
             continue
         parts.append(
@@ -405,6 +440,7 @@ def _load_competing(wave: Wave, ids: np.ndarray, rules: Sequence[Rule]) -> Compe
         movable=cols[7],
         reason=cols[8],
         vocabulary=vocabulary,
+        room=room,
     )
 
 
@@ -547,6 +583,39 @@ def _assign(
     return assignee, rank
 
 
+def _deal_again(wave_id: int) -> None:
+    """Rank and deal the planned calls of call wave ``wave_id`` again, as its own planning
+    does (best expected value first, round-robin among each territory's agents), after
+    planning another wave revived or displaced some of them; its other contacts have no rank
+    and no assignee. A query for the calls, one for the agents, the updates."""
+    wave = Wave.objects.only("pk", "agent_role").get(pk=wave_id)
+    a = int_rows(
+        Delivery.objects.filter(wave_id=wave_id, status=DeliveryStatus.PLANNED)
+        .order_by()
+        .values_list(
+            "pk",
+            "customer_id",
+            "customer__unit_id",
+            "customer__owner_id",
+            Round(F("expected_value") * Value(float(EV_SCALE))),
+        ),
+        5,
+    )
+    a = a[np.argsort(a[:, 1], kind="stable")]  # by customer, as planning holds them
+    assignee, rank = _assign(
+        wave.agent_role or AgentRole.SERVICE_AGENT, a[:, 2], a[:, 3], a[:, 4] / EV_SCALE
+    )
+    Delivery.objects.filter(wave_id=wave_id).exclude(status=DeliveryStatus.PLANNED).exclude(
+        rank=0, assignee__isnull=True
+    ).update(rank=0, assignee=None)
+    update_rows(
+        Delivery,
+        ("rank", "assignee"),
+        zip(rank.tolist(), [x or None for x in assignee.tolist()], a[:, 0].tolist(), strict=True),
+        batch_size=WRITE_BATCH,
+    )
+
+
 def wave_plan(
     *, actor: User | None, wave: Wave, dry_run: bool = False, now: datetime | None = None
 ) -> PlanResult:
@@ -611,10 +680,13 @@ def wave_plan(
         utc_offset=inputs.utc_offset,
     )
 
-    def decide(keep_mine: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def decide(
+        keep_mine: np.ndarray, comp: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The reasons of this wave's candidates ``keep_mine`` (codes into ``labels``, 0 when
-        kept) and of the movable competitors (codes into the returned vocabulary)."""
-        k, m = len(keep_mine), movable
+        kept) and of the movable competitors ``movable[comp]`` (codes into the returned
+        vocabulary)."""
+        k, m = len(keep_mine), movable[comp]
         cands = Candidates(
             customer_id=np.concatenate([audience.ids[keep_mine], competing.customer_id[m]]),
             campaign_id=np.concatenate(
@@ -641,19 +713,41 @@ def wave_plan(
         reasons = np.asarray(decision.reasons, dtype=object)
         return into[decision.reason[:k]], decision.reason[k:], reasons
 
-    own_codes, competitor_codes, vocabulary = decide(mine)
-    code[mine] = own_codes
+    # Call waves keep their best kept calls up to their capacity (this wave and every movable
+    # competitor, whose contacts arbitration may revive); the calls beyond it will not be
+    # made, so the policy decides again without them and they take no other campaign's place.
+    # Each round only removes candidates; after MAX_CUT_ROUNDS the last cut stands as it is.
     capacity = wave.capacity
-    if capacity is not None:
-        result.capacity = capacity
-        kept = mine[own_codes == 0]
-        if len(kept) > capacity:
-            # the calls beyond capacity will not be made: decide again without them, so that
-            # they take no other campaign's place
-            best = kept[np.lexsort((kept, -ev[kept]))]
-            code[best[capacity:]] = labels.index(CAPACITY)
-            within = np.sort(best[:capacity])
-            _own, competitor_codes, vocabulary = decide(within)
+    result.capacity = capacity
+    within, comp = mine, np.arange(len(movable))
+    comp_wave = competing.wave_id[movable]
+    comp_ev, comp_cust = competing.expected_value[movable], competing.customer_id[movable]
+    cut_comp = np.zeros(len(movable), dtype=bool)
+    for round_ in range(MAX_CUT_ROUNDS + 1):
+        own_codes, comp_codes, vocabulary = decide(within, comp)
+        code[within] = own_codes
+        cut_any = False
+        if capacity is not None:
+            kept = within[own_codes == 0]
+            if len(kept) > capacity:
+                best = kept[np.lexsort((kept, -ev[kept]))]
+                code[best[capacity:]] = labels.index(CAPACITY)
+                within = np.sort(best[:capacity])
+                cut_any = True
+        for wave_id, room in competing.room.items():
+            kept = comp[(comp_wave[comp] == wave_id) & (vocabulary[comp_codes] == "")]
+            if len(kept) > room:
+                best = kept[np.lexsort((comp_cust[kept], -comp_ev[kept]))]
+                cut_comp[best[room:]] = True
+                cut_any = True
+        if not cut_any or round_ == MAX_CUT_ROUNDS:
+            break
+        comp = np.flatnonzero(~cut_comp)
+    # every movable competitor's code into ``vocabulary`` (those cut: ``capacity``)
+    vocabulary = np.asarray([*vocabulary.tolist(), CAPACITY], dtype=object)
+    competitor_codes = np.full(len(movable), len(vocabulary) - 1, dtype=np.int64)
+    still = ~cut_comp[comp]
+    competitor_codes[comp[still]] = comp_codes[still]
     mark("policy")
 
     planned_idx = np.flatnonzero(code == 0)
@@ -725,6 +819,7 @@ def wave_plan(
             changed_waves,
             changed_customers,
             changed_labels,
+            sorted(set(np.unique(changed_waves).tolist()) & set(competing.room)),
             result,
             actor,
         )
@@ -798,6 +893,7 @@ def _write(
     changed_waves: np.ndarray,
     changed_customers: np.ndarray,
     changed_labels: np.ndarray,
+    redeal: list[int],
     result: PlanResult,
     actor: User | None,
 ) -> None:
@@ -868,6 +964,8 @@ def _write(
                 by=("wave", "customer"),
                 batch_size=WRITE_BATCH,
             )
+        for wave_id in redeal:  # call lists whose calls changed: ranked and dealt again
+            _deal_again(wave_id)
         summary = result.as_dict()
         Wave.objects.filter(pk=wave.pk).update(
             status=WaveStatus.PLANNED, planned_at=timezone.now(), plan_summary=summary
