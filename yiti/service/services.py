@@ -865,6 +865,21 @@ def calendar_save(
     if unknown:
         raise ValidationFailed(_("Weekly hours use the days mon … sun."), field="weekly_hours")
     weekly = {day: [list(pair) for pair in weekly_hours.get(day, [])] for day in DAYS}
+    if not has_weekly_hours(weekly):
+        raise ValidationFailed(str(NO_HOURS_MESSAGE), field="weekly_hours", code="no_working_hours")
+    default_clash = BusinessCalendar.objects.filter(unit__isnull=True)
+    if calendar is not None:
+        default_clash = default_clash.exclude(pk=calendar.pk)
+    if unit is None and default_clash.exists():
+        raise ValidationFailed(
+            _(
+                "There is a company default calendar already (%(name)s): change it, or choose "
+                "the unit this calendar is for."
+            )
+            % {"name": default_clash.values_list("name", flat=True).first()},
+            field="unit",
+            code="duplicate_default",
+        )
     if adjusted_workday_as not in DAYS:
         raise ValidationFailed(_("Choose a weekday."), field="adjusted_workday_as")
     rows = list(exceptions or [])
