@@ -7,11 +7,11 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tests.administration.conftest import a_customer, a_running_campaign, an_open_ticket
+from tests.api.conftest import Api
 from yiti.core.models import AuditEvent
 from yiti.customers.services import customer_update
 from yiti.org.models import Membership, OrgUnit, User
 from yiti.org.services import token_create
-from tests.api.conftest import Api
 
 STRONG = "Lantern-Harbour-42"
 

@@ -73,7 +73,7 @@ def test_user_create_with_a_password_from_stdin_and_a_first_role(org):
     user = User.objects.get(username="am_wz")
     assert user.check_password(STRONG) and user.display_name == "周敏"
     assert Membership.objects.get(user=user).unit_id == org.nb.pk
-    with pytest.raises(CommandError, match="too common|too short|entirely numeric"):
+    with pytest.raises(CommandError, match=r"too common|too short|entirely numeric"):
         org_cmd("user-create", "weak", "--password-stdin", stdin="12345678\n")
     assert not User.objects.filter(username="weak").exists()
 

@@ -193,7 +193,7 @@ class PasswordSetView(PasswordResetConfirmView):
     """The page behind the set-password link an administrator sent (Django's reset token)."""
 
     template_name = "org/password_set.html"
-    form_class = SetPasswordForm
+    form_class = SetPasswordForm  # type: ignore[assignment]  # Django's own form, generic in the stubs
     success_url = reverse_lazy("login")
     post_reset_login = False
 

@@ -353,7 +353,7 @@ class Command(BaseCommand):
             raise CommandError(_("The file is empty."))
         if "username" in header or "用户名" in header:
             columns, kind = USER_COLUMNS, "users"
-            required = ("username",)
+            required: tuple[str, ...] = ("username",)
         elif "code" in header or "编码" in header:
             columns, kind = UNIT_COLUMNS, "units"
             required = ("code", "name", "kind")
