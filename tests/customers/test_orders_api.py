@@ -123,9 +123,12 @@ def test_orders_for_customers_one_cannot_see_or_without_the_permission_are_refus
     org, api_as, shop, people
 ):
     # am_hz does not see Beijing's customer
-    assert api_as("am_hz").post(
-        "/orders", {"customer": people["bj"].pk, "product": "plan-129"}
-    ).status_code == 404
+    assert (
+        api_as("am_hz")
+        .post("/orders", {"customer": people["bj"].pk, "product": "plan-129"})
+        .status_code
+        == 404
+    )
     # the field engineer sees Hangzhou but does not sell
     refused = api_as("eng_east").post(
         "/orders", {"customer": people["hz"].pk, "product": "plan-129"}
@@ -153,9 +156,7 @@ def test_the_list_is_scoped_like_customers_and_filters(org, api_as, shop, people
     assert len(api_as("admin").get("/orders").json()["items"]) == 3
     # filters: product, customer, since/until, seller, status
     api = api_as("rm_east")
-    assert [o["id"] for o in api.get("/orders", {"product": "bb-300m"}).json()["items"]] == [
-        old.pk
-    ]
+    assert [o["id"] for o in api.get("/orders", {"product": "bb-300m"}).json()["items"]] == [old.pk]
     assert [
         o["id"] for o in api.get("/orders", {"until": "2025-12-31T00:00:00+08:00"}).json()["items"]
     ] == [old.pk]

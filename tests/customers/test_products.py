@@ -100,9 +100,7 @@ def test_a_code_is_unique(org):
 def test_only_administrators_and_campaign_managers_change_the_catalogue(org, username):
     product = ProductFactory()
     with pytest.raises(PermissionDenied):
-        product_create(
-            actor=org.users[username], code="x-1", name="x", category="other", price=1
-        )
+        product_create(actor=org.users[username], code="x-1", name="x", category="other", price=1)
     with pytest.raises(PermissionDenied):
         product_update(actor=org.users[username], product=product, active=False)
 
@@ -189,9 +187,7 @@ def test_errors_show_next_to_the_field(org):
     client = _client(org, "admin")
     duplicate = client.post("/products/new/", _form())
     assert duplicate.status_code == 422
-    assert duplicate.context["form"].errors["code"] == [
-        "A product with code plan-5g-129 exists."
-    ]
+    assert duplicate.context["form"].errors["code"] == ["A product with code plan-5g-129 exists."]
     too_much = client.post("/products/new/", _form(code="x", margin_rate="", unit_margin="500"))
     assert too_much.status_code == 422
     assert "unit_margin" in too_much.context["form"].errors

@@ -49,9 +49,7 @@ def test_the_list_filters_and_pages(org, api_as):
     assert [p["code"] for p in api.get("/products", {"category": "device"}).json()["items"]] == [
         "router"
     ]
-    assert [p["code"] for p in api.get("/products", {"q": "PLAN-2"}).json()["items"]] == [
-        "plan-2"
-    ]
+    assert [p["code"] for p in api.get("/products", {"q": "PLAN-2"}).json()["items"]] == ["plan-2"]
     inactive = api.get("/products", {"active": "false"}).json()["items"]
     assert [p["code"] for p in inactive] == ["retired"]
     assert len(api.get("/products", {"active": "all"}).json()["items"]) == 5
