@@ -34,7 +34,10 @@ working day until the schedule is loaded; :func:`schedule_covers` lets a caller 
 Conventions: instants are timezone-aware ``datetime`` objects (naive ones raise
 ``ValueError``) and are truncated to the whole second, so every result is an exact integer
 number of seconds and the arithmetic is exactly additive. Intervals are half-open
-``[start, end)``. Results are returned in the calendar's time zone.
+``[start, end)``. Results are returned in the calendar's time zone. Amounts of business
+time are whole seconds (``int``); :func:`add_business_seconds` refuses floats and Decimals.
+Looking ahead it gives up after :data:`MAX_CLOSED_DAYS` (3,660) consecutive closed days and
+raises :class:`NoWorkingHours`: such a calendar has no working hours in reach.
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ MAX_CLOSED_DAYS = 3660
 
 class NoWorkingHours(ValueError):
     """A calendar has no working time in reach: :data:`MAX_CLOSED_DAYS` consecutive closed days."""
+
 
 OFFICE_HOURS: Hours = ((time(9, 0), time(12, 0)), (time(13, 30), time(18, 0)))
 """Mon–Fri 09:00–12:00 and 13:30–18:00: the common Chinese office day with a lunch break."""
