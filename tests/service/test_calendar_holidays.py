@@ -313,3 +313,13 @@ def test_missing_years_counts_this_year_always_and_next_year_from_november(db):
     october = datetime(first_unknown - 1, 10, 31, 23, 59, tzinfo=SH)
     assert holidays.missing_years(october) == []
     assert holidays.missing_years(october + timedelta(minutes=1)) == [first_unknown]
+
+
+def test_an_xlsx_that_unzips_to_a_huge_sheet_is_refused_before_parsing(db):
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<x/>" + b" " * 30_000_000)
+    with pytest.raises(holidays.ScheduleInvalid, match="too large"):
+        holidays.read_schedule_file(file_name="bomb.xlsx", data=buffer.getvalue())

@@ -49,6 +49,7 @@ from yiti.service.rules import require_manage_sla
 
 MAX_ROWS = 400  # a year has at most 366 dates; more is not a holiday schedule
 MAX_FILE_BYTES = 1_000_000
+MAX_UNZIPPED_BYTES = 20_000_000  # an XLSX of one year's dates is a few kilobytes unzipped
 
 HOLIDAY_WORDS = frozenset(
     {"holiday", "off", "h", "假", "休", "休息", "放假", "假日", "节假日", "法定节假日", "休假"}
@@ -156,6 +157,9 @@ def _xlsx_cells(data: bytes) -> list[tuple[int, list[str]]]:
         raise ScheduleInvalid(
             [RowProblem(0, "", _("This is not a valid .xlsx workbook; save it again as .xlsx."))]
         )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNZIPPED_BYTES:
+            raise ScheduleInvalid([RowProblem(0, "", _("The file is too large for a schedule."))])
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
