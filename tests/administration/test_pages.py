@@ -304,3 +304,25 @@ def test_the_checklist_ticks_what_is_done_and_others_land_on_the_customer_list(o
     assert web_as("admin").get(reverse("home")).url == reverse("administration:start")
     assert web_as("am_hz").get(reverse("home")).url == reverse("customers:list")
     assert Client().get(reverse("home")).url == reverse("login")
+
+
+def test_the_user_list_and_unit_tree_cost_the_same_queries_for_more_people(org, web_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yiti.org.services import membership_grant, unit_create, user_create
+
+    admin = web_as("admin")
+
+    def cost(name: str) -> int:
+        admin.get(reverse(f"administration:{name}"))  # warm the session and access
+        with CaptureQueriesContext(connection) as queries:
+            assert admin.get(reverse(f"administration:{name}")).status_code == 200
+        return len(queries)
+
+    before = cost("users"), cost("units")
+    for i in range(8):
+        unit = unit_create(name=f"营业厅{i}", code=f"shop{i}", kind="department", parent=org.hz)
+        user = user_create(username=f"clerk{i}", password=None)
+        membership_grant(user=user, unit=unit, role="service_agent")
+    assert (cost("users"), cost("units")) == before
