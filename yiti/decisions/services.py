@@ -180,6 +180,7 @@ def value_refit(
         timer("read_cost_to_serve")
         end_day = inputs.local_day(window_end)
         scores = score_book(book, orders, use.cost, end_day=end_day, settings=settings, timer=timer)
+        _require_finite(book.customer_id, scores)
     except ModelFitError as exc:
         return _failed(fit, actor=actor, reason=str(exc), started=started, timer=timer)
     now = timezone.now()
@@ -227,6 +228,38 @@ def value_refit(
         raise
     logger.info("value refit #%s: %d customers in %.1f s", fit.pk, len(book), fit.seconds)
     return fit
+
+
+FLOAT_SCORES = (
+    "clv",
+    "expected_purchases",
+    "p_alive",
+    "churn_risk",
+    "cost_to_serve",
+    "net_value",
+    "growth_gap",
+)
+
+
+def _require_finite(book_ids: np.ndarray, scores: Scores) -> None:
+    """Refuse scores that are not finite numbers before anything is written.
+
+    A NaN or infinite value would not be an error anywhere downstream: it compares false
+    with every threshold, so the customer would silently drop from most valuable to
+    standard (SQLite would even refuse it as NULL, PostgreSQL store it). CustomerValue has
+    no database check for this (it belongs to the customers app), so this is the guard:
+    the whole fit is refused (recorded as failed, logged, the previous scores stay) rather
+    than clipped, since no clipped value would be the customer's true score.
+    """
+    bad = np.zeros(len(book_ids), dtype=bool)
+    for name in FLOAT_SCORES:
+        bad |= ~np.isfinite(getattr(scores, name))
+    if bad.any():
+        examples = ", ".join(str(i) for i in book_ids[bad][:5].tolist())
+        raise ModelFitError(
+            f"{int(bad.sum())} customers got scores that are not finite (NaN or infinite; "
+            f"customer ids {examples}…): nothing was written"
+        )
 
 
 SCORE_FIELDS = (

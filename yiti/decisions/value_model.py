@@ -126,7 +126,8 @@ def rfm_from_transactions(
 
     ``dates`` is anything numpy reads as ``datetime64`` (times of day are dropped).
     Transactions after ``end`` are ignored; purchases of one customer on one day count as one
-    purchase whose value is their sum. Durations are measured in days, divided by 7 for
+    purchase whose value is their sum. Amounts must be finite and not negative
+    (``ValueError`` otherwise). Durations are measured in days, divided by 7 for
     ``time_unit="week"``.
     """
     if time_unit not in DAYS_PER_UNIT:
@@ -136,6 +137,13 @@ def rfm_from_transactions(
     values = np.asarray(amounts, dtype=np.float64)
     if not (len(ids) == len(days) == len(values)):
         raise ValueError("customer_ids, dates and amounts must have the same length")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("an amount is not a number (NaN or infinite)")
+    if np.any(values < 0):
+        raise ValueError(
+            "amounts must not be negative (refunds are not purchases: leave them out or net "
+            "them against their order)"
+        )
     end_day = int(_day_numbers([end])[0])
     keep = days <= end_day
     ids, days, values = ids[keep], days[keep], values[keep]
@@ -335,6 +343,10 @@ def fit_bgnbd(frequency: Any, recency: Any, T: Any) -> BgNbdParams:
         raise ModelFitError("BG/NBD needs at least two customers")
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > age):
         raise ModelFitError("need frequency >= 0 and 0 <= recency <= T")
+    if not np.any(x > 0):
+        # the likelihood has no information on the dropout (a, b): the optimiser would stop
+        # at its starting values and report them as fitted
+        raise ModelFitError("no customer bought more than once")
     (ux, utx, uT), weights = _compress(x, t_x, age)
     mean_rate = max(float(x.mean()), 0.05) / max(float(age.mean()), 1e-3)
     start = np.log(np.array([1.0, 1.0 / mean_rate, 1.0, 3.0]))
@@ -364,19 +376,76 @@ def bgnbd_expected_purchases(
 ) -> FloatArray:
     """Expected purchases in (T, T + t] for a customer with history (x, t_x, T) — eq. 10.
 
-    E[Y(t)] = (a+b+x-1)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x-1; t/(α+T+t))]
-              · P(alive | x, t_x, T).
-    The formula needs a ≠ 1; a fitted ``a`` within 1e-6 of 1 is nudged away from it.
+    E[Y(t)] = (a+b+x-1)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x-1; z)]
+              · P(alive | x, t_x, T),   z = t/(α+T+t).
+
+    Evaluated directly, ₂F₁(r+x, b+x; …) grows like (1-z)^-(r+x) and overflows once
+    x·ln((α+T+t)/(α+T)) passes ~709 (a daily buyer over a long horizon): inf·0 gives NaN.
+    Euler's transformation ₂F₁(A, B; C; z) = (1-z)^(C-A-B) ₂F₁(C-A, C-B; C; z) gives the
+    same bracket as 1 - ((α+T)/(α+T+t))^(a-1) ₂F₁(a+b-1-r, a-1; a+b+x-1; z), used here: its
+    hypergeometric term does not grow with x (it agrees with the direct form to 5e-13 of
+    that form's largest term wherever the direct form is finite, and is the more accurate
+    of the two, as the direct form loses digits to cancellation). It overflows in turn when
+    ``a`` is huge (fits on small books run to the bound e^15); there the direct form is
+    used, and where both overflow (huge ``a`` and a frequent buyer) the expectation is
+    integrated numerically (:func:`_alive_purchases_by_quadrature`).
+    The closed forms need a ≠ 1; a fitted ``a`` within 1e-6 of 1 is nudged away from it.
     """
-    x, t_x, age = _as_float(frequency), _as_float(recency), _as_float(T)
-    horizon = _as_float(t)
+    horizon, x, t_x, age = np.broadcast_arrays(
+        _as_float(t), _as_float(frequency), _as_float(recency), _as_float(T)
+    )
     r, alpha, b = params.r, params.alpha, params.b
     a = params.a if abs(params.a - 1.0) > 1e-6 else 1.0 + 1e-6
     z = horizon / (alpha + age + horizon)
-    ln_ratio = (r + x) * (np.log(alpha + age) - np.log(alpha + age + horizon))
-    bracket = 1.0 - np.exp(ln_ratio) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+    ln_shrink = np.log(alpha + age) - np.log(alpha + age + horizon)  # ln(1 - z) <= 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        term = np.exp((a - 1) * ln_shrink) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        bad = ~np.isfinite(term)
+        if bad.any():
+            xb = x[bad]
+            term[bad] = np.exp((r + xb) * ln_shrink[bad]) * hyp2f1(
+                r + xb, b + xb, a + b + xb - 1, z[bad]
+            )
+    given_alive = (a + b + x - 1) / (a - 1) * (1.0 - term)
+    still = ~np.isfinite(given_alive)
+    if still.any():
+        given_alive[still] = _alive_purchases_by_quadrature(
+            params, horizon[still], x[still], age[still]
+        )
     alive = expit(-_log_dropout_odds(params, x, t_x, age))
-    return np.asarray((a + b + x - 1) / (a - 1) * bracket * alive, dtype=np.float64)
+    return np.asarray(given_alive * alive, dtype=np.float64)
+
+
+QUADRATURE_NODES = 801
+
+
+def _alive_purchases_by_quadrature(
+    params: BgNbdParams, horizon: FloatArray, x: FloatArray, age: FloatArray
+) -> FloatArray:
+    """E[purchases in (T, T+t] | alive at T] as an integral over the dropout probability.
+
+    Given alive after x repeat purchases in T, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x)
+    independently, and E[Y(t) | λ, p] = (1 - e^(-λpt))/p (Fader, Hardie & Lee 2005, eq. 7),
+    so the expectation is E_p[(1 - (1 + p t/(α+T))^-(r+x)) / p], a bounded smooth integrand.
+    The Beta density is log-concave in u = logit p; the trapezoid rule over u (exponentially
+    accurate for such integrands) covers it from its mode out to where it has fallen by
+    e^-40, and normalises numerically (no Beta function to overflow). Only used for the
+    customers where both closed forms overflow, so the cost per customer does not matter.
+    """
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    beta = b + x[:, None]
+    mode = np.log(a) - np.log(beta)  # of the density in u
+    p_mode = a / (a + beta)
+    spread = 1.0 / np.sqrt((a + beta) * p_mode * (1.0 - p_mode))
+    low = mode - np.maximum(12 * spread, 40.0 / a)
+    high = mode + np.maximum(12 * spread, 40.0 / beta)
+    u = low + (high - low) * np.linspace(0.0, 1.0, QUADRATURE_NODES)[None, :]
+    log_density = a * u - (a + beta) * np.logaddexp(0.0, u)
+    weight = np.exp(log_density - log_density.max(axis=1, keepdims=True))
+    p = expit(u)
+    scale = (horizon / (alpha + age))[:, None]
+    integrand = -np.expm1(-(r + x[:, None]) * np.log1p(p * scale)) / p
+    return np.asarray((weight * integrand).sum(axis=1) / weight.sum(axis=1), dtype=np.float64)
 
 
 # --- Gamma-Gamma --------------------------------------------------------------------------
@@ -509,9 +578,20 @@ class ValueFit:
     bgnbd: BgNbdParams
     gamma_gamma: GammaGammaParams
 
+    @property
+    def repeat_buyers(self) -> int:
+        return int(np.count_nonzero(self.rfm.frequency > 0))
+
+    @property
+    def zero_spend_left_out(self) -> int:
+        """Repeat buyers whose repeat purchases were all free: Gamma-Gamma needs spend > 0,
+        so they are not in its fit (their expected spend is still predicted from it)."""
+        return int(np.count_nonzero((self.rfm.frequency > 0) & (self.rfm.monetary <= 0)))
+
 
 def fit_value_model(rfm: Rfm) -> ValueFit:
-    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers of ``rfm``."""
+    """Fit BG/NBD on every customer and Gamma-Gamma on the repeat buyers of ``rfm`` with
+    spend. Raises :class:`ModelFitError` when no customer bought more than once."""
     bgnbd = fit_bgnbd(rfm.frequency, rfm.recency, rfm.T)
     gamma_gamma = fit_gamma_gamma(rfm.frequency, rfm.monetary)
     return ValueFit(rfm=rfm, bgnbd=bgnbd, gamma_gamma=gamma_gamma)

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from yiti.core.errors import ValidationFailed
 from yiti.decisions.api import FitOut
@@ -168,6 +169,9 @@ def _result(fitted: ValueFit, *, end: date, time_unit: str) -> dict[str, Any]:
         "gamma_gamma": fitted.gamma_gamma.as_dict(),
         "customers": len(fitted.rfm),
         "transactions": fitted.rfm.transactions,
+        "repeat_buyers": fitted.repeat_buyers,
+        "gamma_gamma_customers": fitted.gamma_gamma.n,
+        "gamma_gamma_zero_spend_left_out": fitted.zero_spend_left_out,
         "end": end.isoformat(),
         "time_unit": time_unit,
     }
@@ -175,17 +179,31 @@ def _result(fitted: ValueFit, *, end: date, time_unit: str) -> dict[str, Any]:
 
 def _summary(result: dict[str, Any]) -> str:
     bg, gg = result["bgnbd"], result["gamma_gamma"]
-    return "\n".join(
-        [
-            _("Value model fitted on %(customers)s customers, %(transactions)s transactions")
-            % {
-                "customers": f"{result['customers']:,}",
-                "transactions": f"{result['transactions']:,}",
-            },
-            _("up to %(end)s (time unit: %(unit)s).")
-            % {"end": result["end"], "unit": result["time_unit"]},
-            _("BG/NBD:      r = %(r).4f  alpha = %(alpha).4f  a = %(a).4f  b = %(b).4f") % bg,
-            _("             log-likelihood = %(ll).2f") % {"ll": bg["log_likelihood"]},
-            _("Gamma-Gamma: p = %(p).4f  q = %(q).4f  v = %(v).4f") % gg,
-        ]
-    )
+    lines = [
+        _("Value model fitted on %(customers)s customers, %(transactions)s transactions")
+        % {
+            "customers": f"{result['customers']:,}",
+            "transactions": f"{result['transactions']:,}",
+        },
+        _("up to %(end)s (time unit: %(unit)s).")
+        % {"end": result["end"], "unit": result["time_unit"]},
+        _("BG/NBD:      r = %(r).4f  alpha = %(alpha).4f  a = %(a).4f  b = %(b).4f") % bg,
+        _("             log-likelihood = %(ll).2f") % {"ll": bg["log_likelihood"]},
+        _("Gamma-Gamma: p = %(p).4f  q = %(q).4f  v = %(v).4f") % gg,
+        _("             fitted on %(n)s of %(repeat)s repeat buyers")
+        % {
+            "n": f"{result['gamma_gamma_customers']:,}",
+            "repeat": f"{result['repeat_buyers']:,}",
+        },
+    ]
+    left_out = result["gamma_gamma_zero_spend_left_out"]
+    if left_out:
+        lines.append(
+            ngettext(
+                "%(n)s repeat buyer with zero spend was left out of Gamma-Gamma.",
+                "%(n)s repeat buyers with zero spend were left out of Gamma-Gamma.",
+                left_out,
+            )
+            % {"n": f"{left_out:,}"}
+        )
+    return "\n".join(lines)
