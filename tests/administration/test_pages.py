@@ -326,3 +326,13 @@ def test_the_user_list_and_unit_tree_cost_the_same_queries_for_more_people(org, 
         user = user_create(username=f"clerk{i}", password=None)
         membership_grant(user=user, unit=unit, role="service_agent")
     assert (cost("users"), cost("units")) == before
+
+
+def test_a_deactivated_users_web_session_ends_on_the_next_page(org, web_as):
+    client = web_as("am_nb")
+    assert client.get(reverse("customers:list")).status_code == 200
+    web_as("admin").post(
+        reverse("administration:user_active", args=[org.users["am_nb"].pk]), {"active": "0"}
+    )
+    res = client.get(reverse("customers:list"))
+    assert res.status_code == 302 and res.url.startswith(reverse("login"))

@@ -5,6 +5,12 @@ owns; every other role sees the customers of its unit and of every unit below it
 manager or a region's service centre sees the whole region, and a member of a department
 with no customers sees none. What a role may *do* and whether personal data is shown in full
 is the permission table below; lists always mask personal data.
+
+Only memberships in force count (issue 12): started (``starts_on`` empty or past), not ended
+(``ends_on`` empty or later than today) and in an active unit. A superuser with no membership
+is an administrator of the whole tree. Administrators manage every unit and person; a region
+manager manages the people whose memberships all lie inside his region and grants roles
+there, never the administrator role (``org.services.can_manage_user``).
 """
 
 from __future__ import annotations
