@@ -69,10 +69,18 @@ def _seed(customers: int, log: Callable[[str], None]) -> dict[str, Any]:
         Customer,
         ("name", "name_key", "external_id", "unit", "status", "kind", "since", "primary_phone"),
         [
-            (f"客户{i}", search_key(f"客户{i}"), f"C{i:08d}", unit.pk, "active", "person", today,
-             f"139{i:08d}")
+            (
+                f"客户{i}",
+                search_key(f"客户{i}"),
+                f"C{i:08d}",
+                unit.pk,
+                "active",
+                "person",
+                today,
+                f"139{i:08d}",
+            )
             for i in range(customers)
-        ],  # fmt: skip
+        ],
         ready=True,
         batch_size=5000,
     )
@@ -88,19 +96,32 @@ def _seed(customers: int, log: Callable[[str], None]) -> dict[str, Any]:
         batch_size=5000,
     )
     seconds = time.perf_counter() - started
-    log(f"Seeded {customers:,} customers with a phone each and {PRODUCTS} products in {seconds:.1f} s.")
+    log(
+        f"Seeded {customers:,} customers with a phone each and {PRODUCTS} products in {seconds:.1f} s."
+    )
     return {"customers": customers, "products": PRODUCTS, "seconds": round(seconds, 1)}
 
 
 def _write_file(path: Path, rows: int, customers: int, log: Callable[[str], None]) -> float:
     started = time.perf_counter()
-    rng = random.Random(12)  # noqa: S311 (test data)
+    rng = random.Random(12)
     start = datetime(2023, 1, 1)
     span = 3 * 365 * 86400
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(
-            ["客户编号", "手机", "产品编码", "下单时间", "数量", "金额", "毛利", "状态", "渠道", "订单号"]
+            [
+                "客户编号",
+                "手机",
+                "产品编码",
+                "下单时间",
+                "数量",
+                "金额",
+                "毛利",
+                "状态",
+                "渠道",
+                "订单号",
+            ]
         )
         for i in range(rows):
             c = rng.randrange(customers)

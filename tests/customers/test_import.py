@@ -527,6 +527,7 @@ def web(client, org, settings, django_capture_on_commit_callbacks):
             "QUEUES": ["default", "sending", "reports"],
         }
     }
+
     def login(username: str):
         assert client.login(username=username, password=PASSWORD)
         return client

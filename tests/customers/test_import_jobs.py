@@ -73,7 +73,13 @@ def test_upload_map_and_follow_a_job_to_completed(
     assert mapping_page.status_code == 200
     headers = mapping_page.context["headers"]
     assert [h["text"] for h in headers] == ["客户编号", "产品编码", "日期", "实付", "订单号"]
-    assert [h["key"] for h in headers] == ["customer", "product", "ordered_at", "amount", "order_no"]
+    assert [h["key"] for h in headers] == [
+        "customer",
+        "product",
+        "ordered_at",
+        "amount",
+        "order_no",
+    ]
     assert mapping_page.context["rows"][0][0] == "CRM-001"
     assert "Sales channel" in mapping_page.content.decode()  # the orders' own option
 
@@ -250,14 +256,22 @@ def test_api_round_trip(shop, org, settings, django_capture_on_commit_callbacks)
     assert detail["status"] == "completed" and detail["percent"] == 100
     assert (detail["rows"], detail["created"], detail["errors_total"]) == (2, 1, 1)
     assert detail["errors"] == [
-        {"row": 3, "column": "订单号", "value": "SO-1", "reason": "Row 2 has the same order number."}
+        {
+            "row": 3,
+            "column": "订单号",
+            "value": "SO-1",
+            "reason": "Row 2 has the same order number.",
+        }
     ]
     report = client.get(f"/api/v1/imports/{body['id']}/errors.csv", headers=headers)
     assert report.status_code == 200 and "SO-1" in report.content.decode("utf-8-sig")
     listed = client.get("/api/v1/imports", headers=headers).json()
     assert [j["id"] for j in listed] == [body["id"]]
     # another user's job is not found
-    assert client.get(f"/api/v1/imports/{body['id']}", headers=_bearer(org, "rm_north")).status_code == 404
+    assert (
+        client.get(f"/api/v1/imports/{body['id']}", headers=_bearer(org, "rm_north")).status_code
+        == 404
+    )
 
 
 def test_api_refuses_kinds_without_permission_and_bad_input(shop, org):
@@ -284,7 +298,9 @@ def test_api_refuses_kinds_without_permission_and_bad_input(shop, org):
 # --- the customers kind through the runner --------------------------------------------------
 
 
-def test_customers_import_as_a_background_kind(web, org, settings, django_capture_on_commit_callbacks):
+def test_customers_import_as_a_background_kind(
+    web, org, settings, django_capture_on_commit_callbacks
+):
     _immediate(settings)
     client = web("rm_east")
     text = "姓名,手机,外部编号\n张伟,13812345678,CRM-9\n李娜,12345,CRM-10\n"

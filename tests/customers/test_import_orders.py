@@ -146,7 +146,10 @@ def test_orders_from_an_xlsx_workbook_with_chinese_headers(shop, tmp_path):
 
 def test_every_bad_row_is_reported_and_nothing_is_written(shop, tmp_path):
     # given an order numbered SO-9 exists already
-    run("orders", csv_file(tmp_path, ORDER_HEADER, "CRM-001,,5G-199,2025-01-01,1,1,,,,SO-9", name="a.csv"))
+    run(
+        "orders",
+        csv_file(tmp_path, ORDER_HEADER, "CRM-001,,5G-199,2025-01-01,1,1,,,,SO-9", name="a.csv"),
+    )
     path = csv_file(
         tmp_path,
         ORDER_HEADER,
@@ -242,7 +245,11 @@ def test_a_phone_shared_by_two_customers_is_ambiguous(shop, org, tmp_path):
     [
         (("customer,product,amount", "CRM-001,5G-199,1"), "utf-8", "Ordered at"),
         (("product,ordered_at,amount", "5G-199,2025-01-01,1"), "utf-8", "naming the customer"),
-        ((ORDER_HEADER, "CRM-001,,5G-199,2025-03-31,1,199,,,,SO-1"), "utf-16", "neither UTF-8 nor GBK"),
+        (
+            (ORDER_HEADER, "CRM-001,,5G-199,2025-03-31,1,199,,,,SO-1"),
+            "utf-16",
+            "neither UTF-8 nor GBK",
+        ),
         ((ORDER_HEADER,), "utf-8", "no rows below it"),
     ],
 )
@@ -367,7 +374,9 @@ def yiti(*argv: str) -> int:
 
 
 def test_cli_imports_products_and_orders_with_exit_codes(shop, tmp_path, capsys):
-    products = csv_file(tmp_path, "code,name,category,price", "IPTV,IPTV,value_added,30", name="p.csv")
+    products = csv_file(
+        tmp_path, "code,name,category,price", "IPTV,IPTV,value_added,30", name="p.csv"
+    )
     assert yiti("import", "products", str(products), "--quiet") == 0
     assert "1 rows: 1 created" in capsys.readouterr().out
 
@@ -421,3 +430,63 @@ def test_a_file_over_the_size_cap_is_refused(shop, tmp_path, settings):
 
     with pytest.raises(ValidationFailed, match="larger than"):
         import_job_create(actor=None, kind="orders", file_name="x.csv", content=data)
+
+
+# --- the set-based path ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2025-03-31 14:30", "2025-03-31", "2025/3/31 08:05:09", "2025-07-01T23:59:59.5", "2025年3月1日"],
+)
+def test_the_fast_datetime_parameter_agrees_with_the_adapter(text):
+    from django.db import connection
+
+    from yiti.customers import import_cells
+
+    zone = import_cells.local_zone()
+    adapt = connection.ops.adapt_datetimefield_value
+    fast = import_cells.MomentParam(zone, adapt)
+    assert fast(text) == adapt(import_cells.moment(text, zone))
+
+
+def _order_indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, Order._meta.db_table))
+
+
+def test_a_large_load_rebuilds_what_it_dropped_and_a_failure_keeps_the_indexes(
+    shop, tmp_path, monkeypatch
+):
+    from django.db import IntegrityError
+
+    from yiti.customers import imports_orders, imports_runner
+
+    monkeypatch.setattr(imports_orders, "REBUILD_AFTER", 1)
+    monkeypatch.setattr(imports_runner, "CHUNK", 1)
+    before = _order_indexes()
+    lines = [f"CRM-001,,5G-199,2025-03-0{d},1,1,,,,SO-{d}" for d in range(1, 4)]
+    job = run("orders", csv_file(tmp_path, ORDER_HEADER, *lines, name="a.csv"))
+    assert job.status == ImportStatus.COMPLETED and Order.objects.count() == 3
+    assert _order_indexes() == before
+
+    # when the database refuses the second chunk of a later load
+    real = imports_orders.insert_rows
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise IntegrityError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imports_orders, "insert_rows", failing)
+    lines = [f"CRM-001,,5G-199,2025-04-0{d},1,1,,,,SO-X{d}" for d in range(1, 4)]
+    job = run("orders", csv_file(tmp_path, ORDER_HEADER, *lines, name="b.csv"))
+
+    # then nothing of it is written and the indexes are as they were
+    assert job.status == ImportStatus.FAILED and "disk full" in job.message
+    assert Order.objects.count() == 3
+    assert _order_indexes() == before

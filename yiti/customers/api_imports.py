@@ -131,9 +131,7 @@ def _mapping(text: str, upload: UploadedFile, kind: str) -> dict[str, int] | Non
     mapping: dict[str, int] = {}
     for key, target in wanted.items():
         if key not in keys:
-            raise ValidationFailed(
-                _("Unknown column key %(key)s.") % {"key": key}, field="mapping"
-            )
+            raise ValidationFailed(_("Unknown column key %(key)s.") % {"key": key}, field="mapping")
         if isinstance(target, bool) or not isinstance(target, int | str):
             raise ValidationFailed(_("Give a header text or a position."), field="mapping")
         if isinstance(target, str):
@@ -223,6 +221,8 @@ def imports_detail(request: HttpRequest, job_id: int) -> ImportJobOut:
 )
 def imports_errors_csv(request: HttpRequest, job_id: int) -> HttpResponse:
     job = import_job_get_for(_user(request), job_id)
-    response = HttpResponse(csv_bytes(error_report_rows(job)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        csv_bytes(error_report_rows(job)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
     return response

@@ -77,17 +77,18 @@ def moment(text: str, zone: ZoneInfo) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        value = None
+        found: datetime | None = None
         for pattern in _DATE_FORMATS:
             try:
-                value = datetime.strptime(text, pattern)  # noqa: DTZ007 (zone set below)
+                found = datetime.strptime(text, pattern)
                 break
             except ValueError:
                 continue
-        if value is None:
+        if found is None:
             raise ValueError(
                 _("Not a date; write 2025-03-31 or 2025-03-31 14:30 (also 2025/3/31).")
             ) from None
+        value = found
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value

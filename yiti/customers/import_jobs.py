@@ -61,7 +61,9 @@ def importer_of(kind: str) -> Importer:
     try:
         return importer_for(kind)
     except KeyError:
-        raise ValidationFailed(_("Unknown kind of import."), field="kind", code="unknown_kind") from None
+        raise ValidationFailed(
+            _("Unknown kind of import."), field="kind", code="unknown_kind"
+        ) from None
 
 
 def _clean_options(kind: str, options: dict[str, Any] | None) -> dict[str, Any]:
@@ -144,7 +146,11 @@ def _enqueue(job_id: int) -> None:
 
 def import_job_run(job_id: int) -> Outcome | None:
     """Run a queued job (the worker's task; the CLI runs ``import_run`` in the foreground)."""
-    job = ImportJob.objects.select_related("actor").filter(pk=job_id, status=ImportStatus.QUEUED).first()
+    job = (
+        ImportJob.objects.select_related("actor")
+        .filter(pk=job_id, status=ImportStatus.QUEUED)
+        .first()
+    )
     if job is None:
         return None
     return import_run(job)
@@ -155,7 +161,9 @@ def import_job_run(job_id: int) -> Outcome | None:
 SESSION_KEY = "yiti_import_uploads"
 
 
-def upload_stage(*, session: Any, actor: User, kind: str, upload: Any, options: dict[str, Any]) -> str:
+def upload_stage(
+    *, session: Any, actor: User, kind: str, upload: Any, options: dict[str, Any]
+) -> str:
     """Keep an upload until its mapping is confirmed; returns the token naming it."""
     importer = importer_of(kind)
     require_perm(actor, Perm(importer.perm))

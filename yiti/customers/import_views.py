@@ -67,7 +67,7 @@ class OptionsForm(forms.Form):
     dry_run = forms.BooleanField(
         required=False, label=gettext_lazy("Validate only: check every row, write nothing")
     )
-    default_unit = forms.ModelChoiceField(
+    default_unit: forms.ModelChoiceField = forms.ModelChoiceField(
         queryset=None,
         required=False,
         to_field_name="code",
@@ -98,9 +98,7 @@ def index(request: HttpRequest) -> HttpResponse:
     kinds = _kinds(request)
     wanted = request.GET.get("kind", "")
     initial = {"kind": wanted if wanted in dict(kinds) else kinds[0][0]}
-    form = UploadForm(
-        request.POST or None, request.FILES or None, kinds=kinds, initial=initial
-    )
+    form = UploadForm(request.POST or None, request.FILES or None, kinds=kinds, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -190,7 +188,9 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
         for key in needed:
             if key not in by_key:
                 label = next(str(c.label) for c in importer.columns if c.key == key)
-                problems.append(_("Map a column to “%(label)s”: it is required.") % {"label": label})
+                problems.append(
+                    _("Map a column to “%(label)s”: it is required.") % {"label": label}
+                )
         if options.is_valid() and not problems:
             data = options.cleaned_data
             unit = data.get("default_unit")
@@ -201,7 +201,10 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
                     file_name=meta["file_name"],
                     content=path,
                     mapping=by_key,
-                    options={"default_unit": unit.code if unit else "", "channel": data.get("channel", "")},
+                    options={
+                        "default_unit": unit.code if unit else "",
+                        "channel": data.get("channel", ""),
+                    },
                     dry_run=data["dry_run"],
                     skip_invalid=data["skip_invalid"],
                 )
@@ -219,7 +222,8 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
         "file_name": meta["file_name"],
         "columns": _columns(importer),
         "headers": [
-            {"position": i, "text": h, "key": chosen.get(i, "")} for i, h in enumerate(shown.headers)
+            {"position": i, "text": h, "key": chosen.get(i, "")}
+            for i, h in enumerate(shown.headers)
         ],
         "rows": [[*row[:width], *[""] * (width - len(row))] for row in shown.rows],
         "options": options,
@@ -231,7 +235,9 @@ def mapping(request: HttpRequest, token: str) -> HttpResponse:
 def _job_context(job: Any) -> dict[str, Any]:
     blocked = job.status in (ImportStatus.REJECTED, ImportStatus.FAILED) or (
         job.error_count > 0
-        and (not job.skip_invalid or job.created_count + job.updated_count + job.unchanged_count == 0)
+        and (
+            not job.skip_invalid or job.created_count + job.updated_count + job.unchanged_count == 0
+        )
     )
     return {
         "job": job,
@@ -262,7 +268,9 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 def errors_csv(request: HttpRequest, job_id: int) -> HttpResponse:
     found = import_job_get_for(request.user, job_id)
-    response = HttpResponse(csv_bytes(error_report_rows(found)), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        csv_bytes(error_report_rows(found)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="import-{found.pk}-errors.csv"'
     return response
 

@@ -43,7 +43,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import phonenumbers
 from django.conf import settings
@@ -1129,9 +1129,9 @@ class CustomersImporter:
     the same bulk statements as :func:`customers_import`.
     """
 
-    kind = "customers"
-    perm = Perm.CUSTOMER_IMPORT
-    columns = tuple(
+    kind: ClassVar[str] = "customers"
+    perm: ClassVar[str] = Perm.CUSTOMER_IMPORT
+    columns: ClassVar[tuple[_contract.Column, ...]] = tuple(
         _contract.Column(c.key, c.label, c.aliases, required=c.required) for c in COLUMNS
     )
 
@@ -1155,7 +1155,11 @@ class CustomersImporter:
         keys = list(rows[0][1]) if rows else []
         sheet = Sheet(headers=keys, rows=[(n, [cells[k] for k in keys]) for n, cells in rows])
         plan = _Validator(access=ctx.access, sheet=sheet, default_unit=ctx.state["unit"]).run()
-        ctx.created, ctx.updated, ctx.unchanged = len(plan.creates), len(plan.updates), plan.unchanged
+        ctx.created, ctx.updated, ctx.unchanged = (
+            len(plan.creates),
+            len(plan.updates),
+            plan.unchanged,
+        )
         ctx.state["valid_rows"] = len(plan.creates) + len(plan.updates) + plan.unchanged
         errors = [_contract.RowError(e.row, e.column, e.value, e.reason) for e in plan.errors]
         return ([(plan,)] if plan.creates or plan.updates else []), errors

@@ -44,7 +44,12 @@ FIELDS = (
 )  # fmt: skip
 REBUILD_AFTER = 100_000  # rows written after which SQLite's secondary indexes are rebuilt
 _CACHE_LIMIT = 200_000  # distinct date cells remembered (files repeat days, not seconds)
-_STATUS_EXTRA = {"已完成": "fulfilled", "完成": "fulfilled", "已取消": "cancelled", "取消": "cancelled"}
+_STATUS_EXTRA = {
+    "已完成": "fulfilled",
+    "完成": "fulfilled",
+    "已取消": "cancelled",
+    "取消": "cancelled",
+}
 _CHANNEL_EXTRA = {"营业厅": "branch", "门店": "branch", "线上": "online", "网上": "online"}
 
 
@@ -55,10 +60,18 @@ class OrdersImporter:
         Column(
             "customer",
             gettext_lazy("Customer external id"),
-            ("客户编号", "客户外部编号", "外部编号", "客户号", "customer id", "customer no",
-             "customer external id", "customer_external_id"),
+            (
+                "客户编号",
+                "客户外部编号",
+                "外部编号",
+                "客户号",
+                "customer id",
+                "customer no",
+                "customer external id",
+                "customer_external_id",
+            ),
             help=gettext_lazy("The customer's id in your old system (or give the phone)."),
-        ),  # fmt: skip
+        ),
         Column(
             "phone",
             gettext_lazy("Customer phone"),
@@ -78,7 +91,9 @@ class OrdersImporter:
             required=True,
             help=gettext_lazy("2025-03-31 or 2025-03-31 14:30 (local time); 2025/3/31 too."),
         ),
-        Column("quantity", gettext_lazy("Quantity"), ("数量", "qty"), help=gettext_lazy("1 if empty.")),
+        Column(
+            "quantity", gettext_lazy("Quantity"), ("数量", "qty"), help=gettext_lazy("1 if empty.")
+        ),
         Column(
             "amount",
             gettext_lazy("Amount"),
@@ -161,9 +176,11 @@ class OrdersImporter:
         if not missing:
             return
         merged: dict[str, int] = {}
-        for pk, ext, unit, owner, into in Customer.objects.filter(external_id__in=missing).values_list(
-            "pk", "external_id", "unit_id", "owner_id", "merged_into_id"
-        ):
+        for pk, ext, unit, owner, into in Customer.objects.filter(
+            external_id__in=missing
+        ).values_list("pk", "external_id", "unit_id", "owner_id", "merged_into_id"):
+            if ext is None:
+                continue
             if into:
                 merged[ext] = into
             else:
@@ -264,16 +281,27 @@ class OrdersImporter:
             if ext:
                 customer = customers.get(ext)
                 if customer is None:
-                    bad.append(RowError(number, "customer", ext, _("No customer has this external id.")))
+                    bad.append(
+                        RowError(number, "customer", ext, _("No customer has this external id."))
+                    )
             else:
                 raw = row.get("phone", "")
                 customer = phones.get(raw) if raw else None
                 if not raw:
-                    bad.append(RowError(number, "customer", "", _("Give the customer external id or phone.")))
+                    bad.append(
+                        RowError(
+                            number, "customer", "", _("Give the customer external id or phone.")
+                        )
+                    )
                 elif isinstance(customer, str):
                     bad.append(RowError(number, "phone", raw, customer))
                     customer = None
-            if customer is not None and scoped and customer[1] not in unit_ids and customer[2] != me:
+            if (
+                customer is not None
+                and scoped
+                and customer[1] not in unit_ids
+                and customer[2] != me
+            ):
                 bad.append(
                     RowError(number, "customer", ext or row.get("phone", ""),
                              _("This customer is outside your organisation scope."))
@@ -281,7 +309,14 @@ class OrdersImporter:
             code = row["product"]
             product = products.get(code) or products.get(code.lower())
             if product is None:
-                bad.append(RowError(number, "product", code, _("No product has this code.") if code else _("Required.")))
+                bad.append(
+                    RowError(
+                        number,
+                        "product",
+                        code,
+                        _("No product has this code.") if code else _("Required."),
+                    )
+                )
             raw_at = row["ordered_at"]
             at = moments.get(raw_at)
             if at is None:
@@ -310,12 +345,16 @@ class OrdersImporter:
                     if not 1 <= quantity <= 1_000_000 or quantity != Decimal(raw_quantity):
                         raise ValueError
                 except (ValueError, ArithmeticError):
-                    bad.append(RowError(number, "quantity", raw_quantity, _("A whole number from 1.")))
+                    bad.append(
+                        RowError(number, "quantity", raw_quantity, _("A whole number from 1."))
+                    )
             raw_margin = row.get("margin", "")
             margin: Decimal | None = None
             if raw_margin:
                 try:
-                    margin = cells.money(raw_margin.lstrip("-")) * (-1 if raw_margin.startswith("-") else 1)
+                    margin = cells.money(raw_margin.lstrip("-")) * (
+                        -1 if raw_margin.startswith("-") else 1
+                    )
                 except ValueError as exc:
                     bad.append(RowError(number, "margin", raw_margin, str(exc)))
             raw_status = row.get("status", "")
@@ -341,7 +380,14 @@ class OrdersImporter:
             order_no = row.get("order_no", "") or None
             if order_no is not None:
                 if len(order_no) > 64:
-                    bad.append(RowError(number, "order_no", order_no[:40] + "…", _("Longer than %(n)s characters.") % {"n": 64}))
+                    bad.append(
+                        RowError(
+                            number,
+                            "order_no",
+                            order_no[:40] + "…",
+                            _("Longer than %(n)s characters.") % {"n": 64},
+                        )
+                    )
                 first = order_nos.get(order_no)
                 if first is not None:
                     bad.append(
@@ -349,13 +395,20 @@ class OrdersImporter:
                                  _("Row %(n)s has the same order number.") % {"n": first})
                     )  # fmt: skip
                 elif order_no in taken:
-                    bad.append(RowError(number, "order_no", order_no, _("An order with this number exists already.")))
+                    bad.append(
+                        RowError(
+                            number,
+                            "order_no",
+                            order_no,
+                            _("An order with this number exists already."),
+                        )
+                    )
                     order_nos[order_no] = number
                 else:
                     order_nos[order_no] = number
             if len(bad) != before:
                 continue
-            assert customer is not None and product is not None and amount is not None  # noqa: S101
+            assert customer is not None and product is not None and amount is not None
             if margin is None:
                 margin = (amount * product[1]).quantize(cells.CENT)
             good.append(
@@ -366,7 +419,9 @@ class OrdersImporter:
 
     def write(self, rows: list[tuple[Any, ...]], ctx: ImportContext) -> None:
         st = ctx.state
-        if not st["dropped"] and st["written"] + len(rows) > max(REBUILD_AFTER, st["existing"] // 2):
+        if not st["dropped"] and st["written"] + len(rows) > max(
+            REBUILD_AFTER, st["existing"] // 2
+        ):
             # SQLite: building the indexes once at the end is much cheaper than a million
             # random B-tree inserts each (measured: 4.7 → 2.9 s CPU for 300,000 rows)
             st["dropped"] = sql.secondary_indexes_drop(Order)
@@ -388,4 +443,3 @@ class OrdersImporter:
         )
         if ctx.created >= 10_000:
             transaction.on_commit(lambda: analyze(Order))
-

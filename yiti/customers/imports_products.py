@@ -83,9 +83,7 @@ class ProductsImporter:
     )
 
     def begin(self, ctx: ImportContext) -> None:
-        ctx.state["existing"] = {
-            p.code: p for p in Product.objects.only("pk", "code", *_COMPARED)
-        }
+        ctx.state["existing"] = {p.code: p for p in Product.objects.only("pk", "code", *_COMPARED)}
         ctx.state["seen"] = {}
         ctx.state["categories"] = cells.choice_table(ProductCategory, _CATEGORY_EXTRA)
 
@@ -168,9 +166,7 @@ class ProductsImporter:
             if product is None:
                 for key in ("name", "category", "price"):
                     if key not in values and not any(e.column == key for e in errors):
-                        errors.append(
-                            RowError(number, key, "", _("Required for a new product."))
-                        )
+                        errors.append(RowError(number, key, "", _("Required for a new product.")))
             if errors:
                 bad.extend(errors)
                 continue
@@ -195,7 +191,9 @@ class ProductsImporter:
             if action == "create"
         ]
         Product.objects.bulk_create(creates)
-        updates = [(pk, number, changes) for action, number, pk, changes in rows if action == "update"]
+        updates = [
+            (pk, number, changes) for action, number, pk, changes in rows if action == "update"
+        ]
         by_pk = Product.objects.in_bulk([pk for pk, _n, _c in updates])
         changed: list[Product] = []
         names: set[str] = set()

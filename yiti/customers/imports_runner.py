@@ -192,7 +192,7 @@ def _open_csv(path: Path, size: int) -> Source:
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = 1
         try:
-            for number, record in enumerate(reader, start=2):  # noqa: B007 (used after the loop)
+            for number, record in enumerate(reader, start=2):
                 if record and "".join(record).strip():
                     yield number, record
         except UnicodeDecodeError as exc:
@@ -408,9 +408,8 @@ def _mapping(job: ImportJob, headers: list[str], columns: tuple[Column, ...]) ->
     if job.mapping:
         mapping: dict[str, int] = {}
         for key, position in job.mapping.items():
-            if key in known and position is not None and str(position).lstrip("-").isdigit():
-                if 0 <= int(position) < len(headers):
-                    mapping[key] = int(position)
+            if key in known and str(position).isdigit() and 0 <= int(position) < len(headers):
+                mapping[key] = int(position)
         return mapping
     return auto_mapping([h.strip() for h in headers], columns)
 
@@ -423,7 +422,9 @@ def _finish_job(job: ImportJob, started: float, **fields: Any) -> None:
     job.save()
 
 
-def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] | None = None) -> Outcome:
+def import_run(
+    job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> Outcome:
     """Run a QUEUED job to its end (COMPLETED, VALIDATED, REJECTED or FAILED)."""
     started = time.monotonic()
     importer = importer_for(job.kind)
@@ -450,7 +451,11 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
         importer.begin(ctx)
         source = open_source(path, job.file_name)
     except YitiError as exc:
-        error = exc if isinstance(exc, ValidationFailed) else ValidationFailed(exc.message, code=exc.code)
+        error = (
+            exc
+            if isinstance(exc, ValidationFailed)
+            else ValidationFailed(exc.message, code=exc.code)
+        )
         _finish_job(job, started, status=ImportStatus.REJECTED, message=exc.message[:500])
         return Outcome(job=job, file_error=error)
 
@@ -528,9 +533,7 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
             finally:
                 source.close()
         if not rows_read:
-            raise _file_error(
-                _("The file has a header row but no rows below it."), "empty_file"
-            )
+            raise _file_error(_("The file has a header row but no rows below it."), "empty_file")
     except ValidationFailed as exc:
         spool_path.unlink(missing_ok=True)
         _finish_job(
@@ -546,9 +549,7 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
     errors.sort(key=lambda e: e.row)
     invalid_rows = len({e.row for e in errors}) if error_count <= MAX_STORED_ERRORS else None
     skipped = invalid_rows if invalid_rows is not None else rows_read - valid_rows(ctx, valid)
-    progress.report(
-        force=True, bytes_read=job.bytes_total, rows_read=rows_read, errors=error_count
-    )
+    progress.report(force=True, bytes_read=job.bytes_total, rows_read=rows_read, errors=error_count)
     job.rows_read = job.row_count = rows_read
     job.bytes_read = job.bytes_total
     job.error_count = error_count
@@ -556,7 +557,11 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
     job.skipped_count = skipped
     if not (ctx.created or ctx.updated or ctx.unchanged):
         ctx.created = valid
-    counts = {"created_count": ctx.created, "updated_count": ctx.updated, "unchanged_count": ctx.unchanged}
+    counts = {
+        "created_count": ctx.created,
+        "updated_count": ctx.updated,
+        "unchanged_count": ctx.unchanged,
+    }
 
     if job.dry_run or (error_count and not job.skip_invalid) or not valid:
         spool_path.unlink(missing_ok=True)
@@ -576,9 +581,9 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
     written = 0
     try:
         with transaction.atomic():
-            with spool_path.open("rb") as spool:
+            with spool_path.open("rb") as spooled:
                 for _n in range(chunks):
-                    rows = pickle.load(spool)  # noqa: S301 (our own spool file)
+                    rows = pickle.load(spooled)  # noqa: S301 (our own spool file)
                     importer.write(rows, ctx)
                     written += len(rows)
                     progress.report(rows_valid=valid, rows_written=written)
@@ -602,9 +607,9 @@ def import_run(job: ImportJob, *, on_progress: Callable[[dict[str, Any]], None] 
             created_count=0,
             updated_count=0,
             unchanged_count=0,
-            message=(
-                _("The database refused the import, nothing was written: %(e)s") % {"e": exc}
-            )[:500],
+            message=(_("The database refused the import, nothing was written: %(e)s") % {"e": exc})[
+                :500
+            ],
         )
     finally:
         spool_path.unlink(missing_ok=True)
@@ -626,7 +631,8 @@ def stage_file(target: Path, chunks: Iterator[bytes] | IO[bytes]) -> int:
     size = 0
     limit = max_bytes()
     with target.open("wb") as out:
-        iterable = chunks if not hasattr(chunks, "read") else iter(lambda: chunks.read(1 << 20), b"")  # type: ignore[union-attr]
+        reader = getattr(chunks, "read", None)
+        iterable = chunks if reader is None else iter(lambda: reader(1 << 20), b"")
         for piece in iterable:
             size += len(piece)
             if size > limit:

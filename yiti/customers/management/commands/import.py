@@ -66,7 +66,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-invalid", action="store_true", help="write the valid rows, report the others"
         )
-        parser.add_argument("--unit", metavar="CODE", help="customers: unit for rows that name none")
+        parser.add_argument(
+            "--unit", metavar="CODE", help="customers: unit for rows that name none"
+        )
         parser.add_argument(
             "--channel", metavar="CHANNEL", help="orders: sales channel for rows that name none"
         )
@@ -88,7 +90,9 @@ class Command(BaseCommand):
         kind = options["what"]
         path = Path(options["file"])
         if not path.is_file():
-            raise CommandError(_("Cannot read %(path)s: %(e)s") % {"path": path, "e": _("no such file")})
+            raise CommandError(
+                _("Cannot read %(path)s: %(e)s") % {"path": path, "e": _("no such file")}
+            )
         try:
             importer = importer_for(kind)
         except KeyError:
