@@ -14,7 +14,7 @@ Measured, as a planner would run it, five campaigns competing for every customer
 five days (one candidate per customer and campaign: 5,000,000 candidates):
 
 * ``audience``: reading the audience's customer ids (here every customer) into an array;
-* ``load``: ``policy_inputs`` — rules, quiet hours, history aggregated per customer, local day,
+* ``load``: ``policy_inputs`` — rules, quiet hours, history counted per customer, instant,
   channel and purpose in the reach of the longest window, consent, suppressions — with its
   query count;
 * ``evaluate``: the engine on the arrays; and ``plan_counts``;
@@ -265,12 +265,12 @@ def _in_memory(customers: int, log: Callable[[str], None]) -> dict[str, Any]:
     ids = np.arange(1, n + 1, dtype=np.int64)
     candidates = _candidates(ids, day0 * DAY, rng)
     h = 10 * n
-    h_day = day0 - rng.integers(1, 366, size=h)
-    reach = h_day > day0 - 30  # the loader reads only these
+    h_at = day0 * DAY - rng.integers(DAY, 366 * DAY, size=h)  # instants over a year
+    reach = h_at > (day0 - 30) * DAY  # the loader reads only these
     m = int(reach.sum())
     history = Contacts(
         customer_id=rng.integers(1, n + 1, size=m),
-        day=h_day[reach],
+        at=h_at[reach],
         channel=rng.choice([CHANNELS.index(c) for c in ("sms", "email", "call")], m).astype(
             np.int8
         ),

@@ -511,3 +511,33 @@ def test_a_call_list_revived_by_arbitration_keeps_its_capacity_and_its_agents(
         people[2].pk: "",
         people[3].pk: "",
     }
+
+
+def test_a_cap_of_n_in_w_days_holds_over_every_span_of_w_times_24_hours(world, make_campaign):
+    """Given "2 marketing contacts in any 7 days" and a customer contacted at 23:30 five days
+    before yesterday and at 10:00 yesterday, when a wave at 10:00 the day after tomorrow is
+    planned, the third contact is capped: the three would fall within 6 days 10.5 hours
+    (issue 18's 12-03 23:30, 12-07 10:00, 12-10 10:00), although no 7 whole local days hold
+    all three."""
+    ContactPolicyRule.objects.create(
+        name="每周两次营销", max_contacts=2, window_days=7, purposes=["marketing"]
+    )
+    me = _phone_customer(world, "丁", "13905710004", sms=True)
+    wave_at = at_ten(2)
+    for at in (wave_at - timedelta(days=6, hours=10, minutes=30), wave_at - timedelta(days=3)):
+        Interaction.objects.create(
+            customer=me, occurred_at=at, channel="sms", direction="out", purpose="marketing"
+        )
+    campaign = make_campaign(
+        segment=_only(world), channels=["sms"], start_in=1, wave_in=2, lead_days=0
+    )
+
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(campaign), dry_run=True)
+
+    assert result.excluded == {"cap:每周两次营销": 1}
+    # a minute later than seven days after the first contact, there is room again
+    wave = first_wave(campaign)
+    wave.scheduled_at = wave_at + timedelta(hours=13, minutes=31)
+    wave.save(update_fields=["scheduled_at"])
+    result = wave_plan(actor=world.org.users["cm"], wave=wave, dry_run=True)
+    assert result.excluded == {} and result.planned == 1

@@ -3,7 +3,10 @@
 Each example builds a few customers (random consent per channel, random contact history,
 random suppressions and value), one to three contact-policy rules, maybe quiet hours, and two
 or three campaigns with one broadcast wave each on random days, with random priorities and
-channel orders. The waves are planned **one after the other, in a random order** (some twice),
+channel orders (the portal inbox among them: it needs no recorded opt-in, so a customer
+without consent on the channels before it gets the portal). Contacts fall at 10:00 and 15:00
+local and history at the same times of day, give or take a second, so the rolling windows'
+edges (whole days apart) are hit. The waves are planned **one after the other, in a random order** (some twice),
 as campaign managers would. Afterwards the deliveries must be what the brute-force reference
 of tests/engagement/test_policy.py decides for all the campaigns' contacts at once: the same
 decision and the same reason for every customer of every wave. Checked besides, directly:
@@ -24,18 +27,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.campaigns.conftest import BJ
-from tests.engagement.test_policy import _weight, reference
+from tests.engagement.test_policy import _weight, reference, windows
 from yiti.campaigns import services
 from yiti.campaigns.exclusions import decisions
 from yiti.campaigns.planning import wave_plan
 from yiti.customers.models import ConsentState, Customer, CustomerValue
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
-from yiti.engagement.policy import DAY
 from yiti.engagement.policy_data import quiet_active, rules_active, utc_offset
 
 pytestmark = pytest.mark.django_db
 
-CHANNELS = ["email", "sms"]
+CHANNELS = ["email", "sms"]  # with a consent of their own
+WAVE_CHANNELS = [*CHANNELS, "portal"]
 RULES = [
     ("两周三次", 3, 14, ["marketing"], [], {}),
     ("每周一次", 1, 7, ["marketing"], [], {}),
@@ -59,7 +62,17 @@ def worlds(draw):
             "history": [
                 (
                     draw(st.integers(0, 9)),  # days ago
-                    draw(st.sampled_from([*CHANNELS, "call"])),
+                    # at the waves' times of day (10:00, 15:00), a second either way, or 5 min
+                    # before now
+                    draw(
+                        st.one_of(
+                            st.none(),
+                            st.sampled_from([10 * 3600, 15 * 3600]).flatmap(
+                                lambda t: st.sampled_from([t - 1, t, t + 1])
+                            ),
+                        )
+                    ),
+                    draw(st.sampled_from([*CHANNELS, "call", "portal"])),
                     draw(st.sampled_from(["marketing", "marketing", "service"])),
                 )
                 for _ in range(draw(st.integers(0, 3)))
@@ -71,7 +84,7 @@ def worlds(draw):
     quiet_days = draw(st.lists(st.integers(0, 6), unique=True, max_size=2))
     campaigns = []
     for _ in range(draw(st.integers(2, 3))):
-        channels = draw(st.permutations(CHANNELS))[: draw(st.integers(1, 2))]
+        channels = draw(st.permutations(WAVE_CHANNELS))[: draw(st.integers(1, 3))]
         campaigns.append(
             {
                 "priority": draw(st.integers(1, 9)),
@@ -122,10 +135,15 @@ def _build(world, make_campaign, spec):
         )
         if c["suppressed"]:
             Suppression.objects.create(customer=customer, reason="do_not_disturb")
-        for days_ago, channel, purpose in c["history"]:
+        for days_ago, second, channel, purpose in c["history"]:
+            if second is None:
+                at = now - timedelta(days=days_ago, minutes=5)
+            else:
+                day = timezone.localdate() - timedelta(days=days_ago)
+                at = datetime(day.year, day.month, day.day, tzinfo=BJ) + timedelta(seconds=second)
             Interaction.objects.create(
                 customer=customer,
-                occurred_at=now - timedelta(days=days_ago, minutes=5),
+                occurred_at=at,
                 channel=channel,
                 direction="out",
                 purpose=purpose,
@@ -169,7 +187,8 @@ def _expected(world, customers, campaigns):
         margin = float(world.plan.price) * float(world.plan.margin_rate)
         for customer in audience:
             chosen = next(
-                (ch for ch in wave.channels if (customer.pk, ch) in consent), wave.channels[0]
+                (ch for ch in wave.channels if ch == "portal" or (customer.pk, ch) in consent),
+                wave.channels[0],
             )
             cands.append(
                 {
@@ -190,7 +209,7 @@ def _expected(world, customers, campaigns):
     history = [
         {
             "customer": cid,
-            "day": (int(at.timestamp()) + offset) // DAY,
+            "at": int(at.timestamp()),
             "channel": ch,
             "purpose": pu,
             "count": 1,
@@ -236,32 +255,23 @@ def test_planning_waves_one_after_another_decides_as_the_reference_decides_them_
             kept = [x for x, key in zip(cands, expected, strict=True) if expected[key] == ""]
             for customer in {x["customer"] for x in cands}:
                 contacts = [
-                    (h["day"], h["channel"], h["purpose"], h["count"])
+                    (h["at"], h["channel"], h["purpose"], h["count"])
                     for h in history
                     if h["customer"] == customer
                 ]
-                contacts += [
-                    ((x["at"] + offset) // DAY, x["channel"], "marketing", 1)
-                    for x in kept
-                    if x["customer"] == customer
-                ]
+                mine = [x for x in kept if x["customer"] == customer]
+                contacts += [(x["at"], x["channel"], "marketing", 1) for x in mine]
                 for rule in rules:
-                    days = [d for d, *_ in contacts]
-                    for start in range(
-                        min(days, default=0) - rule.window_days, max(days, default=0) + 1
-                    ):
-                        load = sum(
-                            _weight(rule, ch, pu) * n
-                            for d, ch, pu, n in contacts
-                            if start <= d < start + rule.window_days
-                        )
-                        planned_here = any(
-                            start <= (x["at"] + offset) // DAY < start + rule.window_days
-                            and _weight(rule, x["channel"], "marketing")
-                            for x in kept
-                            if x["customer"] == customer
-                        )
-                        assert not planned_here or load <= rule.max_contacts * 1000
+                    for x in mine:
+                        if not _weight(rule, x["channel"], "marketing"):
+                            continue
+                        for inside in windows(rule, x["at"], [c[0] for c in contacts], offset):
+                            load = sum(
+                                _weight(rule, ch, pu) * n
+                                for at, ch, pu, n in contacts
+                                if inside(at)
+                            )
+                            assert load <= rule.max_contacts * 1000
 
             # each customer's best contact never loses arbitration
             for customer in {x["customer"] for x in cands}:

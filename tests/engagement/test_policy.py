@@ -1,8 +1,13 @@
 """The contact policy engine against a brute-force reference, on small random data.
 
 The reference below is deliberately naive: plain Python, one customer and one candidate at a
-time, and for every cap it sums the contacts of every window of D days containing the planned
-day. The engine must give the same decision and the same reason for every candidate.
+time, and for every cap it sums the contacts of every distinct window containing the planned
+instant. A rolling window ``[s, s + D)`` (D = window days × 24 h) changes what it holds only
+where a contact enters or leaves it, so the reference tries every start in ``(t - D, t]`` at
+which that happens (``x + 1`` and ``x - D + 1`` for every contact ``x``, and both ends); a
+calendar-day rule's windows are D consecutive local days, all of them tried. Instants are
+drawn near window edges (whole days apart, give or take a second) as often as anywhere. The
+engine must give the same decision and the same reason for every candidate.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +37,7 @@ from yiti.engagement.policy import (
 
 OFFSET = 8 * 3600  # Asia/Shanghai
 DAY0 = 20_000  # a local day number (2024-10-04)
-CH = ["sms", "email", "call"]
+CH = ["sms", "email", "call", "portal"]
 PU = ["marketing", "service", "care"]
 
 
@@ -50,7 +56,8 @@ def reference(cands, history, rules, quiet, consent, suppressed, offset):
         local = datetime.fromtimestamp(x["at"] + offset, UTC)
         granted = consent_of.get((x["customer"], x["channel"], x["purpose"]))
         if granted is None:
-            granted = x["purpose"] in ("service", "care")
+            # without a row: service and care allowed, marketing only on the portal inbox
+            granted = x["purpose"] in ("service", "care") or x["channel"] == "portal"
         if not granted:
             out[i] = "opted_out"
         elif x["purpose"] == "marketing" and supp_of.get(x["customer"]):
@@ -73,22 +80,19 @@ def reference(cands, history, rules, quiet, consent, suppressed, offset):
         kept: list[int] = []
         for i in members:
             x = cands[i]
-            d = (x["at"] + offset) // DAY
 
-            def breaks(rule, kept_list, x=x, d=d, past=past):
+            def breaks(rule, kept_list, x=x, past=past):
                 w = _weight(rule, x["channel"], x["purpose"])
                 if w == 0:
                     return False
-                for start in range(d - rule.window_days + 1, d + 1):
-                    end = start + rule.window_days - 1
-                    load = w
-                    for h in past:
-                        if start <= h["day"] <= end:
-                            load += _weight(rule, h["channel"], h["purpose"]) * h["count"]
-                    for j in kept_list:
-                        dj = (cands[j]["at"] + offset) // DAY
-                        if start <= dj <= end:
-                            load += _weight(rule, cands[j]["channel"], cands[j]["purpose"])
+                contacts = [
+                    (h["at"], _weight(rule, h["channel"], h["purpose"]) * h["count"]) for h in past
+                ] + [
+                    (cands[j]["at"], _weight(rule, cands[j]["channel"], cands[j]["purpose"]))
+                    for j in kept_list
+                ]
+                for inside in windows(rule, x["at"], [at for at, _ in contacts], offset):
+                    load = w + sum(cw for at, cw in contacts if inside(at))
                     if load > rule.max_contacts * 1000:
                         return True
                 return False
@@ -104,9 +108,12 @@ def reference(cands, history, rules, quiet, consent, suppressed, offset):
                 continue
             for j in kept:  # best-ranked first
                 y = cands[j]
-                dj = (y["at"] + offset) // DAY
                 if y["campaign"] != x["campaign"] and any(
-                    _weight(r, y["channel"], y["purpose"]) > 0 and abs(dj - d) < r.window_days
+                    _weight(r, y["channel"], y["purpose"]) > 0
+                    and any(
+                        inside(x["at"]) and inside(y["at"])
+                        for inside in windows(r, x["at"], [y["at"]], offset)
+                    )
                     for r in broken
                 ):
                     out[i] = f"lost_arbitration:{y['campaign']}"
@@ -114,6 +121,23 @@ def reference(cands, history, rules, quiet, consent, suppressed, offset):
             else:
                 raise AssertionError("a lost candidate without a winner")
     return out
+
+
+def windows(rule, t, contacts, offset):
+    """Every distinct window of ``rule`` containing instant ``t``, as a membership test on
+    instants, given the instants of the ``contacts`` that may be in it."""
+    if rule.calendar_days:
+        d = (t + offset) // DAY
+        for start in range(d - rule.window_days + 1, d + 1):
+            yield lambda at, start=start: start <= (at + offset) // DAY < start + rule.window_days
+        return
+    span = rule.window_days * DAY
+    starts = {t, t - span + 1}
+    for x in contacts:
+        starts |= {x + 1, x - span + 1, x}
+    for s in sorted(starts):
+        if t - span < s <= t:
+            yield lambda at, s=s: s <= at < s + span
 
 
 def _weight(rule, channel, purpose):
@@ -139,6 +163,22 @@ def _quiet(q, local, channel):
 
 # --- random worlds ----------------------------------------------------------------------------
 
+# a few local times of day: midnight, a second past it, 10:00, 23:30, a second to midnight
+EDGES = [0, 1, 10 * 3600, 23 * 3600 + 1800, DAY - 1]
+
+
+@st.composite
+def instants(draw, first_day, last_day):
+    """Local days ``first_day .. last_day`` from DAY0: half the time anywhere in the day, half
+    the time at one of a few times of day give or take a second, so that instants fall whole
+    days apart, or a second more or less — the edges of rolling and calendar windows."""
+    day = DAY0 + draw(st.integers(first_day, last_day))
+    if draw(st.booleans()):
+        second = draw(st.integers(0, DAY - 1))
+    else:
+        second = draw(st.sampled_from(EDGES)) + draw(st.sampled_from([-1, 0, 0, 1]))
+    return day * DAY - OFFSET + second
+
 
 @st.composite
 def worlds(draw):
@@ -154,7 +194,7 @@ def worlds(draw):
             "wave": draw(st.integers(1, 3)),
             "channel": draw(st.sampled_from(CH)),
             "purpose": draw(st.sampled_from(PU + ["marketing"] * 3)),
-            "at": (DAY0 + draw(st.integers(0, 6))) * DAY - OFFSET + draw(st.integers(0, DAY - 1)),
+            "at": draw(instants(0, 6)),
             "priority": float(draw(st.integers(1, 3))),
             "value": float(draw(st.sampled_from([1, 2, 3, 6]))),
         }
@@ -164,7 +204,7 @@ def worlds(draw):
     history = [
         {
             "customer": draw(st.sampled_from(customers)),
-            "day": DAY0 + draw(st.integers(-8, 8)),
+            "at": draw(instants(-8, 8)),
             "channel": draw(st.sampled_from(CH)),
             "purpose": draw(st.sampled_from(PU)),
             "count": draw(st.integers(1, 2)),
@@ -181,6 +221,7 @@ def worlds(draw):
             weights=draw(
                 st.dictionaries(st.sampled_from(PU), st.sampled_from([0.5, 1, 1.5, 2]), max_size=2)
             ),
+            calendar_days=draw(st.integers(0, 3)) == 0,
         )
         for i in range(draw(st.integers(1, 3)))
     ]
@@ -246,7 +287,7 @@ def run_engine(cands, history, rules, quiet, consent, suppressed, workers=None, 
 def _contacts(rows):
     return Contacts(
         customer_id=np.array([h["customer"] for h in rows], dtype=np.int64),
-        day=np.array([h["day"] for h in rows], dtype=np.int64),
+        at=np.array([h["at"] for h in rows], dtype=np.int64),
         channel=np.array([CHANNELS.index(h["channel"]) for h in rows], dtype=np.int8),
         purpose=np.array([PURPOSES.index(h["purpose"]) for h in rows], dtype=np.int8),
         count=np.array([h["count"] for h in rows], dtype=np.int64),
@@ -289,7 +330,7 @@ def test_one_contact_for_one_customer_is_decided_as_the_engine_decides_it(world,
             purpose=x["purpose"],
             at=x["at"],
             history=[
-                (h["day"], h["channel"], h["purpose"], h["count"])
+                (h["at"], h["channel"], h["purpose"], h["count"])
                 for h in history
                 if h["customer"] == customer
             ],
@@ -311,22 +352,21 @@ def test_no_customer_ever_exceeds_a_cap_in_any_window(world):
     for rule in rules:
         for customer in {x["customer"] for x in kept}:
             mine = [x for x in kept if x["customer"] == customer]
+            past = [h for h in history if h["customer"] == customer]
+            everything = [y["at"] for y in mine] + [h["at"] for h in past]
             for x in mine:
-                d = (x["at"] + OFFSET) // DAY
-                for start in range(d - rule.window_days + 1, d + 1):
-                    end = start + rule.window_days - 1
+                # a kept candidate out of the rule's scope may sit in an already-full window
+                if not _weight(rule, x["channel"], x["purpose"]):
+                    continue
+                for inside in windows(rule, x["at"], everything, OFFSET):
                     load = sum(
-                        _weight(rule, y["channel"], y["purpose"])
-                        for y in mine
-                        if start <= (y["at"] + OFFSET) // DAY <= end
+                        _weight(rule, y["channel"], y["purpose"]) for y in mine if inside(y["at"])
                     ) + sum(
                         _weight(rule, h["channel"], h["purpose"]) * h["count"]
-                        for h in history
-                        if h["customer"] == customer and start <= h["day"] <= end
+                        for h in past
+                        if inside(h["at"])
                     )
-                    # a kept candidate out of the rule's scope may sit in an already-full window
-                    if _weight(rule, x["channel"], x["purpose"]):
-                        assert load <= rule.max_contacts * 1000
+                    assert load <= rule.max_contacts * 1000
 
 
 @settings(max_examples=200, deadline=None)
@@ -400,7 +440,8 @@ def test_competing_campaigns_share_a_weekly_cap_by_priority_times_value():
     cands = [_cand(1, 10, 0, 1, 5), _cand(1, 11, 1, 2, 4), _cand(1, 12, 2, 1, 1)]
     consent = {(1, "sms", "marketing"): True}
     history = [
-        {"customer": 1, "day": DAY0 - 1, "channel": "call", "purpose": "service", "count": 1}
+        {"customer": 1, "at": _cand(1, 0, -1)["at"], "channel": "call", "purpose": "service"}
+        | {"count": 1}
     ]
     # when the policy plans the week
     decision = run_engine(cands, history, rules, [], consent, [])
@@ -420,7 +461,10 @@ def test_exclusion_reasons_in_order_consent_suppression_quiet_cap():
     night = _cand(3, 1, 0) | {"at": (DAY0 + 1) * DAY - OFFSET + 2 * 3600}  # 02:00 local
     cands = [_cand(1, 1, 0), _cand(2, 1, 0), night, _cand(4, 1, 0), _cand(5, 1, 0, purpose="care")]
     consent = {(c, "sms", "marketing"): True for c in (2, 3, 4)}
-    history = [{"customer": 4, "day": DAY0, "channel": "sms", "purpose": "marketing", "count": 1}]
+    history = [
+        {"customer": 4, "at": _cand(4, 1, 0)["at"] - 3600, "channel": "sms"}
+        | {"purpose": "marketing", "count": 1}
+    ]
     # when the policy plans a marketing SMS to each (a care SMS to the fifth)
     decision = run_engine(cands, history, rules, quiet, consent, [(2, "do_not_disturb")])
     # then each gets the reason of the first check it fails
@@ -448,7 +492,7 @@ def test_the_common_path_scales_without_a_loop_per_customer():
         priority=np.ones(5 * n),
         expected_value=rng.random(5 * n),
     )
-    hist = Contacts.at(
+    hist = Contacts.each(
         customer_id=rng.integers(1, n + 1, 50_000),
         at=DAY0 * DAY - rng.integers(0, 30 * DAY, 50_000),
         channel=np.full(50_000, CHANNELS.index("sms")),
@@ -497,3 +541,70 @@ def test_marketing_on_the_portal_inbox_needs_no_opt_in_but_respects_a_refusal():
     )
     # then the portal message of the first is kept, the refusal and the SMS without opt-in are not
     assert decision.labels() == ["", "opted_out", "opted_out"]
+
+
+def _bj(day: int, hour: int, minute: int = 0, second: int = 0) -> int:
+    """Epoch seconds of December ``day``, 2026 at that Beijing time."""
+    return int(datetime(2026, 12, day, hour, minute, second, tzinfo=UTC).timestamp()) - OFFSET
+
+
+@pytest.mark.parametrize(
+    ("when", "rolling", "calendar"),
+    [
+        (_bj(10, 10), "cap:2/7", ""),  # 6 days 10.5 hours after the first: three in a window
+        (_bj(10, 23, 29, 59), "cap:2/7", ""),  # one second short of 7 × 24 hours
+        (_bj(10, 23, 30), "", ""),  # exactly 7 × 24 hours later: the first has left
+        (_bj(9, 23, 59, 59), "cap:2/7", "cap:2/7"),  # calendar: 12-03 .. 12-09 hold all three
+    ],
+)
+def test_n_in_w_days_holds_over_every_span_of_w_times_24_hours(when, rolling, calendar):
+    # given marketing SMS at 12-03 23:30 and 12-07 10:00 and "2 in any 7 days", rolling or
+    # counted in calendar days
+    history = [(_bj(3, 23, 30), "sms", "marketing", 1), (_bj(7, 10), "sms", "marketing", 1)]
+    consent = {(1, "sms", "marketing"): True}
+    for calendar_days, expected in ((False, rolling), (True, calendar)):
+        rules = [Rule(name="2/7", max_contacts=2, window_days=7, calendar_days=calendar_days)]
+        # when a third is planned
+        cand = _cand(1, 5, 0) | {"at": when}
+        engine = run_engine(
+            [cand],
+            [
+                {"customer": 1, "at": a, "channel": c, "purpose": p, "count": n}
+                for a, c, p, n in history
+            ],
+            rules,
+            [],
+            consent,
+            [],
+        ).labels()[0]
+        one = evaluate_one(
+            channel="sms",
+            purpose="marketing",
+            at=when,
+            history=history,
+            rules=rules,
+            quiet=[],
+            consent={("sms", "marketing"): True},
+            suppressed=[],
+            utc_offset=OFFSET,
+        )
+        # then rolling windows refuse it while the three would fit in 7 × 24 hours; calendar
+        # days only when they fall in 7 consecutive local days
+        assert engine == one == expected, (calendar_days, when)
+
+
+def test_a_kept_contact_near_a_window_edge_counts_for_the_next_candidate():
+    # given "1 in any 2 days" and two campaigns' contacts 47 h 59 min 59 s and 48 h apart
+    rules = [Rule(name="1/2", max_contacts=1, window_days=2)]
+    consent = {(1, "sms", "marketing"): True, (2, "sms", "marketing"): True}
+    first = _bj(5, 10)
+    cands = [
+        _cand(1, 1, 0, priority=9) | {"at": first},
+        _cand(1, 2, 0) | {"at": first + 2 * DAY - 1},
+        _cand(2, 1, 0, priority=9) | {"at": first},
+        _cand(2, 2, 0) | {"at": first + 2 * DAY},
+    ]
+    # when the policy decides
+    labels = run_engine(cands, [], rules, [], consent, []).labels()
+    # then the second contact loses to the first within 48 hours, and is kept at 48 hours
+    assert labels == ["", "lost_arbitration:1", "", ""]

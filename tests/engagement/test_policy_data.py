@@ -17,7 +17,6 @@ from yiti.engagement import policy_data
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
 from yiti.engagement.policy import (
     CHANNELS,
-    DAY,
     PURPOSES,
     SUPPRESSION_REASONS,
     Candidates,
@@ -28,10 +27,6 @@ from yiti.engagement.policy_data import audience_ids, policy_inputs
 
 SH = ZoneInfo("Asia/Shanghai")
 PLAN = datetime(2026, 3, 12, 10, 0, tzinfo=SH)
-
-
-def local_day(dt: datetime) -> int:
-    return (int(dt.timestamp()) + 8 * 3600) // DAY
 
 
 def contact(customer, at, *, channel="sms", purpose="marketing", direction="out"):
@@ -58,37 +53,40 @@ def weekly(db):
 
 
 @pytest.mark.django_db
-def test_history_is_outbound_contacts_per_local_day_within_the_reach_of_the_longest_window(
+def test_history_is_outbound_contacts_per_instant_within_the_reach_of_the_longest_window(
     org, weekly
 ):
-    # given a customer contacted late at night (local), called in by him, and long ago
+    # given a customer contacted twice in one second late at night (local), called in by him,
+    # and long ago
     me, other = CustomerFactory(unit=org.hz), CustomerFactory(unit=org.hz)
-    late = datetime(2026, 3, 10, 23, 30, tzinfo=SH)  # 15:30 UTC, still the 10th locally
+    late = datetime(2026, 3, 10, 23, 30, 0, 400_000, tzinfo=SH)  # 15:30 UTC, the 10th locally
     contact(me, late)
+    contact(me, late.replace(microsecond=900_000))
     contact(me, late.replace(minute=45), channel="call", purpose="service")
     contact(me, late, direction="in", purpose="service")  # his call to us: no pressure
-    contact(me, datetime(2026, 3, 5, 23, 59, tzinfo=SH))  # before the week around the plan
-    contact(me, datetime(2026, 3, 6, 0, 1, tzinfo=SH))  # first day a window can reach
+    contact(me, datetime(2026, 3, 4, 23, 59, tzinfo=SH))  # before the week around the plan
+    early = datetime(2026, 3, 5, 0, 1, tzinfo=SH)  # on the first day a window can reach
+    contact(me, early)
     contact(other, late)  # not in the audience
-    # when the inputs are loaded for an audience of one planned on the 12th
+    # when the inputs are loaded for an audience of one planned on the 12th at 10:00
     inputs = policy_inputs(customers=Customer.objects.filter(pk=me.pk), first=PLAN, last=PLAN)
-    # then the history holds his outbound contacts on their local days, aggregated
+    # then the history holds his outbound contacts at their instants (to the second), counted
     rows = sorted(
         zip(
             inputs.history.customer_id.tolist(),
-            inputs.history.day.tolist(),
+            inputs.history.at.tolist(),
             [CHANNELS[c] for c in inputs.history.channel.tolist()],
             [PURPOSES[p] for p in inputs.history.purpose.tolist()],
             inputs.history.count.tolist(),
             strict=True,
         )
     )
-    day10 = local_day(late)
+    second = int(late.timestamp())
     assert rows == sorted(
         [
-            (me.pk, day10 - 4, "sms", "marketing", 1),
-            (me.pk, day10, "sms", "marketing", 1),
-            (me.pk, day10, "call", "service", 1),
+            (me.pk, int(early.timestamp()), "sms", "marketing", 1),
+            (me.pk, second, "sms", "marketing", 2),
+            (me.pk, second + 15 * 60, "call", "service", 1),
         ]
     )
     assert inputs.utc_offset == 8 * 3600
@@ -197,7 +195,7 @@ def test_an_audience_read_whole_book_or_filtered_in_sql_gets_the_same_inputs(
         inputs = policy_inputs(customers=ids, first=PLAN, last=PLAN)
         h, c, s = inputs.history, inputs.consent, inputs.suppressed
         return (
-            rows(h.customer_id, h.day, h.channel, h.purpose, h.count),
+            rows(h.customer_id, h.at, h.channel, h.purpose, h.count),
             rows(c.customer_id, c.channel, c.purpose, c.granted),
             rows(s.customer_id, s.reason),
         )

@@ -672,12 +672,11 @@ def wave_plan(
 
     movable = np.flatnonzero(competing.movable)
     fixed = np.flatnonzero(~competing.movable)
-    planned_fixed = Contacts.at(
+    planned_fixed = Contacts.each(
         customer_id=competing.customer_id[fixed],
         at=competing.planned_at[fixed],
         channel=competing.channel[fixed],
         purpose=np.full(len(fixed), MARKETING, dtype=np.int8),
-        utc_offset=inputs.utc_offset,
     )
 
     def decide(

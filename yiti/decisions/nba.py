@@ -504,8 +504,8 @@ def policy_check(
     (:func:`~yiti.engagement.policy.evaluate_one`), so they do not compete for a cap's room.
     ``live``: the customer is on the line, so the quiet hours are not applied."""
     offset = utc_offset(now)
-    counted = Counter(((epoch + offset) // policy.DAY, ch, pu) for epoch, ch, pu in state.history)
-    history = [(day, ch, pu, n) for (day, ch, pu), n in counted.items()]
+    counted = Counter(state.history)  # per instant: caps hold over rolling windows
+    history = [(epoch, ch, pu, n) for (epoch, ch, pu), n in counted.items()]
     at = int(now.timestamp())
     quiet = () if live else catalogue.quiet
     return {

@@ -4,10 +4,19 @@ Pure and vectorised: numpy arrays in, numpy arrays out, no database (``policy_da
 inputs set-based). Campaigns call :func:`evaluate` to plan a wave and :func:`plan_counts` for
 the dry-run summary.
 
-Time. Instants are int64 seconds since the epoch (UTC). ``utc_offset`` (seconds) turns them into
-local time for quiet hours and local *days* (``(t + utc_offset) // 86400``); caps count whole
-local days. One offset serves the whole evaluation (a wave's period does not straddle a DST
-change in the zones Yiti serves; ``policy_data.utc_offset`` gives it for the period).
+Time. Instants are int64 seconds since the epoch (UTC); a contact's time is its second (the
+history's instants are rounded down to theirs). ``utc_offset`` (seconds) turns them into local
+time for quiet hours and for calendar-day rules. One offset serves the whole evaluation (a
+wave's period does not straddle a DST change in the zones Yiti serves;
+``policy_data.utc_offset`` gives it for the period).
+
+Windows. "``max_contacts`` in ``window_days`` days" holds over EVERY span of ``window_days`` ×
+24 hours: a window is the half-open interval ``[s, s + window_days × 86400)`` for any instant
+``s``, so two contacts share a window exactly when they are less than ``window_days`` × 24 h
+apart (contacts at 12-03 23:30 and 12-07 10:00 leave no room at 12-10 10:00 under "2 in any 7
+days"; at 12-10 23:30 there is room again). A rule with ``calendar_days`` counts whole local days
+instead: each contact counts at the local midnight starting its day, so a window is
+``window_days`` consecutive local days.
 
 Codes. Channels, purposes and suppression reasons are small integers: their index in
 :data:`CHANNELS`, :data:`PURPOSES`, :data:`SUPPRESSION_REASONS` (``encode`` converts strings).
@@ -25,8 +34,8 @@ Decision for each candidate, with ONE reason when excluded, checked in this orde
 4. Arbitration and caps, among the remaining candidates of each customer, in rank order: higher
    ``priority × expected_value`` first; ties go to the lower campaign id, then the lower wave id,
    then the earlier candidate in the input. A candidate is kept when, for every rule whose scope
-   holds it (purpose and channel in scope, weight > 0), every window of ``window_days``
-   consecutive local days containing its day has a load, with it, of at most ``max_contacts``.
+   holds it (purpose and channel in scope, weight > 0), every window of the rule containing
+   its instant has a load, with it, of at most ``max_contacts``.
    The load of a window is the weighted count of the contacts of the customer in it: history
    (past contacts), already-planned sends, and candidates kept so far (all in the rule's scope).
    Weights are counted in integer thousandths, so comparisons are exact.
@@ -39,7 +48,7 @@ Decision for each candidate, with ONE reason when excluded, checked in this orde
    * otherwise ``lost_arbitration:<campaign id>``: a better-ranked contact of another campaign
      took the room. The campaign named is that of the best-ranked kept candidate of another
      campaign that is in the scope of a rule the candidate breaks and lies less than that rule's
-     ``window_days`` days from it (so it shares a window with it).
+     window from it (so it shares a window with it).
 
 The common path has no Python loop per customer: candidates are sorted once by customer and
 rank (a stable sort by customer, skipped when they come sorted, and a pairwise rank within
@@ -48,11 +57,12 @@ their number of candidates, largest first, so that those with a rank-``k`` candi
 first ones, and a loop runs over ranks (0, 1, 2 … up to the most candidates any customer has),
 each step deciding the candidates of that rank of every customer at once on slices of the
 earlier ranks' arrays. Within a step the windows to try are the few that can hold the maximum
-load: the window starting on the candidate's day and the windows starting on a contact day
-before it (moving a window's start forward to its first contact never lowers its load). A
-customer's static contacts (history, planned sends) are few, so where a window's bounds fall
-among them is counted rather than searched; a kept contact's window starts on a candidate's
-day, whose static load is already known. Consent and suppression are looked up in tables
+load: the window starting at the candidate's instant and the windows starting at a contact
+less than a window before it (moving a window's start forward to its first contact never
+lowers its load), so a rolling window costs what a day-based one did. A customer's static
+contacts (history, planned sends) are few, so where a window's bounds fall among them is
+counted rather than searched; a kept contact's window starts at a candidate's instant, whose
+static load is already known. Consent and suppression are looked up in tables
 indexed by customer id when the ids are dense (binary searches otherwise). Customers are
 independent, so the arbitration runs on ``workers`` threads, each on the customers of one
 residue of the id (numpy releases the GIL).
@@ -82,7 +92,9 @@ SCALE = 1000  # weights and caps in thousandths
 OPTED_OUT = "opted_out"
 QUIET_HOURS = "quiet_hours"
 
-_DAY_BITS = 20  # customer key = customer_id << 20 | local day - base day
+_TIME_BITS = 34  # static contact key = customer's group << 34 | instant - base (544 years)
+_TIME_LIMIT = 1 << _TIME_BITS
+_TIME_MASK = _TIME_LIMIT - 1
 _I64 = np.int64
 
 
@@ -137,12 +149,12 @@ class Candidates:
 class Contacts:
     """Contacts that count towards caps: history (past) or sends already planned.
 
-    ``day`` is the local day number (see the module docstring); ``count`` contacts of that
-    customer, channel and purpose on that day (history arrives aggregated).
+    ``at``: the contact's instant (epoch seconds, UTC); ``count`` contacts of that customer,
+    channel and purpose at that instant (history arrives counted per instant).
     """
 
     customer_id: np.ndarray
-    day: np.ndarray
+    at: np.ndarray
     channel: np.ndarray
     purpose: np.ndarray
     count: np.ndarray
@@ -153,20 +165,19 @@ class Contacts:
         return cls(z, z, z.astype(np.int8), z.astype(np.int8), z)
 
     @classmethod
-    def at(
+    def each(
         cls,
         *,
         customer_id: object,
         at: object,
         channel: object,
         purpose: object,
-        utc_offset: int = 0,
     ) -> Contacts:
         """One contact per element at instants ``at`` (epoch seconds), e.g. planned sends."""
         when = _arr(at, _I64)
         return cls(
             customer_id=_arr(customer_id, _I64),
-            day=(when + utc_offset) // DAY,
+            at=when,
             channel=_arr(channel, np.int8),
             purpose=_arr(purpose, np.int8),
             count=np.ones(len(when), dtype=_I64),
@@ -178,7 +189,11 @@ class Contacts:
 
 @dataclass(frozen=True)
 class Rule:
-    """A contact cap (see ``models.ContactPolicyRule``); empty scopes mean all."""
+    """A contact cap (see ``models.ContactPolicyRule``); empty scopes mean all.
+
+    ``calendar_days``: count whole local days (a window is ``window_days`` consecutive local
+    days) instead of every span of ``window_days`` × 24 hours.
+    """
 
     name: str
     max_contacts: int
@@ -186,6 +201,7 @@ class Rule:
     purposes: frozenset[str] = frozenset()
     channels: frozenset[str] = frozenset()
     weights: dict[str, float] = field(default_factory=dict)
+    calendar_days: bool = False
 
     def weight_of(self, purpose: str) -> int:
         """Weight in thousandths of one contact of ``purpose`` (0 when out of scope)."""
@@ -312,18 +328,17 @@ def evaluate(
     reason[marketing[hit]] = 3 + supp[hit]
     # 3. quiet hours
     idx = idx[reason[idx] == 0]
-    local = candidates.planned_at[idx] + utc_offset
-    day = local // DAY  # of the candidates ``idx``
     if quiet:
-        hit = _quiet_mask(quiet, local, day, candidates.channel[idx])
+        local = candidates.planned_at[idx] + utc_offset
+        hit = _quiet_mask(quiet, local, local // DAY, candidates.channel[idx])
         reason[idx[hit]] = 2
-        idx, day = idx[~hit], day[~hit]
+        idx = idx[~hit]
 
     # 4. arbitration and caps
     winner = np.full(n, -1, dtype=_I64)  # campaign that took the room, for lost_arbitration
     if len(idx) and rules:
         cap_rule, winner_sel = _arbitrate_parts(
-            candidates, idx, day, history, planned, rules, _workers(workers, len(idx))
+            candidates, idx, history, planned, rules, _workers(workers, len(idx)), utc_offset
         )
         failed = cap_rule >= 0
         reason[idx[failed]] = cap_base + cap_rule[failed]
@@ -353,8 +368,8 @@ def evaluate_one(
     """:func:`evaluate` for ONE candidate contact of one customer with no competing candidates
     (so no ``lost_arbitration``): ``""`` when allowed, else its reason.
 
-    ``at``: epoch seconds; ``history``: his contacts as (local day, channel, purpose, count),
-    history and planned sends alike; ``consent``: his rows, (channel, purpose) → granted;
+    ``at``: epoch seconds; ``history``: his contacts as (epoch seconds, channel, purpose,
+    count), history and planned sends alike; ``consent``: his rows, (channel, purpose) → granted;
     ``suppressed``: his active suppression reasons. Values outside :data:`CHANNELS`,
     :data:`PURPOSES` and :data:`SUPPRESSION_REASONS` are ignored (the engine has no code for
     them).
@@ -377,22 +392,31 @@ def evaluate_one(
     day = local // DAY
     if any(_quiet_at(q, local - day * DAY, (day + 3) % 7, channel) for q in quiet):
         return QUIET_HOURS
-    contacts = [(d, ch, pu, n) for d, ch, pu, n in history if ch in CHANNELS and pu in PURPOSES]
+    contacts = [(h, ch, pu, n) for h, ch, pu, n in history if ch in CHANNELS and pu in PURPOSES]
     for rule in rules:
         w = _weight_one(rule, channel, purpose)
         if not w:
             continue
-        days = rule.window_days
+        span = _span(rule)
+        t = _counted_one(rule, at, utc_offset)
         load: dict[int, int] = {}
-        for d, ch, pu, n in contacts:
-            if day - days < d < day + days and (cw := _weight_one(rule, ch, pu) * n):
+        for h, ch, pu, n in contacts:
+            d = _counted_one(rule, h, utc_offset)
+            if t - span < d < t + span and (cw := _weight_one(rule, ch, pu) * n):
                 load[d] = load.get(d, 0) + cw
-        # the windows that can hold the most: starting on the day or on a contact day before
-        starts = [day, *(d for d in load if d < day)]
-        peak = max(sum(x for d, x in load.items() if s <= d < s + days) for s in starts)
+        # the windows that can hold the most: starting at ``t`` or at a contact before it
+        starts = [t, *(d for d in load if d < t)]
+        peak = max(sum(x for d, x in load.items() if s <= d < s + span) for s in starts)
         if peak + w > rule.max_contacts * SCALE:
             return f"cap:{rule.name}"
     return ""
+
+
+def _counted_one(rule: Rule, at: int, utc_offset: int) -> int:
+    """Instant ``at`` as ``rule`` counts it (a calendar-day rule: its local midnight)."""
+    if not rule.calendar_days:
+        return at
+    return (at + utc_offset) // DAY * DAY - utc_offset
 
 
 def _weight_one(rule: Rule, channel: str, purpose: str) -> int:
@@ -564,15 +588,15 @@ def _quiet_mask(
 def _arbitrate_parts(
     c: Candidates,
     idx: np.ndarray,
-    day: np.ndarray,
     history: Contacts,
     planned: Contacts | None,
     rules: Sequence[Rule],
     workers: int,
+    utc_offset: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_arbitrate` on ``workers`` parts of the customers at once (by customer id)."""
     if workers <= 1:
-        return _arbitrate(c, idx, day, history, planned, rules)
+        return _arbitrate(c, idx, history, planned, rules, utc_offset)
     part = c.customer_id[idx] % workers
     parts = [np.flatnonzero(part == p) for p in range(workers)]
 
@@ -581,7 +605,7 @@ def _arbitrate_parts(
         own_planned = (
             None if planned is None else _contacts_of(planned, planned.customer_id % workers == p)
         )
-        return _arbitrate(c, idx[parts[p]], day[parts[p]], own_history, own_planned, rules)
+        return _arbitrate(c, idx[parts[p]], own_history, own_planned, rules, utc_offset)
 
     cap_rule = np.empty(len(idx), dtype=np.int32)
     winner = np.empty(len(idx), dtype=_I64)
@@ -595,30 +619,54 @@ def _arbitrate_parts(
 def _contacts_of(contacts: Contacts, mask: np.ndarray) -> Contacts:
     return Contacts(
         customer_id=contacts.customer_id[mask],
-        day=contacts.day[mask],
+        at=contacts.at[mask],
         channel=contacts.channel[mask],
         purpose=contacts.purpose[mask],
         count=contacts.count[mask],
     )
 
 
+def _span(rule: Rule) -> int:
+    """The rule's window in seconds."""
+    return rule.window_days * DAY
+
+
+def _counted_at(rule: Rule, t: np.ndarray, utc_offset: int, base: int) -> np.ndarray:
+    """Instants ``t`` (seconds after ``base``) as rule ``rule`` counts them: as they are, or,
+    for a calendar-day rule, the local midnight that starts their day (so a window of
+    ``window_days`` × 24 hours starting at a midnight is ``window_days`` whole local days)."""
+    if not rule.calendar_days:
+        return t
+    return (t + (base + utc_offset)) // DAY * DAY - (base + utc_offset)
+
+
 @dataclass
 class _Load:
-    """One rule's static contacts (history + planned) summed per customer-day key, sorted."""
+    """One rule's static contacts (history + planned) summed per group-instant key, sorted."""
 
-    key: np.ndarray  # customer << bits | day - base, sorted unique
-    day: np.ndarray  # day - base
+    key: np.ndarray  # group << _TIME_BITS | instant - base, sorted unique
+    time: np.ndarray  # instant - base (as the rule counts it)
     csum: np.ndarray  # prefix sums, len + 1
-    fwd: np.ndarray  # load of the window starting on each key's day
+    fwd: np.ndarray  # load of the window starting at each key's instant
 
 
-def _static_keys(contacts: list[Contacts], base: int) -> tuple[np.ndarray, ...]:
-    """The static contacts in reach, sorted by customer-day key: key, channel, purpose, count."""
+def _static_keys(
+    contacts: list[Contacts], group_cust: np.ndarray, base: int
+) -> tuple[np.ndarray, ...]:
+    """The static contacts of the candidates' customers in reach, sorted by group-instant key
+    (the group: the customer's index in ``group_cust``): key, channel, purpose, count."""
     parts = []
     for c in contacts:
-        sel = (c.day >= base) & (c.day - base < (1 << _DAY_BITS))
-        key = (c.customer_id[sel] << _DAY_BITS) | (c.day[sel] - base)
+        if not len(c.customer_id) or not len(group_cust):
+            continue
+        g = np.minimum(np.searchsorted(group_cust, c.customer_id), len(group_cust) - 1)
+        rel = c.at - base
+        sel = (group_cust[g] == c.customer_id) & (rel >= 0) & (rel < _TIME_LIMIT)
+        key = (g[sel].astype(_I64) << _TIME_BITS) | rel[sel]
         parts.append((key, c.channel[sel], c.purpose[sel], c.count[sel]))
+    if not parts:
+        z = np.zeros(0, dtype=_I64)
+        return z, z.astype(np.int8), z.astype(np.int8), z
     cols = [np.concatenate(col) for col in zip(*parts, strict=True)]
     key = cols[0]
     if len(key) > 1 and not (key[1:] >= key[:-1]).all():
@@ -627,20 +675,27 @@ def _static_keys(contacts: list[Contacts], base: int) -> tuple[np.ndarray, ...]:
     return tuple(cols)
 
 
-def _static_load(static: tuple[np.ndarray, ...], table: np.ndarray, days: int) -> _Load:
+def _static_load(
+    static: tuple[np.ndarray, ...], table: np.ndarray, rule: Rule, utc_offset: int, base: int
+) -> _Load:
     key, channel, purpose, count = static
     w = table[channel.astype(np.intp), purpose.astype(np.intp)] * count
     sel = w > 0
     key, weight = key[sel], w[sel]
+    if rule.calendar_days and len(key):  # counted at their day's midnight (order kept)
+        group, rel = key >> _TIME_BITS, key & _TIME_MASK
+        rel = _counted_at(rule, rel, utc_offset, base)
+        inside = rel >= 0  # a midnight before ``base`` is out of every candidate's reach
+        key, weight = (group[inside] << _TIME_BITS) | rel[inside], weight[inside]
     if len(key):
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         if len(starts) < len(key):
             key, weight = key[starts], np.add.reduceat(weight, starts)
     csum = np.zeros(len(key) + 1, dtype=_I64)
     np.cumsum(weight, out=csum[1:])
-    day = (key & ((1 << _DAY_BITS) - 1)).astype(np.int32)
-    hi = np.searchsorted(key, key + (days - 1), side="right")  # keys are unique: lo is i
-    return _Load(key=key, day=day, csum=csum, fwd=csum[hi] - csum[:-1])
+    time = key & _TIME_MASK
+    hi = np.searchsorted(key, key + (_span(rule) - 1), side="right")  # keys are unique: lo is i
+    return _Load(key=key, time=time, csum=csum, fwd=csum[hi] - csum[:-1])
 
 
 def _rank_order(
@@ -694,15 +749,16 @@ def _rank_order(
 class _Column:
     """The rank-``k`` candidates of the first ``len(pos)`` groups (groups largest first).
 
-    Per rule ``r``: ``weight[r]`` of each candidate (0 out of the rule's scope), ``scope[r]``
-    the rows in scope (``None``: all), and for every row ``lo[r] .. mid[r]`` the static contacts
-    in ``[t - D + 1, t - 1]`` and ``static[r]`` the static load of the window starting on ``t``
-    (zero out of scope). After the rank's step: ``kept`` and ``kept_w[r]`` (weight when kept).
+    Per rule ``r``: ``time[r]`` of each candidate (seconds after the base, as the rule counts
+    it), ``weight[r]`` (0 out of the rule's scope), ``scope[r]`` the rows in scope (``None``:
+    all), and for every row ``lo[r] .. mid[r]`` the static contacts in ``(t - span, t)`` and
+    ``static[r]`` the static load of the window starting at ``t`` (zero out of scope). After
+    the rank's step: ``kept_w[r]`` (weight when kept, else 0).
     """
 
     pos: np.ndarray
-    day: np.ndarray
     camp: np.ndarray
+    time: list[np.ndarray]
     weight: list[np.ndarray]
     scope: list[np.ndarray | None]
     lo: list[np.ndarray]
@@ -711,20 +767,16 @@ class _Column:
     kept_w: list[np.ndarray] = field(default_factory=list)
 
 
-def _group_ranges(load: _Load, group_cust: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each group (customer, ``group_cust`` ascending): where its static contacts start in
-    ``load`` and how many there are (0 for most customers: history is sparse).
-    """
-    g_lo = np.zeros(len(group_cust), dtype=_I64)
-    g_n = np.zeros(len(group_cust), dtype=np.int32)
-    if len(load.key) and len(group_cust):
-        owner = load.key >> _DAY_BITS
+def _group_ranges(load: _Load, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each group (customer): where its static contacts start in ``load`` and how many
+    there are (0 for most customers: history is sparse)."""
+    g_lo = np.zeros(n_groups, dtype=_I64)
+    g_n = np.zeros(n_groups, dtype=np.int32)
+    if len(load.key):
+        owner = load.key >> _TIME_BITS
         first = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-        count = np.diff(np.r_[first, len(owner)])
-        g = np.searchsorted(group_cust, owner[first])
-        hit = group_cust[np.minimum(g, len(group_cust) - 1)] == owner[first]
-        g_lo[g[hit]] = first[hit]
-        g_n[g[hit]] = count[hit]
+        g_lo[owner[first]] = first
+        g_n[owner[first]] = np.diff(np.r_[first, len(owner)])
     return g_lo, g_n
 
 
@@ -733,8 +785,8 @@ _COUNT_UP_TO = 8  # static contacts of a customer counted one by one; more: bina
 
 def _column(
     pos: np.ndarray,
-    cust: np.ndarray,
-    day: np.ndarray,
+    gid: np.ndarray,
+    times: list[np.ndarray],
     camp: np.ndarray,
     code: np.ndarray,
     tables: list[np.ndarray],
@@ -748,10 +800,15 @@ def _column(
     directly (a customer has few, most none) rather than searched in the whole array.
     """
     m = len(pos)
-    t = day[pos]
-    col = _Column(pos=pos, day=t, camp=camp[pos], weight=[], scope=[], lo=[], mid=[], static=[])
+    col = _Column(pos=pos, camp=camp[pos], time=[], weight=[], scope=[], lo=[], mid=[], static=[])
     code_k = code[pos]
-    for table, load, (g_lo, g_n), rule in zip(tables, loads, ranges, rules, strict=True):
+    seen: dict[int, np.ndarray] = {}  # rules counting instants alike share one array
+    for ri, (table, load, (g_lo, g_n), rule) in enumerate(
+        zip(tables, loads, ranges, rules, strict=True)
+    ):
+        t = seen.get(id(times[ri]))
+        if t is None:
+            t = seen[id(times[ri])] = times[ri][pos]
         w = table[code_k]
         inside = w > 0
         scope = None if inside.all() else np.flatnonzero(inside)
@@ -762,28 +819,29 @@ def _column(
             has &= inside
         sub = np.flatnonzero(has)
         if len(sub):
-            days = rule.window_days
+            span = _span(rule)
             e0, ne, ts = g_lo[:m][sub], g_n[:m][sub], t[sub]
-            first_day, last_day = ts - (days - 1), ts + (days - 1)
+            first_t, last_t = ts - (span - 1), ts + (span - 1)
             n_lo = np.zeros(len(sub), dtype=_I64)
             n_mid, n_hi = n_lo.copy(), n_lo.copy()
             r = np.arange(len(sub))
             j = 0
             while len(r) and j < _COUNT_UP_TO:
-                d = load.day[e0[r] + j]
-                n_lo[r] += d < first_day[r]
+                d = load.time[e0[r] + j]
+                n_lo[r] += d < first_t[r]
                 n_mid[r] += d < ts[r]
-                n_hi[r] += d <= last_day[r]
+                n_hi[r] += d <= last_t[r]
                 j += 1
                 r = r[ne[r] > j]
             if len(r):
-                tkey = (cust[pos[sub[r]]] << _DAY_BITS) | ts[r]
-                n_lo[r] = np.searchsorted(load.key, tkey - (days - 1)) - e0[r]
+                tkey = (gid[pos[sub[r]]] << _TIME_BITS) | ts[r]
+                n_lo[r] = np.searchsorted(load.key, tkey - (span - 1)) - e0[r]
                 n_mid[r] = np.searchsorted(load.key, tkey) - e0[r]
-                n_hi[r] = np.searchsorted(load.key, tkey + (days - 1), side="right") - e0[r]
+                n_hi[r] = np.searchsorted(load.key, tkey + (span - 1), side="right") - e0[r]
             lo[sub] = e0 + n_lo
             mid[sub] = e0 + n_mid
             static[sub] = load.csum[e0 + n_hi] - load.csum[e0 + n_mid]
+        col.time.append(t)
         col.weight.append(w)
         col.scope.append(scope)
         col.lo.append(lo)
@@ -795,17 +853,18 @@ def _column(
 def _arbitrate(
     c: Candidates,
     idx: np.ndarray,
-    day_idx: np.ndarray,
     history: Contacts,
     planned: Contacts | None,
     rules: Sequence[Rule],
+    utc_offset: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For the open candidates ``idx``: failed rule index (or -1) and winning campaign (or -1).
 
     A candidate is kept when both are -1. The candidates are sorted by customer and rank and
     the customers (groups) by their number of candidates, largest first, so that the groups
     with a rank-``k`` candidate are the first ``m[k]``: column ``k`` holds their rank-``k``
-    candidates and the step of rank ``k`` works on slices of the earlier columns.
+    candidates and the step of rank ``k`` works on slices of the earlier columns. Instants are
+    seconds after a base a longest window before the earliest candidate.
     """
     if not len(idx):
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=_I64)
@@ -817,22 +876,28 @@ def _arbitrate(
     srt = idx[order]
     n = len(srt)
     cust, camp = c.customer_id[srt], c.campaign_id[srt]
-    max_days = max(r.window_days for r in rules)
-    day_abs = day_idx[order]
-    base = int(day_abs.min()) - max_days
-    day = (day_abs - base).astype(np.int32)
+    group_cust = cust[starts]  # ascending
+    gid = np.repeat(np.arange(len(starts), dtype=_I64), sizes)  # each candidate's group
+    at = c.planned_at[srt]
+    longest = max(_span(r) for r in rules)
+    base = int(at.min()) - longest - DAY
+    if int(at.max()) - base >= _TIME_LIMIT - longest:
+        raise ValueError("the candidates' planned times are centuries apart")
+    rel = at - base
+    times = [_counted_at(r, rel, utc_offset, base) for r in rules]
     tables = [r.weight_table() for r in rules]
-    static = _static_keys([history] + ([planned] if planned is not None else []), base)
-    loads = [_static_load(static, t, r.window_days) for r, t in zip(rules, tables, strict=True)]
+    static = _static_keys([history] + ([planned] if planned is not None else []), group_cust, base)
+    loads = [
+        _static_load(static, t, r, utc_offset, base) for r, t in zip(rules, tables, strict=True)
+    ]
     code = c.channel[srt].astype(np.int16) * len(PURPOSES) + c.purpose[srt]
     flat = [t.ravel() for t in tables]  # weight by channel × purpose code
 
     by_size = np.argsort(-sizes, kind="stable")
     g_start, g_size = starts[by_size], sizes[by_size]
-    group_cust = cust[starts]
     ranges = []
     for load in loads:
-        g_lo, g_n = _group_ranges(load, group_cust)
+        g_lo, g_n = _group_ranges(load, len(starts))
         ranges.append((g_lo[by_size], g_n[by_size]))
     width = int(g_size[0])
     cols: list[_Column] = []
@@ -840,9 +905,8 @@ def _arbitrate(
     winner = np.full(n, -1, dtype=_I64)
     for k in range(width):
         m = int(np.count_nonzero(g_size > k))
-        col = _column(g_start[:m] + k, cust, day, camp, code, flat, loads, ranges, rules)
+        col = _column(g_start[:m] + k, gid, times, camp, code, flat, loads, ranges, rules)
         cols.append(col)
-        t = col.day
         broken = np.zeros((len(rules), m), dtype=bool)
         for ri, rule in enumerate(rules):
             scope = col.scope[ri]
@@ -856,7 +920,7 @@ def _arbitrate(
             continue
         # Why: still broken without other campaigns' kept contacts -> cap, else lost arbitration.
         sel = np.flatnonzero(bad)
-        tb, mb = t[sel], col.camp[sel]
+        mb = col.camp[sel]
         first_cap = np.full(len(sel), -1, dtype=np.int32)
         for ri, rule in enumerate(rules):
             inside = np.flatnonzero(broken[ri][sel] & (first_cap < 0))
@@ -868,13 +932,13 @@ def _arbitrate(
         lost = np.flatnonzero(first_cap < 0)
         if not len(lost):
             continue
-        rows, tl, ml = sel[lost], tb[lost], mb[lost]
+        rows, ml = sel[lost], mb[lost]
         found = np.full(len(rows), -1, dtype=_I64)
         for prev in cols[:k]:  # best-ranked first
             other = prev.camp[rows]
             shares = np.zeros(len(rows), dtype=bool)
             for ri, rule in enumerate(rules):
-                close = np.abs(prev.day[rows] - tl) < rule.window_days
+                close = np.abs(prev.time[ri][rows] - col.time[ri][rows]) < _span(rule)
                 shares |= broken[ri][rows] & (prev.kept_w[ri][rows] > 0) & close
             take = (found < 0) & (other != ml) & shares
             found[take] = other[take]
@@ -904,8 +968,8 @@ def _breaks(
     kept = _kept(cols[:k], ri, len(col.pos), rows, only_campaign)
     peak = _peak(
         load,
-        rule.window_days,
-        col.day[at],
+        _span(rule),
+        col.time[ri][at],
         col.lo[ri][at],
         col.mid[ri][at],
         col.static[ri][at],
@@ -922,7 +986,7 @@ def _kept(
     only_campaign: np.ndarray | None,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Rule ``ri``'s kept contacts of the earlier columns, for the ``rows`` of the first ``m``
-    groups: (weight, day, static load of the window starting on that day) per column.
+    groups: (weight, instant, static load of the window starting at that instant) per column.
 
     With ``only_campaign``, the contacts of other campaigns weigh nothing.
     """
@@ -936,7 +1000,7 @@ def _kept(
             w = np.where(camp == only_campaign, w, 0)
         if not w.any():
             continue
-        d, s = col.day[:m], col.static[ri][:m]
+        d, s = col.time[ri][:m], col.static[ri][:m]
         if rows is not None:
             d, s = d[rows], s[rows]
         out.append((w, d, s))
@@ -945,21 +1009,21 @@ def _kept(
 
 def _peak(
     load: _Load,
-    days: int,
+    span: int,
     t: np.ndarray,
     lo: np.ndarray,
     mid: np.ndarray,
     static_t: np.ndarray,
     kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
 ) -> np.ndarray:
-    """The highest load of a window of ``days`` days containing day ``t``, without the candidate.
+    """The highest load of a window of ``span`` seconds containing instant ``t``, without the
+    candidate.
 
-    The windows tried start on ``t`` or on a contact day (static or kept) in
-    ``[t - days + 1, t - 1]``; one of them has the highest load (moving a window's start
-    forward to its first contact never lowers its load). ``lo .. mid`` index the static
-    contacts in that range and ``static_t`` is the static load of the window starting on
-    ``t``; a kept contact's window starts on a candidate's day, whose static load its column
-    holds.
+    The windows tried start at ``t`` or at a contact's instant (static or kept) in
+    ``(t - span, t)``; one of them has the highest load (moving a window's start forward to
+    its first contact never lowers its load). ``lo .. mid`` index the static contacts in that
+    range and ``static_t`` is the static load of the window starting at ``t``; a kept
+    contact's window starts at a candidate's instant, whose static load its column holds.
     """
 
     def within(start: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -967,23 +1031,23 @@ def _peak(
         for w, d, _ in kept:
             if rows is not None:
                 w, d = w[rows], d[rows]
-            total += np.where((d >= start) & (d < start + days), w, 0)
+            total += np.where((d >= start) & (d < start + span), w, 0)
         return total
 
     peak = static_t + within(t) if kept else static_t.copy()
-    span = mid - lo
+    gap = mid - lo
     i = 0
-    rows = np.flatnonzero(span > i)
+    rows = np.flatnonzero(gap > i)
     while len(rows):
         e = lo[rows] + i
         here = load.fwd[e]
         if kept:
-            here = here + within(load.day[e], rows)
+            here = here + within(load.time[e], rows)
         peak[rows] = np.maximum(peak[rows], here)
         i += 1
-        rows = rows[span[rows] > i]
+        rows = rows[gap[rows] > i]
     for w, d, s in kept:
-        rows = np.flatnonzero((w > 0) & (d < t) & (d > t - days))
+        rows = np.flatnonzero((w > 0) & (d < t) & (d > t - span))
         if len(rows):
             peak[rows] = np.maximum(peak[rows], s[rows] + within(d[rows], rows))
     return peak

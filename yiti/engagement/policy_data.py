@@ -18,9 +18,10 @@ bounded by the database's text limit (1 GB on both: tens of millions of rows).
 
 * History counts *outbound* interactions only (contacts Yiti made, whatever their outcome: an
   unanswered call disturbs too); contacts the customer started do not add to pressure. It is
-  read per customer and local day over the days any window of the longest rule around the
-  planned period can reach (the partial covering index ``interaction_out_policy``), and
-  counted per customer, local day, channel and purpose in numpy.
+  read per customer and instant (the second, rounded down) over the local days any window of
+  the longest rule around the planned period can reach (the partial covering index
+  ``interaction_out_policy``), and counted per customer, instant, channel and purpose in
+  numpy.
 * Consent: only the rows that differ from the default are read — granted marketing (or
   sales) rows, and refused service or care rows (and refused marketing on the portal inbox);
   a missing row means the default (``policy.allowed_by_default``: marketing not consented
@@ -135,8 +136,10 @@ def policy_inputs(
     history = Contacts.empty()
     if rules:
         longest = max(r.window_days for r in rules)
-        day_from = (int(first.timestamp()) + offset) // DAY - longest + 1
-        day_to = (int(last.timestamp()) + offset) // DAY + longest  # exclusive
+        # a window reaches less than ``longest`` days either side (rolling: on the local day
+        # ``longest`` days before or after; a calendar-day rule stays within those days)
+        day_from = (int(first.timestamp()) + offset) // DAY - longest
+        day_to = (int(last.timestamp()) + offset) // DAY + longest + 1  # exclusive
         history = _history(audience, day_from, day_to, offset)
     return PolicyInputs(
         history=history,
@@ -275,51 +278,50 @@ def _in(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 
 def _history(audience: _Audience | None, day_from: int, day_to: int, offset: int) -> Contacts:
-    """Outbound contacts per customer, local day, channel and purpose in ``[day_from, day_to)``.
+    """Outbound contacts per customer, instant, channel and purpose, in the local days
+    ``[day_from, day_to)``.
 
     One query, grouped by channel and purpose (which the covering index
     ``interaction_out_policy`` gives in order): per group, one string of
-    ``customer_id × 2^k + local day - day_from``; counted per customer and day in numpy.
+    ``customer_id × 2^k + seconds since the start of day_from``; counted per customer and
+    instant in numpy, group by group.
     """
     if audience is not None and not len(audience.ids):
         return Contacts.empty()
-    start = datetime.fromtimestamp(day_from * DAY - offset, tz=UTC)
+    t_from = day_from * DAY - offset
+    start = datetime.fromtimestamp(t_from, tz=UTC)
     end = datetime.fromtimestamp(day_to * DAY - offset, tz=UTC)
-    bits = max(1, int(day_to - day_from - 1).bit_length())
+    bits = max(1, int((day_to - day_from) * DAY - 1).bit_length())
     source, params = _source(Interaction._meta.db_table, audience)
     in_ch, p_ch = _in("channel", CHANNELS)
     in_pu, p_pu = _in("purpose", PURPOSES)
     where = [in_ch, in_pu, "occurred_at >= %s", "occurred_at < %s", "direction = %s"]
     params += [*p_ch, *p_pu, start, end, Direction.OUTBOUND.value]
-    day = f"({_epoch('occurred_at')} + {int(offset)}) / {DAY} - {int(day_from)}"
+    second = f"{_epoch('occurred_at')} - {int(t_from)}"
     sql = (
-        f"SELECT channel, purpose, {_agg(f'customer_id * {1 << bits} + {day}')} "  # noqa: S608
+        f"SELECT channel, purpose, {_agg(f'customer_id * {1 << bits} + {second}')} "  # noqa: S608
         f"FROM {source} WHERE {' AND '.join(where)} GROUP BY channel, purpose"
     )
-    parts, codes = [], []
     with default_connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for channel, purpose, text in cursor.fetchall():
-            packed = _parse(text)
-            parts.append(packed)
-            codes.append(
-                np.full(len(packed), CHANNELS.index(channel) * 16 + PURPOSES.index(purpose))
-            )
+        rows = cursor.fetchall()
+    parts = []
+    for channel, purpose, text in rows:
+        packed = _parse(text)
+        if audience is not None and audience.scan:
+            packed = packed[audience.keep(packed >> bits)]
+        packed, count = np.unique(packed, return_counts=True)
+        parts.append((packed, count, CHANNELS.index(channel), PURPOSES.index(purpose)))
     if not parts:
         return Contacts.empty()
-    packed, code = np.concatenate(parts), np.concatenate(codes)
-    if audience is not None and audience.scan:
-        keep = audience.keep(packed >> bits)
-        packed, code = packed[keep], code[keep]
-    key, count = np.unique(packed * 256 + code, return_counts=True)
-    code = key & 255
-    packed = key >> 8
+    packed = np.concatenate([p[0] for p in parts])
+    sizes = [len(p[0]) for p in parts]
     return Contacts(
         customer_id=packed >> bits,
-        day=(packed & ((1 << bits) - 1)) + day_from,
-        channel=(code >> 4).astype(np.int8),
-        purpose=(code & 15).astype(np.int8),
-        count=count.astype(np.int64),
+        at=(packed & ((1 << bits) - 1)) + t_from,
+        channel=np.repeat(np.array([p[2] for p in parts], dtype=np.int8), sizes),
+        purpose=np.repeat(np.array([p[3] for p in parts], dtype=np.int8), sizes),
+        count=np.concatenate([p[1] for p in parts]).astype(np.int64),
     )
 
 
