@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from yiti.core.audit import holds_personal_data
 from yiti.core.models import AuditEvent
 
 
@@ -69,3 +71,16 @@ def audit_of_customer(customer_id: int) -> QuerySet[AuditEvent]:
         .select_related("actor")
         .order_by("-at", "-id")
     )
+
+
+def audit_display(
+    events: Iterable[AuditEvent], *, can_reveal: bool, revealed: bool
+) -> dict[str, Any]:
+    """Template context of an audit table (``partials/_audit_table.html``): whether values
+    are shown in full (the view recorded the reveal), whether the reader may reveal them,
+    and whether the events shown hold any personal data to reveal."""
+    return {
+        "audit_revealed": revealed,
+        "audit_can_reveal": can_reveal,
+        "audit_has_personal": any(holds_personal_data(e.changes) for e in events),
+    }

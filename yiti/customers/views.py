@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from yiti.core.audit import audit_values_reveal
 from yiti.core.errors import ValidationFailed
 from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.panels import render_panels
-from yiti.core.selectors import audit_of_customer
+from yiti.core.selectors import audit_display, audit_of_customer
 from yiti.core.web import yiti_errors
 from yiti.customers import selectors, services
 from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose, ValueTier
@@ -355,8 +356,10 @@ def customer_reassign(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @login_required
 @yiti_errors
-@require_GET
+@require_http_methods(["GET", "POST"])
 def customer_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer's audit trail, personal data masked; POST ``reveal`` shows this page's
+    values in full to a user allowed to reveal, recorded as ``pii.reveal``."""
     customer = selectors.customer_get_for(request.user, customer_id)
     access = access_for(request.user)
     if not (access.has(Perm.AUDIT_VIEW_CUSTOMER) or access.has(Perm.AUDIT_VIEW_ALL)):
@@ -366,7 +369,24 @@ def customer_audit(request: HttpRequest, customer_id: int) -> HttpResponse:
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    return render(request, "customers/audit.html", {"customer": customer, "page": page})
+    revealed = request.method == "POST" and "reveal" in request.POST
+    if revealed:
+        audit_values_reveal(
+            actor=acting_user(request),
+            allowed=access.has(Perm.PII_REVEAL),
+            events=page.items,
+            customer=customer,
+            where=_("customer audit trail"),
+        )
+    context = {
+        "customer": customer,
+        "page": page,
+        **audit_display(page.items, can_reveal=access.has(Perm.PII_REVEAL), revealed=revealed),
+    }
+    response = render(request, "customers/audit.html", context)
+    if revealed:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- bulk reassignment -----------------------------------------------------------------------

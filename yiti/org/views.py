@@ -17,12 +17,12 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from yiti.core.audit import audit_record
+from yiti.core.audit import audit_record, audit_values_reveal
 from yiti.core.errors import ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.middleware import client_ip
 from yiti.core.pagination import paginate, parse_page
-from yiti.core.selectors import AuditFilters, audit_events
+from yiti.core.selectors import AuditFilters, audit_display, audit_events
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
 from yiti.org.forms import AuditFilterForm, TokenCreateForm, apply_error
@@ -88,16 +88,38 @@ class SignOutView(LogoutView):
 
 @login_required
 @yiti_errors
+@require_http_methods(["GET", "POST"])
 def audit_log(request: HttpRequest) -> HttpResponse:
-    access_for(request.user).require(Perm.AUDIT_VIEW_ALL)
+    """Every audit event, personal data masked; POST ``reveal`` (the filters stay in the
+    query string) shows this page's values in full, recorded as ``pii.reveal``."""
+    access = access_for(request.user)
+    access.require(Perm.AUDIT_VIEW_ALL)
     filters = AuditFilters.from_mapping(request.GET)
     page = paginate(
         audit_events(filters),
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    context = {"page": page, "filters": filters, "form": AuditFilterForm(request.GET or None)}
-    return render_page_or_partial(request, "org/audit_log.html", "org/_audit_results.html", context)
+    revealed = request.method == "POST" and "reveal" in request.POST
+    if revealed:
+        audit_values_reveal(
+            actor=acting_user(request),
+            allowed=access.has(Perm.PII_REVEAL),
+            events=page.items,
+            where=_("audit log"),
+        )
+    context = {
+        "page": page,
+        "filters": filters,
+        "form": AuditFilterForm(request.GET or None),
+        **audit_display(page.items, can_reveal=access.has(Perm.PII_REVEAL), revealed=revealed),
+    }
+    response = render_page_or_partial(
+        request, "org/audit_log.html", "org/_audit_results.html", context
+    )
+    if revealed:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

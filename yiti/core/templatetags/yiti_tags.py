@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 
 from yiti.core import masking
+from yiti.core.audit import mask_changes
 
 register = template.Library()
 
@@ -92,10 +93,16 @@ def _show(value: Any) -> str:
 
 
 @register.filter
-def audit_changes(changes: Any) -> list[dict[str, Any]]:
-    """Rows for an audit event's ``changes``; ``{field: [before, after]}`` reads before → after."""
+def audit_changes(changes: Any, revealed: Any = False) -> list[dict[str, Any]]:
+    """Rows for an audit event's ``changes``; ``{field: [before, after]}`` reads before → after.
+
+    Personal data is masked (``yiti.core.audit.mask_changes``) unless ``revealed`` is true,
+    which a view sets only after recording the reader's reveal (``audit_values_reveal``).
+    """
     if not isinstance(changes, dict):
         return []
+    if not revealed:
+        changes = mask_changes(changes)
     rows = []
     for key, value in changes.items():
         is_pair = isinstance(value, list) and len(value) == 2 and key not in LIST_KEYS
