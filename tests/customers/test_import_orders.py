@@ -437,7 +437,13 @@ def test_a_file_over_the_size_cap_is_refused(shop, tmp_path, settings):
 
 @pytest.mark.parametrize(
     "text",
-    ["2025-03-31 14:30", "2025-03-31", "2025/3/31 08:05:09", "2025-07-01T23:59:59.5", "2025年3月1日"],
+    [
+        "2025-03-31 14:30",
+        "2025-03-31",
+        "2025/3/31 08:05:09",
+        "2025-07-01T23:59:59.5",
+        "2025年3月1日",
+    ],
 )
 def test_the_fast_datetime_parameter_agrees_with_the_adapter(text):
     from django.db import connection
@@ -490,3 +496,23 @@ def test_a_large_load_rebuilds_what_it_dropped_and_a_failure_keeps_the_indexes(
     assert job.status == ImportStatus.FAILED and "disk full" in job.message
     assert Order.objects.count() == 3
     assert _order_indexes() == before
+
+
+def test_the_value_refit_reads_the_imported_orders(shop, tmp_path):
+    # given historic orders imported, one of them cancelled
+    path = csv_file(
+        tmp_path,
+        ORDER_HEADER,
+        "CRM-001,,5G-199,2025-03-31,1,199,,,,SO-1",
+        "CRM-002,,5G-199,2025-04-30,1,199,,cancelled,,SO-2",
+    )
+    assert run("orders", path).status == ImportStatus.COMPLETED
+
+    # when the value model reads its input (what `yiti value refit` fits on)
+    from yiti.decisions.inputs import read_orders
+
+    orders = read_orders(start=None, end=timezone.now())
+
+    # then the imported orders that were not cancelled are in it
+    assert list(orders.customer_id) == [shop["zhang"].pk]
+    assert list(orders.amount) == [199.0]

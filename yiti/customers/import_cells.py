@@ -8,7 +8,7 @@ cell of a million-row file, so the common spellings take a short path.
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,7 +48,7 @@ def money(text: str) -> Decimal:
         raise ValueError(_("Must not be negative."))
     if value > MONEY_MAX:
         raise ValueError(_("Too large."))
-    return value.quantize(CENT)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)  # 四舍五入, as on a receipt
 
 
 def rate(text: str) -> Decimal:

@@ -9,10 +9,12 @@ token is remembered in the user's session, so nobody else can use it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -167,6 +169,7 @@ def upload_stage(
     """Keep an upload until its mapping is confirmed; returns the token naming it."""
     importer = importer_of(kind)
     require_perm(actor, Perm(importer.perm))
+    _staging_sweep()
     token = secrets.token_urlsafe(16)
     folder = data_dir() / "staging" / token
     name = Path(getattr(upload, "name", "") or "upload.csv").name[:255]
@@ -191,6 +194,21 @@ def staged(*, session: Any, actor: User, token: str) -> tuple[Path, dict[str, An
     if not files:
         raise NotFound(_("This upload is gone; upload the file again."))
     return files[0], meta
+
+
+STAGING_HOURS = 24
+
+
+def _staging_sweep() -> None:
+    """Uploads left at the mapping step for a day are removed (with their personal data)."""
+    root = data_dir() / "staging"
+    if not root.exists():
+        return
+    limit = time.time() - STAGING_HOURS * 3600
+    for folder in root.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.stat().st_mtime < limit:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def staged_discard(token: str) -> None:

@@ -19,7 +19,7 @@ seconds of Python, not minutes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from django.db import connection, transaction
@@ -410,7 +410,7 @@ class OrdersImporter:
                 continue
             assert customer is not None and product is not None and amount is not None
             if margin is None:
-                margin = (amount * product[1]).quantize(cells.CENT)
+                margin = (amount * product[1]).quantize(cells.CENT, rounding=ROUND_HALF_UP)
             good.append(
                 (customer[0], product[0], quantity, str(amount), str(margin), at, channel,
                  customer[1], status, order_no, seller)

@@ -420,6 +420,21 @@ def _finish_job(job: ImportJob, started: float, **fields: Any) -> None:
     job.seconds = time.monotonic() - started
     job.finished_at = timezone.now()
     job.save()
+    _discard_upload(job)
+
+
+def _discard_upload(job: ImportJob) -> None:
+    """A stored upload goes once its job is done: the file holds personal data, and the job
+    keeps what its pages need (counts and errors). A file the CLI read in place stays."""
+    if not job.upload:
+        return
+    path = Path(job.upload)
+    folder = job_dir(job.pk)
+    with contextlib.suppress(OSError):
+        if path.parent == folder:
+            path.unlink(missing_ok=True)
+        if folder.exists() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def import_run(
@@ -614,6 +629,7 @@ def import_run(
     finally:
         spool_path.unlink(missing_ok=True)
         (job_dir(job.pk) / "progress.json").unlink(missing_ok=True)
+        _discard_upload(job)
     return Outcome(job=job, errors=errors)
 
 
