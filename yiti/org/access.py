@@ -79,18 +79,18 @@ def _compute(user: Any) -> Access:
     subtree_paths = [m.unit.path for m in memberships if m.role not in UNIT_ONLY_ROLES]
     for m in memberships:
         unit_ids.add(m.unit_id)
+    # people are managed by administrators and region managers in their subtrees; those
+    # subtrees are among the ones read for the scope, so one query serves both
+    region_paths = [m.unit.path for m in memberships if m.role in (Role.ADMIN, Role.REGION_MANAGER)]
+    managed: set[int] = set()
     if subtree_paths:
         q = Q()
         for path in subtree_paths:
             q |= Q(path__startswith=path)
-        unit_ids |= set(OrgUnit.objects.filter(q).values_list("id", flat=True))
-    managed: set[int] = set()
-    region_paths = [m.unit.path for m in memberships if m.role in (Role.ADMIN, Role.REGION_MANAGER)]
-    if region_paths:
-        q = Q()
-        for path in region_paths:
-            q |= Q(path__startswith=path)
-        managed = set(OrgUnit.objects.filter(q).values_list("id", flat=True))
+        for unit_id, path in OrgUnit.objects.filter(q).values_list("id", "path"):
+            unit_ids.add(unit_id)
+            if region_paths and path.startswith(tuple(region_paths)):
+                managed.add(unit_id)
     return Access(
         user_id=user.pk,
         roles=roles,

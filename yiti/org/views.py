@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.views import LoginView, LogoutView, PasswordResetConfirmView
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -51,9 +51,11 @@ class SignInView(LoginView):
     redirect_authenticated_user = True
 
     def get_default_redirect_url(self) -> str:
-        # "home" decides: the first-run checklist for an administrator of a company not set
-        # up yet, else the customer list
-        return reverse("home")
+        # administrators go through "home", which opens the first-run checklist while the
+        # company is not set up (administration.views.home); everybody else where they always did
+        if access_for(self.request.user).has(Perm.ORG_MANAGE):
+            return reverse("home")
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
