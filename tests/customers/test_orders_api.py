@@ -169,3 +169,13 @@ def test_the_list_is_scoped_like_customers_and_filters(org, api_as, shop, people
     paged = api.get("/orders", {"page_size": 1}).json()
     assert len(paged["items"]) == 1 and paged["has_next"]
     assert api.get("/orders", {"product": "nope"}).json()["field"] == "product"
+
+
+def test_the_openapi_documents_taking_and_listing_orders(org, api_as):
+    schema = api_as("am_hz").get("/openapi.json").json()
+    orders = schema["paths"]["/api/v1/orders"]
+    assert {"get", "post"} <= set(orders)
+    assert "Idempotency-Key" in {p["name"] for p in orders["post"]["parameters"]}
+    assert "201" in orders["post"]["responses"]
+    assert {"get", "post"} <= set(schema["paths"]["/api/v1/products"])
+    assert {"get", "patch"} <= set(schema["paths"]["/api/v1/products/{ref}"])

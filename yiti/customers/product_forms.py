@@ -57,7 +57,7 @@ class ProductForm(forms.Form):
         self.product = product
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("margin_rate") is not None and data.get("unit_margin") is not None:
             initial = self.initial.get("margin_rate")
             if self.product is not None and data["margin_rate"] == initial:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -771,7 +771,7 @@ def _money(value: Any, field_name: str) -> Decimal:
     amount = _decimal(value, field_name)
     if amount > MAX_PRICE:
         raise ValidationFailed(_("The amount is too large."), field=field_name)
-    return amount.quantize(CENT)
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)  # 四舍五入, as on a receipt
 
 
 def _clean_code(code: str, *, exclude_pk: int | None = None) -> str:
@@ -960,9 +960,10 @@ def order_create(
     if status not in OrderStatus.values:
         raise ValidationFailed(_("Unknown order status."), field="status")
     quantity_n = _quantity(quantity)
-    amount_d = _money(product.price * quantity_n if amount in (None, "") else amount, "amount")
+    price = Decimal(str(product.price))
+    amount_d = _money(price * quantity_n if amount in (None, "") else amount, "amount")
     margin_d = (
-        (amount_d * Decimal(str(product.margin_rate))).quantize(CENT)
+        (amount_d * Decimal(str(product.margin_rate))).quantize(CENT, rounding=ROUND_HALF_UP)
         if margin in (None, "")
         else _money(margin, "margin")
     )
