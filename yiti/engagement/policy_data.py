@@ -36,7 +36,9 @@ bounded by the database's text limit (1 GB on both: tens of millions of rows).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,19 +86,40 @@ def utc_offset(at: datetime | None = None) -> int:
     return int(offset.total_seconds()) if offset else 0
 
 
+# A rule set standing in for the table's while a change is previewed (``rules_proposed``): a
+# context variable, so that a preview in one request or thread never leaks into another.
+_PROPOSED: ContextVar[list[Rule] | None] = ContextVar("proposed_rules", default=None)
+
+
+@contextmanager
+def rules_proposed(rules: list[Rule]) -> Iterator[None]:
+    """Within this block :func:`rules_active` answers ``rules`` (a dry run of a rule change
+    through the planner, which reads the rules as data); nothing is written."""
+    token = _PROPOSED.set(list(rules))
+    try:
+        yield
+    finally:
+        _PROPOSED.reset(token)
+
+
+def rule_of(rule: ContactPolicyRule) -> Rule:
+    """The engine's view of a stored (or proposed, unsaved) rule."""
+    return Rule(
+        name=rule.name,
+        max_contacts=rule.max_contacts,
+        window_days=rule.window_days,
+        purposes=frozenset(rule.purposes or ()),
+        channels=frozenset(rule.channels or ()),
+        weights={str(k): float(v) for k, v in (rule.weights or {}).items()},
+    )
+
+
 def rules_active() -> list[Rule]:
     """The active contact caps, in id order (the order ``cap:<rule>`` reasons are chosen in)."""
-    return [
-        Rule(
-            name=r.name,
-            max_contacts=r.max_contacts,
-            window_days=r.window_days,
-            purposes=frozenset(r.purposes or ()),
-            channels=frozenset(r.channels or ()),
-            weights={str(k): float(v) for k, v in (r.weights or {}).items()},
-        )
-        for r in ContactPolicyRule.objects.filter(active=True).order_by("id")
-    ]
+    proposed = _PROPOSED.get()
+    if proposed is not None:
+        return list(proposed)
+    return [rule_of(r) for r in ContactPolicyRule.objects.filter(active=True).order_by("id")]
 
 
 def quiet_active() -> list[Quiet]:

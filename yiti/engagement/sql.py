@@ -6,7 +6,7 @@ its per-object work. Each is tested on both databases against an ORM reference.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.db import connection
@@ -15,9 +15,12 @@ from django.db.models import Model
 from yiti.customers.models import Customer
 
 
-def secondary_indexes_drop(model: type[Model]) -> list[tuple[str, str]]:
-    """SQLite: drop every index of ``model``'s table that was created by a statement (not the
-    primary key), inside the caller's transaction; returns ``(name, CREATE statement)`` for
+def secondary_indexes_drop(
+    model: type[Model], *, keep: Collection[str] = ()
+) -> list[tuple[str, str]]:
+    """SQLite: drop the indexes of ``model``'s table that were created by a statement (not the
+    primary key), except those named in ``keep`` (e.g. partial indexes the load adds no entry
+    to), inside the caller's transaction; returns ``(name, CREATE statement)`` for
     :func:`indexes_create`. A rollback brings them back. Other databases: nothing ([])."""
     if connection.vendor != "sqlite":
         return []
@@ -27,7 +30,7 @@ def secondary_indexes_drop(model: type[Model]) -> list[tuple[str, str]]:
             "AND sql IS NOT NULL ORDER BY name",
             [model._meta.db_table],
         )
-        indexes = [(str(name), str(text)) for name, text in cursor.fetchall()]
+        indexes = [(str(name), str(text)) for name, text in cursor.fetchall() if name not in keep]
         for name, _text in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     return indexes
