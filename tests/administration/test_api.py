@@ -372,3 +372,14 @@ def test_membership_dates_are_checked(org, api_as):
 def test_the_me_endpoint_still_answers(org, api_as):
     res = api_as("am_hz").get("/me")
     assert res.status_code == 200 and res.json()["username"] == "am_hz"
+
+
+def test_one_user_with_every_membership_including_ended_ones(org, api_as):
+    admin = api_as("admin")
+    membership = Membership.objects.get(user=org.users["am_hz2"])
+    admin.delete(f"/org/memberships/{membership.pk}")
+    res = admin.get(f"/org/users/{org.users['am_hz2'].pk}")
+    assert res.status_code == 200
+    [held] = res.json()["memberships"]
+    assert held["unit"]["code"] == "hz" and held["in_force"] is False
+    assert api_as("rm_north").get(f"/org/users/{org.users['am_hz2'].pk}").status_code == 404

@@ -137,3 +137,23 @@ def test_load_is_all_or_nothing_with_row_level_errors(org, tmp_path):
     missing.write_text("code,name\nx,y\n", encoding="utf-8")
     with pytest.raises(CommandError, match="Missing column"):
         org_cmd("load", str(missing))
+
+
+def test_user_create_with_send_link_mails_the_link(
+    org, smtp_server, worker_inline, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        org_cmd(
+            "user-create",
+            "am_mail",
+            "--email",
+            "mail@example.com",
+            "--send-link",
+            "--unit",
+            "hz",
+            "--role",
+            "account_manager",
+        )
+    [mail] = smtp_server.messages
+    assert mail.rcpt_to == ["mail@example.com"]
+    assert "/account/set-password/" in mail.body and "am_mail" in mail.body
