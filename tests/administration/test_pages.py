@@ -336,3 +336,16 @@ def test_a_deactivated_users_web_session_ends_on_the_next_page(org, web_as):
     )
     res = client.get(reverse("customers:list"))
     assert res.status_code == 302 and res.url.startswith(reverse("login"))
+
+
+def test_the_user_page_shows_who_changed_what_and_when(org, web_as):
+    admin = web_as("admin")
+    user = org.users["am_nb"]
+    url = reverse("administration:user_detail", args=[user.pk])
+    admin.post(url, {"action": "grant", "grant-unit": org.hz.pk, "grant-role": "analyst"})
+    admin.post(url, {"action": "edit", "display_name": "陈静", "email": "", "phone": "13912345678"})
+    history = re.search(r'id="history".*?</section>', admin.get(url).content.decode(), re.S).group(
+        0
+    )
+    assert "Role granted" in history and "Details changed" in history and "admin" in history
+    assert "13912345678" not in history  # what changed is in the audit log, not repeated here

@@ -9,9 +9,11 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from yiti.campaigns.choices import CampaignStatus
 from yiti.campaigns.models import Campaign
+from yiti.core.models import AuditEvent
 from yiti.customers.choices import CustomerStatus
 from yiti.customers.models import Customer, Order, Product
 from yiti.engagement.models import ContactPolicyRule
@@ -211,3 +213,44 @@ def checklist() -> list[ChecklistItem]:
 
 def checklist_complete() -> bool:
     return all(item.done for item in checklist())
+
+
+# --- a person's history ----------------------------------------------------------------------
+
+HISTORY_LABELS = {
+    "org.user_create": _("Created"),
+    "org.user_update": _("Details changed"),
+    "org.user_deactivate": _("Deactivated"),
+    "org.user_activate": _("Reactivated"),
+    "org.user_set_password": _("Password set by an administrator"),
+    "org.password_link_send": _("Set-password link sent"),
+    "org.password_set_by_link": _("Password chosen through the link"),
+    "org.password_change": _("Password changed by the user"),
+    "org.membership_grant": _("Role granted"),
+    "org.membership_end": _("Role ended"),
+}
+
+
+def user_history(user: User, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest administration events about ``user`` and his memberships (two indexed
+    queries), as what happened, who did it and when — no values, so no personal data."""
+    membership_ids = [
+        str(i) for i in Membership.objects.filter(user=user).values_list("id", flat=True)
+    ]
+    events = (
+        AuditEvent.objects.filter(
+            Q(object_type=User._meta.label_lower, object_id=str(user.pk))
+            | Q(object_type=Membership._meta.label_lower, object_id__in=membership_ids)
+        )
+        .select_related("actor")
+        .order_by("-at", "-id")[:limit]
+    )
+    return [
+        {
+            "at": e.at,
+            "actor": e.actor,
+            "what": HISTORY_LABELS.get(e.action, e.action),
+            "detail": e.summary,
+        }
+        for e in events
+    ]

@@ -474,6 +474,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "grant": grant,
         "password": password,
         "memberships": selectors.user_memberships(user),
+        "history": selectors.user_history(user),
         "is_self": user.pk == actor.pk,
     }
     failed = edit.errors or grant.errors or password.errors
