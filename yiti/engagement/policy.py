@@ -659,10 +659,19 @@ def _static_keys(
     for c in contacts:
         if not len(c.customer_id) or not len(group_cust):
             continue
-        g = np.minimum(np.searchsorted(group_cust, c.customer_id), len(group_cust) - 1)
+        dense = _dense_span(group_cust, c.customer_id)
+        if dense is not None:  # a table of group by customer id (ids are mostly dense)
+            low, size = dense
+            table = np.full(size, -1, dtype=_I64)
+            table[group_cust - low] = np.arange(len(group_cust))
+            g = table[c.customer_id - low]
+            found = g >= 0
+        else:
+            g = np.minimum(np.searchsorted(group_cust, c.customer_id), len(group_cust) - 1)
+            found = group_cust[g] == c.customer_id
         rel = c.at - base
-        sel = (group_cust[g] == c.customer_id) & (rel >= 0) & (rel < _TIME_LIMIT)
-        key = (g[sel].astype(_I64) << _TIME_BITS) | rel[sel]
+        sel = found & (rel >= 0) & (rel < _TIME_LIMIT)
+        key = (g[sel] << _TIME_BITS) | rel[sel]
         parts.append((key, c.channel[sel], c.purpose[sel], c.count[sel]))
     if not parts:
         z = np.zeros(0, dtype=_I64)
