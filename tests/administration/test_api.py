@@ -383,3 +383,43 @@ def test_one_user_with_every_membership_including_ended_ones(org, api_as):
     [held] = res.json()["memberships"]
     assert held["unit"]["code"] == "hz" and held["in_force"] is False
     assert api_as("rm_north").get(f"/org/users/{org.users['am_hz2'].pk}").status_code == 404
+
+
+def test_a_company_built_from_an_empty_database_through_the_api_only(db):
+    # given only a superuser made by `yiti createsuperuser`, with no unit and no membership
+    boss = User.objects.create_superuser("boss", "boss@example.com", STRONG)
+    _t, raw = token_create(user=boss, name="setup")
+    api = Api(token=raw)
+    # when the company, a region, two branches and an account manager are created over the API
+    assert (
+        api.post("/org/units", {"name": "某某电信", "code": "hq", "kind": "company"}).status_code
+        == 201
+    )
+    assert (
+        api.post(
+            "/org/units", {"name": "华东", "code": "east", "kind": "region", "parent": "hq"}
+        ).status_code
+        == 201
+    )
+    for code, name in (("hz", "杭州"), ("nb", "宁波")):
+        assert (
+            api.post(
+                "/org/units", {"name": name, "code": code, "kind": "branch", "parent": "east"}
+            ).status_code
+            == 201
+        )
+    res = api.post(
+        "/org/users",
+        {
+            "username": "am_hz",
+            "password": STRONG,
+            "memberships": [{"unit": "hz", "role": "account_manager"}],
+        },
+    )
+    assert res.status_code == 201
+    for unit, name in (("hz", "李娜"), ("hz", "张伟"), ("nb", "王芳")):
+        assert api.post("/customers", {"name": name, "unit": unit}).status_code == 201
+    # then the account manager's own token sees exactly his branch's customers
+    _t, am_raw = token_create(user=User.objects.get(username="am_hz"), name="t")
+    names = {c["name"] for c in Api(token=am_raw).get("/customers").json()["items"]}
+    assert names == {"李娜", "张伟"}
