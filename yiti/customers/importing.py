@@ -66,6 +66,7 @@ class ImportContext:
     created: int = 0  # the importer adds what it wrote (rows created)
     updated: int = 0
     unchanged: int = 0
+    rows_to_write: int = 0  # set by the runner before the first ``write``: the valid tuples
 
 
 class Importer(Protocol):

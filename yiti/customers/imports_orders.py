@@ -162,9 +162,13 @@ class OrdersImporter:
             users={},  # username -> id | reason
             order_nos={},  # order number -> first row
             moments={},
+            amounts={},  # amount text -> Decimal, or the reason it is not one
+            margins={},  # (amount text, product id) -> the default margin's text
             moment=cells.MomentParam(cells.local_zone(), connection.ops.adapt_datetimefield_value),
             numbered=Order.objects.filter(external_id__isnull=False).exists(),
-            existing=Order.objects.count(),
+            # the table's size (its highest id): rebuilding the indexes pays only for a load
+            # that is large against what is there already
+            existing=Order.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
             written=0,
             dropped=[],
         )
@@ -270,8 +274,11 @@ class OrdersImporter:
             if fresh and st["numbered"]
             else set()
         )
-        if len(moments) > _CACHE_LIMIT:
-            moments.clear()
+        amounts: dict[str, Decimal | str] = st["amounts"]
+        margins: dict[tuple[str, int], str] = st["margins"]
+        for cache in (moments, amounts, margins):
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
 
         good: list[tuple[Any, ...]] = []
         bad: list[RowError] = []
@@ -331,15 +338,22 @@ class OrdersImporter:
                         moments[raw_at] = at
             raw_amount = row["amount"]
             amount: Decimal | None = None
-            try:
-                amount = cells.money(raw_amount) if raw_amount else None
-                if amount is None:
-                    bad.append(RowError(number, "amount", "", _("Required.")))
-            except ValueError as exc:
-                bad.append(RowError(number, "amount", raw_amount, str(exc)))
+            known_amount = amounts.get(raw_amount)  # prices repeat: each text parsed once
+            if known_amount is None:
+                try:
+                    known_amount = cells.money(raw_amount) if raw_amount else _("Required.")
+                except ValueError as exc:
+                    known_amount = str(exc)
+                amounts[raw_amount] = known_amount
+            if isinstance(known_amount, str):
+                bad.append(RowError(number, "amount", raw_amount, known_amount))
+            else:
+                amount = known_amount
             raw_quantity = row.get("quantity", "")
             quantity = 1
-            if raw_quantity:
+            if raw_quantity.isdigit() and 1 <= int(raw_quantity) <= 1_000_000:
+                quantity = int(raw_quantity)
+            elif raw_quantity:
                 try:
                     quantity = int(Decimal(raw_quantity))
                     if not 1 <= quantity <= 1_000_000 or quantity != Decimal(raw_quantity):
@@ -410,16 +424,22 @@ class OrdersImporter:
                 continue
             assert customer is not None and product is not None and amount is not None
             if margin is None:
-                margin = (amount * product[1]).quantize(cells.CENT, rounding=ROUND_HALF_UP)
+                margin_text = margins.get((raw_amount, product[0]))
+                if margin_text is None:
+                    margin_text = margins[(raw_amount, product[0])] = str(
+                        (amount * product[1]).quantize(cells.CENT, rounding=ROUND_HALF_UP)
+                    )
+            else:
+                margin_text = str(margin)
             good.append(
-                (customer[0], product[0], quantity, str(amount), str(margin), at, channel,
+                (customer[0], product[0], quantity, str(amount), margin_text, at, channel,
                  customer[1], status, order_no, seller)
             )  # fmt: skip
         return good, bad
 
     def write(self, rows: list[tuple[Any, ...]], ctx: ImportContext) -> None:
         st = ctx.state
-        if not st["dropped"] and st["written"] + len(rows) > max(
+        if not st["dropped"] and max(ctx.rows_to_write, st["written"] + len(rows)) > max(
             REBUILD_AFTER, st["existing"] // 2
         ):
             # SQLite: building the indexes once at the end is much cheaper than a million

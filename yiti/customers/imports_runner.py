@@ -592,6 +592,7 @@ def import_run(
         return Outcome(job=job, errors=errors)
 
     ctx.created = ctx.updated = 0  # now counted as written (unchanged rows were counted)
+    ctx.rows_to_write = valid
     progress.phase = "writing"
     written = 0
     try:
