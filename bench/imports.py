@@ -150,6 +150,7 @@ def _write_file(path: Path, rows: int, customers: int, log: Callable[[str], None
 
 
 def run(*, customers: int, reuse: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    del reuse  # a database with customers is always reused (the orders are cleared)
     rows = int(os.environ.get("YITI_BENCH_ROWS") or customers)
     wanted_customers = max(rows // 10, 1000)
     result: dict[str, Any] = {
@@ -158,7 +159,7 @@ def run(*, customers: int, reuse: bool, log: Callable[[str], None]) -> dict[str,
         "rows": rows,
     }
     existing = Customer.objects.count()
-    if existing and reuse:
+    if existing:  # (a server database is not recreated: its customers are reused)
         log(f"Reusing the benchmark database with {existing:,} customers.")
         result["seed"] = {"reused": True, "customers": existing}
         wanted_customers = existing
@@ -168,8 +169,8 @@ def run(*, customers: int, reuse: bool, log: Callable[[str], None]) -> dict[str,
         result["seed"] = _seed(wanted_customers, log)
     folder = Path(settings.DATA_DIR) / "imports-bench"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"orders-{rows}.csv"
-    if not (reuse and path.exists()):
+    path = folder / f"orders-{rows}-{wanted_customers}.csv"
+    if not path.exists():
         result["file_s"] = round(_write_file(path, rows, wanted_customers, log), 1)
     result["file_mb"] = round(path.stat().st_size / 1e6, 1)
 
