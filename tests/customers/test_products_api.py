@@ -109,3 +109,8 @@ def test_others_are_refused_403(org, api_as, username):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert Product.objects.get(code="bb-300m").active
+
+
+def test_an_unknown_active_filter_is_a_422(org, api_as):
+    response = api_as("am_hz").get("/products", {"active": "maybe"})
+    assert response.status_code == 422 and response.json()["field"] == "active"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -70,10 +70,8 @@ class ProductPage(Schema):
 class ProductQuery(Schema):
     q: str = Field("", max_length=100, description="Code or name contains.")
     category: ProductCategory | None = None
-    active: str = Field(
-        "true",
-        description="true (on sale, the default), false (deactivated) or all.",
-        json_schema_extra={"enum": ["true", "false", "all"]},
+    active: Literal["true", "false", "all"] = Field(
+        "true", description="true (on sale, the default), false (deactivated) or all."
     )
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)

@@ -4,6 +4,11 @@ The operation lives in the service app because it opens a ticket (``order_take``
 to the catalogue's router (``yiti.customers.api_catalogue``, mounted at /api/v1) by
 :func:`register`, called from the service app's ``AppConfig.ready`` like its panels. Retries
 with the same ``Idempotency-Key`` replay the first answer (``yiti.api.idempotency``): one order.
+
+Who may take an order: holders of ``order.take`` — account managers, region managers, service
+agents (call-centre and counter sales, the next best action) and care agents (offers accepted on
+a care or campaign call), and administrators — for a customer they see. Campaign managers,
+analysts, finance and field engineers may not.
 """
 
 from __future__ import annotations
