@@ -132,3 +132,33 @@ def test_the_panel_asks_quantity_and_channel_before_confirming(org, offer, custo
     assert order.quantity == 3 and order.channel == "visit"
     assert order.sold_by == org.users["am_hz"]
     assert Ticket.objects.filter(order=order, kind=TicketKind.ORDER_PROCESSING).exists()
+
+
+def test_the_api_takes_quantity_and_sales_channel_of_an_accepted_offer(
+    org, api_as, offer, customer
+):
+    response = api_as("svc_east").post(
+        "/decisions/next-best-action/outcome",
+        {
+            "customer_id": customer.pk,
+            "action": f"offer:{offer.pk}",
+            "result": "accepted",
+            "context": {"channel": "call", "reason": "general"},
+            "quantity": 2,
+            "sales_channel": "online",
+        },
+    )
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(pk=response.json()["order_id"])
+    assert (order.quantity, order.channel, order.amount) == (2, "online", Decimal("1800.00"))
+    assert Ticket.objects.filter(order=order, kind=TicketKind.ORDER_PROCESSING).exists()
+    bad = api_as("svc_east").post(
+        "/decisions/next-best-action/outcome",
+        {
+            "customer_id": customer.pk,
+            "action": f"offer:{offer.pk}",
+            "result": "accepted",
+            "quantity": 0,
+        },
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "quantity"

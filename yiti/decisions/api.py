@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.customers.choices import SalesChannel
 from yiti.customers.models import CustomerValue
 from yiti.customers.selectors import customer_get_for
 from yiti.decisions import nba, rules, selectors, services
@@ -354,6 +355,10 @@ class NbaOutcomeIn(Schema):
     result: str = Field(description="accepted or declined")
     context: NbaContextIn | None = None
     note: str = ""
+    quantity: int = Field(1, ge=1, le=1000, description="Units sold when an offer is accepted.")
+    sales_channel: SalesChannel | None = Field(
+        None, description="Where the accepted offer is sold; default from the context's channel."
+    )
 
 
 class PropensityOut(Schema):
@@ -441,6 +446,8 @@ def next_best_action_outcome(request: HttpRequest, payload: NbaOutcomeIn) -> Sta
         result=payload.result,
         context=context,
         note=payload.note,
+        quantity=payload.quantity,
+        sales_channel=payload.sales_channel,
     )
     o, p = recorded.outcome, recorded.propensity
     row = selectors.propensities_list(action=p.action, segment=p.segment)[0]
