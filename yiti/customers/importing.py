@@ -12,6 +12,21 @@ nothing is written.
 A kind registers itself from its app's ``AppConfig.ready`` with :func:`register`, so the
 runner (in ``customers``) can run importers that live in higher apps (interactions and the
 do-not-disturb list live in ``engagement``) without importing them.
+
+Optional hooks the runner calls when an importer has them (plain methods, not part of the
+protocol, so importers without them stay valid):
+
+* ``required_columns(ctx) -> list[str]``: the keys a file must map, when they depend on the
+  options (customers: ``unit`` is optional with a default unit); default: ``Column.required``.
+* ``check_columns(keys: set[str], ctx) -> None``: raise ``ValidationFailed`` (field "file")
+  for a file whose mapped columns cannot work (orders: neither customer id nor phone).
+* ``validate_end(ctx) -> (tuples, errors)``: after the last chunk, for an importer that must
+  see the whole file before it decides (customers: merged customers, updates by external id).
+
+Before the first ``write`` the runner sets ``ctx.rows_to_write`` (the valid tuples), so a
+large load can choose its write strategy up front (orders: SQLite's indexes rebuilt once).
+Raising ``ValidationFailed`` from ``begin`` or ``validate`` rejects the whole file with its
+message; any other ``YitiError`` from ``begin`` too (e.g. ``PermissionDenied``).
 """
 
 from __future__ import annotations
