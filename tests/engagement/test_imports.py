@@ -363,3 +363,33 @@ def test_only_policy_managers_import_the_do_not_disturb_list(org, book):
     with pytest.raises(PermissionDenied):
         SuppressionImporter().begin(_ctx(org.users["rm_east"]))
     SuppressionImporter().begin(_ctx(org.users["cm"]))
+
+
+def test_last_contact_moves_forward_only_like_the_orm_reference(org):
+    from yiti.customers.services import customers_touch
+    from yiti.engagement import sql
+
+    t = [timezone.now() - timedelta(days=d) for d in (30, 20, 10)]
+    a = CustomerFactory(unit=org.hz, last_contact_at=t[0])
+    b = CustomerFactory(unit=org.hz)
+    c = CustomerFactory(unit=org.hz, last_contact_at=t[2])
+    twins = [CustomerFactory(unit=org.hz, last_contact_at=x.last_contact_at) for x in (a, b, c)]
+    param = connection.ops.adapt_datetimefield_value
+    moved = sql.customers_last_contact_forward(
+        {a.pk: param(t[1]), b.pk: param(t[0]), c.pk: param(t[1])}
+    )
+    # the ORM reference: customers_touch moves forward, never back
+    for twin, at in zip(twins, (t[1], t[0], t[1]), strict=True):
+        customers_touch(customer_ids=[twin.pk], at=at)
+    got = list(
+        Customer.objects.filter(pk__in=[a.pk, b.pk, c.pk])
+        .order_by("pk")
+        .values_list("last_contact_at", flat=True)
+    )
+    expected = list(
+        Customer.objects.filter(pk__in=[x.pk for x in twins])
+        .order_by("pk")
+        .values_list("last_contact_at", flat=True)
+    )
+    assert got == expected == [t[1], t[0], t[2]]
+    assert moved == 2
