@@ -41,21 +41,20 @@ import time
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import phonenumbers
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yiti.core.audit import audit_bulk, audit_record
 from yiti.core.bulk import analyze, insert_rows, update_rows
-from yiti.core.errors import NotFound, ValidationFailed
+from yiti.core.errors import ValidationFailed
 from yiti.core.search import search_key
 from yiti.customers import importing as _contract
 from yiti.customers.choices import (
@@ -77,7 +76,7 @@ from yiti.customers.models import (
     ImportJob,
 )
 from yiti.customers.rules import is_visible, require_perm
-from yiti.org.access import Access, access_for
+from yiti.org.access import Access
 from yiti.org.choices import Role
 from yiti.org.models import Membership, OrgUnit, User
 from yiti.org.roles import Perm
@@ -85,7 +84,6 @@ from yiti.org.roles import Perm
 CHUNK = 2000  # rows per look-up query and per INSERT batch
 ANALYZE_AFTER = 10_000  # rows written after which the planner's statistics are refreshed
 MAX_STORED_ERRORS = 100_000
-ERRORS_SHOWN = 200
 
 # --- columns --------------------------------------------------------------------------------
 
@@ -1091,24 +1089,7 @@ def customers_import(
     return ImportResult(job=job, plan=plan)
 
 
-# --- reading jobs and reports ---------------------------------------------------------------
-
-
-def import_jobs_for(user: Any, *, limit: int = 10) -> QuerySet[ImportJob]:
-    return ImportJob.objects.filter(actor_id=user.pk).defer("errors")[:limit]
-
-
-def import_job_get_for(user: Any, job_id: int) -> ImportJob:
-    """A job its author (or an administrator) may reopen."""
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None or (job.actor_id != user.pk and not access_for(user).is_admin):
-        raise NotFound(_("Import not found."))
-    return job
-
-
-def error_report_rows(job: ImportJob) -> Iterable[list[Any]]:
-    yield [_("Row"), _("Column"), _("Value"), _("Reason")]
-    yield from job.errors
+# --- templates -----------------------------------------------------------------------------
 
 
 def template_headers() -> list[str]:

@@ -26,14 +26,13 @@ from yiti.customers.exports import (
     customers_export,
     xlsx_file,
 )
-from yiti.customers.import_jobs import import_job_create
-from yiti.customers.imports import (
-    COLUMNS,
+from yiti.customers.import_jobs import (
     error_report_rows,
+    import_job_create,
     import_job_get_for,
     import_jobs_for,
-    template_headers,
 )
+from yiti.customers.imports import COLUMNS, template_headers
 from yiti.customers.selectors import CustomerFilters
 from yiti.org.access import access_for
 from yiti.org.models import OrgUnit
