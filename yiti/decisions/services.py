@@ -255,10 +255,13 @@ def _require_finite(book_ids: np.ndarray, scores: Scores) -> None:
     for name in FLOAT_SCORES:
         bad |= ~np.isfinite(getattr(scores, name))
     if bad.any():
-        examples = ", ".join(str(i) for i in book_ids[bad][:5].tolist())
+        logger.warning(
+            "value refit: scores not finite for customer ids %s",
+            ", ".join(str(i) for i in book_ids[bad][:20].tolist()),
+        )
         raise ModelFitError(
-            f"{int(bad.sum())} customers got scores that are not finite (NaN or infinite; "
-            f"customer ids {examples}…): nothing was written"
+            f"{int(bad.sum())} customers got scores that are not finite (NaN or infinite): "
+            "nothing was written, the previous scores stay"
         )
 
 
