@@ -178,9 +178,7 @@ def test_who_may_add_which_suppression(org):
         suppression_add(actor=org.users["admin"], customer=hz_customer, reason="open_complaint")
     assert refused.value.field == "reason"
     with pytest.raises(ValidationFailed) as refused:
-        suppression_add(
-            actor=org.users["admin"], customer=hz_customer, expires_at=date(2020, 1, 1)
-        )
+        suppression_add(actor=org.users["admin"], customer=hz_customer, expires_at=date(2020, 1, 1))
     assert refused.value.field == "expires_at"
     suppression_add(actor=org.users["admin"], customer=hz_customer, reason="legal")
     assert Suppression.objects.count() == 1
@@ -246,3 +244,17 @@ def test_lifting_an_entry(org):
     legal = suppression_add(actor=org.users["admin"], customer=customer, reason="legal")
     with pytest.raises(PermissionDenied):
         suppression_lift_entry(actor=org.users["am_hz"], suppression=legal)
+
+
+def test_the_next_best_action_reads_an_expired_entry_as_lifted(org):
+    # the one reader outside engagement with its own SQL (decisions.nba's profile query)
+    from yiti.decisions.nba import profile_load
+
+    customer = CustomerFactory(unit=org.hz)
+    row = suppression_add(actor=None, customer=customer, expires_at=date(2099, 1, 1))
+    now = timezone.now()
+    loaded = profile_load(customer.pk, now=now, longest_days=30)
+    assert loaded is not None and loaded.state.suppressions == ["do_not_disturb"]
+    Suppression.objects.filter(pk=row.pk).update(expires_at=now - timedelta(minutes=1))
+    loaded = profile_load(customer.pk, now=now, longest_days=30)
+    assert loaded is not None and loaded.state.suppressions == []
