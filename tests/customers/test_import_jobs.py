@@ -321,3 +321,19 @@ def test_customers_import_as_a_background_kind(
     assert (job.created_count, job.skipped_count) == (1, 1)
     assert job.errors[0][:3] == [3, "手机", "12345"]
     assert Customer.objects.get().unit == org.hz
+
+
+def test_a_job_that_does_not_move_is_flagged(web, shop, org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job = ImportJob.objects.create(
+        kind="orders", actor=org.users["rm_east"], file_name="x.csv", status=ImportStatus.QUEUED
+    )
+    assert progress_of(job)["stalled"] is False
+    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    job.refresh_from_db()
+    assert progress_of(job)["stalled"] is True
+    page = web("rm_east").get(reverse("imports:job", args=[job.pk]))
+    assert "is the background worker running" in page.content.decode()

@@ -40,6 +40,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,6 +69,7 @@ MAX_STORED_ERRORS = 100_000
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 SAMPLE_BYTES = 1 << 20  # what the encoding and delimiter are chosen from
 PREVIEW_ROWS = 5
+STALLED_AFTER = timedelta(minutes=10)
 
 
 def max_bytes() -> int:
@@ -369,9 +371,19 @@ def progress_of(job: ImportJob) -> dict[str, Any]:
         "rows_written": 0,
         "rows_valid": 0,
     }
+    last_move = job.updated_at
     if job.status == ImportStatus.RUNNING:
         with contextlib.suppress(OSError, ValueError):
-            state.update(json.loads((job_dir(job.pk) / "progress.json").read_text()))
+            path = job_dir(job.pk) / "progress.json"
+            state.update(json.loads(path.read_text()))
+            moved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+            last_move = max(last_move, moved) if last_move else moved
+    # a job that has not moved for a while: the worker is not running, or stopped mid-way
+    state["stalled"] = bool(
+        job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+        and last_move is not None
+        and timezone.now() - last_move > STALLED_AFTER
+    )
     total = state["bytes_total"] or 0
     if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         percent = 100
