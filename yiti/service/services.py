@@ -913,21 +913,6 @@ def calendar_save(
             row.calendar = target
         CalendarException.objects.bulk_create(exception_rows)
     changes = diff(before, snapshot(target, CALENDAR_FIELDS))
-    if not has_weekly_hours(weekly):
-        raise ValidationFailed(NO_HOURS_MESSAGE, field="weekly_hours", code="no_working_hours")
-    default_clash = BusinessCalendar.objects.filter(unit__isnull=True)
-    if calendar is not None:
-        default_clash = default_clash.exclude(pk=calendar.pk)
-    if unit is None and default_clash.exists():
-        raise ValidationFailed(
-            _(
-                "There is a company default calendar already (%(name)s): change it, or choose "
-                "the unit this calendar is for."
-            )
-            % {"name": default_clash.values_list("name", flat=True).first()},
-            field="unit",
-            code="duplicate_default",
-        )
     if exceptions is not None:
         changes["exceptions"] = [f"{r.date}" for r in exception_rows]
     audit_record(
