@@ -197,6 +197,9 @@ def test_expected_purchases_stay_finite_when_a_fit_runs_to_the_parameter_bound()
     ok = np.isfinite(old)
     assert 0 < ok.sum() < ok.size
     np.testing.assert_allclose(new[ok], old[ok], rtol=1e-6)
+    # And one customer alone (scalars) takes the same path
+    one = bgnbd_expected_purchases(params, 120 * DAYS_PER_MONTH, 2000.0, 2700.0, 3000.0)
+    assert np.shape(one) == () and float(one) == pytest.approx(float(new[-1, -1, -1]))
 
 
 def test_numerical_integration_agrees_with_the_closed_form():

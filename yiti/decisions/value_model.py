@@ -391,9 +391,11 @@ def bgnbd_expected_purchases(
     integrated numerically (:func:`_alive_purchases_by_quadrature`).
     The closed forms need a ≠ 1; a fitted ``a`` within 1e-6 of 1 is nudged away from it.
     """
-    horizon, x, t_x, age = np.broadcast_arrays(
+    columns = np.broadcast_arrays(
         _as_float(t), _as_float(frequency), _as_float(recency), _as_float(T)
     )
+    shape = columns[0].shape
+    horizon, x, t_x, age = (np.ravel(c) for c in columns)  # 1-d: scalars too
     r, alpha, b = params.r, params.alpha, params.b
     a = params.a if abs(params.a - 1.0) > 1e-6 else 1.0 + 1e-6
     z = horizon / (alpha + age + horizon)
@@ -413,7 +415,7 @@ def bgnbd_expected_purchases(
             params, horizon[still], x[still], age[still]
         )
     alive = expit(-_log_dropout_odds(params, x, t_x, age))
-    return np.asarray(given_alive * alive, dtype=np.float64)
+    return np.asarray(given_alive * alive, dtype=np.float64).reshape(shape)
 
 
 QUADRATURE_NODES = 801
