@@ -95,6 +95,7 @@ class OptionsForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def index(request: HttpRequest) -> HttpResponse:
     """Step 1: choose what to import and upload the file."""
+    user: Any = request.user  # login_required: a User
     kinds = _kinds(request)
     wanted = request.GET.get("kind", "")
     initial = {"kind": wanted if wanted in dict(kinds) else kinds[0][0]}
@@ -103,18 +104,19 @@ def index(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             kind = form.cleaned_data["kind"]
+            token = ""
             try:
                 token = upload_stage(
                     session=request.session,
-                    actor=request.user,  # type: ignore[arg-type]  # login_required
+                    actor=user,
                     kind=kind,
                     upload=form.cleaned_data["file"],
                     options={},
                 )
-                path, meta = staged(session=request.session, actor=request.user, token=token)  # type: ignore[arg-type]
+                path, meta = staged(session=request.session, actor=user, token=token)
                 preview(path, meta["file_name"], importer_of(kind))  # a bad file is told here
             except ValidationFailed as exc:
-                if "token" in locals():
+                if token:
                     staged_discard(token)
                 form.add_error("file", exc.message)
             else:
