@@ -50,6 +50,8 @@ def customers_last_contact_forward(latest: Mapping[int, Any], batch_size: int = 
     if not latest:
         return 0
     table = connection.ops.quote_name(Customer._meta.db_table)
+    if connection.vendor == "postgresql":
+        return _last_contact_forward_pg(table, latest, batch_size * 5)
     statement = (
         f"UPDATE {table} SET last_contact_at = %s "  # noqa: S608 (quoted identifier)
         "WHERE id = %s AND (last_contact_at IS NULL OR last_contact_at < %s)"
@@ -59,5 +61,23 @@ def customers_last_contact_forward(latest: Mapping[int, Any], batch_size: int = 
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch_size):
             cursor.executemany(statement, rows[start : start + batch_size])
+            moved += max(cursor.rowcount, 0)
+    return moved
+
+
+def _last_contact_forward_pg(table: str, latest: Mapping[int, Any], batch_size: int) -> int:
+    """PostgreSQL: one UPDATE … FROM unnest(ids, times) per batch (executemany would be a
+    round trip per customer)."""
+    statement = (
+        f"UPDATE {table} AS c SET last_contact_at = v.at "  # noqa: S608 (quoted identifier)
+        "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+        "WHERE c.id = v.id AND (c.last_contact_at IS NULL OR c.last_contact_at < v.at)"
+    )
+    items = list(latest.items())
+    moved = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), batch_size):
+            part = items[start : start + batch_size]
+            cursor.execute(statement, [[pk for pk, _at in part], [at for _pk, at in part]])
             moved += max(cursor.rowcount, 0)
     return moved
