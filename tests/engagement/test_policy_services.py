@@ -37,13 +37,9 @@ def test_a_rule_with_an_unknown_purpose_or_no_window_is_refused(org):
 def test_only_administrators_and_campaign_managers_change_the_policy(org):
     for username in ("analyst", "am_hz", "svc_east"):
         with pytest.raises(PermissionDenied):
-            contact_rule_create(
-                actor=org.users[username], name="z", max_contacts=1, window_days=7
-            )
+            contact_rule_create(actor=org.users[username], name="z", max_contacts=1, window_days=7)
         with pytest.raises(PermissionDenied):
-            quiet_hours_create(
-                actor=org.users[username], name="night", start=time(21), end=time(9)
-            )
+            quiet_hours_create(actor=org.users[username], name="night", start=time(21), end=time(9))
     contact_rule_create(actor=org.users["cm"], name="z", max_contacts=1, window_days=7)
     quiet_hours_create(actor=org.users["cm"], name="night", start=time(21), end=time(9))
     assert ContactPolicyRule.objects.count() == QuietHours.objects.count() == 1
