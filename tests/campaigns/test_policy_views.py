@@ -210,3 +210,24 @@ def test_the_do_not_disturb_list_filters_as_a_fragment_and_hides_other_units(org
     text = response.content.decode()
     assert "<html" not in text
     assert all(f"杭州{i}" in text for i in range(3)) and "北京客户" not in text
+
+
+def test_the_index_warns_of_planned_waves_and_lists_quiet_hours_in_words(planned_wave, as_user):
+    from datetime import time
+
+    from yiti.engagement.services import quiet_hours_create
+
+    quiet_hours_create(
+        actor=None, name="夜间", start=time(21), end=time(9), days=[5, 6], channels=["call"]
+    )
+    text = as_user("admin").get(reverse("policy:index")).content.decode()
+    assert "1 wave of a campaign under way is planned" in text
+    assert "Saturday, Sunday" in text and "Phone call" in text and "21:00" in text
+
+
+def test_ended_entries_show_when_they_were_lifted(org, as_user):
+    customer = CustomerFactory(unit=org.hz, name="王五")
+    row = suppression_add(actor=org.users["admin"], customer=customer)
+    as_user("admin").post(reverse("policy:dnd_lift", args=[row.pk]))
+    text = as_user("admin").get(reverse("policy:dnd"), {"state": "ended"}).content.decode()
+    assert "王五" in text and "lifted " in text and "Lift</button>" not in text
