@@ -24,7 +24,7 @@ from yiti.customers.importing import Column, ImportContext, RowError
 from yiti.customers.models import Product
 from yiti.org.roles import Perm
 
-_CODE = re.compile(r"[-a-zA-Z0-9_]{1,40}")
+_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # as the catalogue's own rule
 _CATEGORY_EXTRA = {
     "套餐": "mobile_plan",
     "手机套餐": "mobile_plan",
@@ -40,14 +40,17 @@ _COMPARED = ("name", "category", "price", "margin_rate", "active")
 
 class ProductsImporter:
     kind: ClassVar[str] = ImportKind.PRODUCTS
-    perm: ClassVar[str] = Perm.CAMPAIGN_MANAGE
+    perm: ClassVar[str] = Perm.PRODUCT_MANAGE
     columns: ClassVar[tuple[Column, ...]] = (
         Column(
             "code",
             gettext_lazy("Code"),
             ("产品编码", "产品代码", "编码", "商品编码", "product code", "sku"),
             required=True,
-            help=gettext_lazy("Letters, digits, - and _; an existing code updates the product."),
+            help=gettext_lazy(
+                "Letters, digits, - and _ (kept in lower case); an existing code updates the "
+                "product."
+            ),
         ),
         Column("name", gettext_lazy("Name"), ("产品名称", "名称", "商品名称", "product name")),
         Column(
@@ -83,7 +86,10 @@ class ProductsImporter:
     )
 
     def begin(self, ctx: ImportContext) -> None:
-        ctx.state["existing"] = {p.code: p for p in Product.objects.only("pk", "code", *_COMPARED)}
+        # codes are lower case (as the catalogue form keeps them); older ones match either way
+        ctx.state["existing"] = {
+            p.code.lower(): p for p in Product.objects.only("pk", "code", *_COMPARED)
+        }
         ctx.state["seen"] = {}
         ctx.state["categories"] = cells.choice_table(ProductCategory, _CATEGORY_EXTRA)
 
@@ -97,19 +103,28 @@ class ProductsImporter:
         bad: list[RowError] = []
         for number, row in rows:
             errors: list[RowError] = []
-            code = row["code"]
+            raw_code = row["code"]
+            code = raw_code.lower()
             if not code:
                 errors.append(RowError(number, "code", "", _("Required.")))
             elif not _CODE.fullmatch(code):
                 errors.append(
-                    RowError(number, "code", code, _("Use up to 40 letters, digits, - or _."))
+                    RowError(
+                        number,
+                        "code",
+                        raw_code,
+                        _(
+                            "Use at most 40 lowercase letters, digits, hyphens or underscores, "
+                            "starting with a letter or digit."
+                        ),
+                    )
                 )
             elif code in seen:
                 errors.append(
                     RowError(
                         number,
                         "code",
-                        code,
+                        raw_code,
                         _("Row %(n)s has the same code.") % {"n": seen[code]},
                     )
                 )
