@@ -106,6 +106,7 @@ class MomentParam:
     def __init__(self, zone: ZoneInfo, adapt: Any) -> None:
         self.zone = zone
         self.adapt = adapt
+        self.offsets: dict[str, Any] = {}  # local hour -> UTC offset (zones move by hours)
         samples = [datetime(2025, 1, 31, 8, 5, 9), datetime(2025, 7, 1, 23, 59, 59, 120)]
         self.fast = all(
             isinstance(adapt(s.replace(tzinfo=zone)), str)
@@ -116,11 +117,20 @@ class MomentParam:
     def __call__(self, text: str) -> Any:
         try:
             value = datetime.fromisoformat(text)
+            hour = text[:13] if len(text) >= 13 else None  # "2025-03-31 14": the offset's key
         except ValueError:
             value = moment(text, self.zone)
+            hour = None
         if value.tzinfo is None:
             if self.fast:
-                return str(value - self.zone.utcoffset(value))  # type: ignore[operator]
+                offset = self.offsets.get(hour) if hour is not None else None
+                if offset is None:
+                    offset = self.zone.utcoffset(value)
+                    if hour is not None:
+                        if len(self.offsets) > 100_000:
+                            self.offsets.clear()
+                        self.offsets[hour] = offset
+                return str(value - offset)  # type: ignore[operator]
             value = value.replace(tzinfo=self.zone)
         return self.adapt(value)
 
