@@ -138,6 +138,12 @@ def test_deactivating_a_unit_in_a_running_campaign_is_refused(org, api_as):
     assert "running or paused campaign" in res.json()["message"]
 
 
+def test_the_company_itself_cannot_be_deactivated(org, api_as):
+    res = api_as("admin").patch(f"/org/units/{org.company.pk}", {"active": False})
+    assert res.status_code == 422 and res.json()["code"] == "company"
+    assert OrgUnit.objects.get(pk=org.company.pk).active
+
+
 def test_members_of_an_inactive_unit_lose_what_it_opened(org, api_as):
     customer = a_customer(org.bj)
     am_bj = api_as("am_bj")

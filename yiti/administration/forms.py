@@ -55,7 +55,10 @@ ROLE_CHOICES = Role.choices
 
 
 def _role_choices(*, with_admin: bool) -> list[tuple[str, Any]]:
-    return [(v, label) for v, label in Role.choices if with_admin or v != Role.ADMIN]
+    # no role chosen by default: granting one (above all the administrator) is deliberate
+    return [("", _("— choose —"))] + [
+        (v, label) for v, label in Role.choices if with_admin or v != Role.ADMIN
+    ]
 
 
 class MembershipForm(forms.Form):

@@ -166,6 +166,10 @@ def unit_set_active(*, unit: OrgUnit, active: bool, actor: Any = None) -> int:
     here only the tree rules. Returns how many units changed."""
     _require_org_manage(actor)
     unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+    if not active and unit.parent_id is None:
+        raise ValidationFailed(
+            _("The company itself cannot be deactivated."), field="active", code="company"
+        )
     if active and unit.parent_id is not None:
         parent = OrgUnit.objects.get(pk=unit.parent_id)
         if not parent.active:
