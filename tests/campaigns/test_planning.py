@@ -387,9 +387,7 @@ def _channels_of(wave) -> dict[str, tuple[str, str]]:
     return {d.customer.name: (d.channel, d.status) for d in rows}
 
 
-def test_sms_then_portal_plans_the_customer_without_sms_consent_on_the_portal(
-    world, make_campaign
-):
+def test_sms_then_portal_plans_the_customer_without_sms_consent_on_the_portal(world, make_campaign):
     """Given a marketing cap of 2 in 7 days, A (phone, no SMS consent) and B (phone, SMS
     consent) in one segment, when a broadcast wave ["sms", "portal"] is planned, A gets the
     portal inbox (it needs no recorded opt-in, ADR 0006 §4) and B an SMS."""
@@ -398,9 +396,7 @@ def test_sms_then_portal_plans_the_customer_without_sms_consent_on_the_portal(
     )
     _phone_customer(world, "甲", "13905710001", sms=False)
     _phone_customer(world, "乙", "13905710002", sms=True)
-    campaign = submitted(
-        make_campaign, world, segment=_only(world), channels=["sms", "portal"]
-    )
+    campaign = submitted(make_campaign, world, segment=_only(world), channels=["sms", "portal"])
     wave = first_wave(campaign)
 
     result = wave_plan(actor=world.org.users["cm"], wave=wave)
@@ -415,9 +411,7 @@ def test_portal_then_sms_plans_everyone_reachable_on_the_portal(world, make_camp
     both get the portal inbox: SMS consent does not override the wave's first channel."""
     _phone_customer(world, "甲", "13905710001", sms=False)
     _phone_customer(world, "乙", "13905710002", sms=True)
-    campaign = submitted(
-        make_campaign, world, segment=_only(world), channels=["portal", "sms"]
-    )
+    campaign = submitted(make_campaign, world, segment=_only(world), channels=["portal", "sms"])
     wave = first_wave(campaign)
 
     result = wave_plan(actor=world.org.users["cm"], wave=wave)
@@ -444,9 +438,7 @@ def test_a_suppressed_customer_without_sms_consent_is_reported_suppressed(world,
     assert result.excluded == {"opted_out": 1}
 
 
-def test_a_call_list_revived_by_arbitration_keeps_its_capacity_and_its_agents(
-    world, make_campaign
-):
+def test_a_call_list_revived_by_arbitration_keeps_its_capacity_and_its_agents(world, make_campaign):
     """Given call wave K (priority 1, 1 agent × 0.5 h × 4 calls: capacity 2) whose 4
     customers lost arbitration to broadcast H (priority 9), when the customers withdraw their
     SMS consent and H is planned again, K gets its customers back as first planning would:
@@ -540,4 +532,30 @@ def test_a_cap_of_n_in_w_days_holds_over_every_span_of_w_times_24_hours(world, m
     wave.scheduled_at = wave_at + timedelta(hours=13, minutes=31)
     wave.save(update_fields=["scheduled_at"])
     result = wave_plan(actor=world.org.users["cm"], wave=wave, dry_run=True)
+    assert result.excluded == {} and result.planned == 1
+
+
+def test_a_rule_counting_calendar_days_keeps_whole_local_days(world, make_campaign):
+    """Given the same contacts under "2 in any 7 days" counted in calendar days, when the
+    wave is planned, the third contact goes out: the first contact's day and the wave's day
+    are eight local days, no seven of which hold all three."""
+    ContactPolicyRule.objects.create(
+        name="每周两次营销",
+        max_contacts=2,
+        window_days=7,
+        purposes=["marketing"],
+        calendar_days=True,
+    )
+    me = _phone_customer(world, "丁", "13905710004", sms=True)
+    wave_at = at_ten(2)
+    for at in (wave_at - timedelta(days=6, hours=10, minutes=30), wave_at - timedelta(days=3)):
+        Interaction.objects.create(
+            customer=me, occurred_at=at, channel="sms", direction="out", purpose="marketing"
+        )
+    campaign = make_campaign(
+        segment=_only(world), channels=["sms"], start_in=1, wave_in=2, lead_days=0
+    )
+
+    result = wave_plan(actor=world.org.users["cm"], wave=first_wave(campaign), dry_run=True)
+
     assert result.excluded == {} and result.planned == 1

@@ -186,7 +186,9 @@ class ContactPolicyRule(TimeStampedModel):
     in scope counts with the weight of its purpose (``weights``, e.g. ``{"marketing": 1,
     "service": 0.5, "care": 0.5}``; a purpose not listed counts 1), so service and care contacts
     add to the pressure that marketing may not exceed. Weights are counted in thousandths.
-    The contact policy engine (``yiti.engagement.policy``) applies every active rule.
+    "Any window of ``window_days`` days" is every span of ``window_days`` × 24 hours, or with
+    ``calendar_days`` that many consecutive local days (ADR 0006). The contact policy engine
+    (``yiti.engagement.policy``) applies every active rule.
     """
 
     name = models.CharField(_("name"), max_length=80, unique=True)
@@ -195,6 +197,14 @@ class ContactPolicyRule(TimeStampedModel):
     purposes = models.JSONField(_("purposes"), default=list, blank=True)
     channels = models.JSONField(_("channels"), default=list, blank=True)
     weights = models.JSONField(_("weights per purpose"), default=dict, blank=True)
+    calendar_days = models.BooleanField(
+        _("count whole calendar days"),
+        default=False,
+        help_text=_(
+            "Off: the cap holds over every span of that many days × 24 hours. On: a window is "
+            "that many consecutive local days, midnight to midnight."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

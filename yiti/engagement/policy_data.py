@@ -111,6 +111,7 @@ def rule_of(rule: ContactPolicyRule) -> Rule:
         purposes=frozenset(rule.purposes or ()),
         channels=frozenset(rule.channels or ()),
         weights={str(k): float(v) for k, v in (rule.weights or {}).items()},
+        calendar_days=bool(rule.calendar_days),
     )
 
 
