@@ -44,6 +44,7 @@ RULES = [
     ("每周一次", 1, 7, ["marketing"], [], {}),
     ("五天三次含服务", 3, 5, [], [], {"service": 0.5}),
     ("短信每日一条", 1, 1, [], ["sms"], {}),
+    ("每周两次（按自然日）", 2, 7, ["marketing"], [], {}, True),
 ]
 
 
@@ -101,7 +102,7 @@ def worlds(draw):
 def _build(world, make_campaign, spec):
     customers_spec, rules, quiet_days, campaigns_spec, order = spec
     now = timezone.now()
-    for name, n, d, purposes, channels, weights in rules:
+    for name, n, d, purposes, channels, weights, *calendar in rules:
         ContactPolicyRule.objects.create(
             name=name,
             max_contacts=n,
@@ -109,6 +110,7 @@ def _build(world, make_campaign, spec):
             purposes=purposes,
             channels=channels,
             weights=weights,
+            calendar_days=bool(calendar),
         )
     if quiet_days:  # 14:00–16:00 on some days: the 15:00 waves of those days are quiet
         QuietHours.objects.create(name="午休", days=quiet_days, start=dtime(14), end=dtime(16))
