@@ -22,6 +22,7 @@ from yiti.customers.models import Order
 from yiti.customers.services import ContactInput, consent_record, customer_create
 from yiti.decisions import nba
 from yiti.engagement.selectors import is_suppressed
+from yiti.service.models import Ticket
 from yiti.service.services import routing_rule_save, ticket_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -104,7 +105,10 @@ def test_a_complaint_gets_service_actions_and_after_it_an_offer_is_accepted(page
     )
     assert action.locator(".nba-reasons li").count() == 4
 
-    # when the agent accepts it (htmx replaces the panel)
+    # when the agent opens the accept step, sees quantity and channel, and confirms the order
+    # (htmx replaces the panel)
+    action.locator("details.nba-accept summary").click()
+    assert action.locator("input[name=quantity]").input_value() == "1"
     action.locator("button[name=result][value=accepted]").click()
     page.locator("#nba #nba-message").wait_for()
 
@@ -113,6 +117,8 @@ def test_a_complaint_gets_service_actions_and_after_it_an_offer_is_accepted(page
     assert reservation.status == "reserved" and reservation.unit_id == org.east.pk
     order = Order.objects.get(customer=customer, product=product)
     assert order.unit_id == org.east.pk and order.sold_by_id == org.users["svc_east"].pk
+    # and service has the order to process, as for any order sales takes
+    assert Ticket.objects.filter(order=order, kind="order_processing").exists()
     # and the offer is no longer proposed (he holds it now)
     assert page.locator(f"#nba li.nba-action[data-action-key='offer:{offer.pk}']").count() == 0
     assert (

@@ -259,9 +259,9 @@ def job(request: HttpRequest, job_id: int) -> HttpResponse:
     """Step 3: the job: a progress bar while it runs, then counts and errors."""
     found = import_job_get_for(request.user, job_id)
     context = _job_context(found)
-    if is_htmx(request):
-        return render(request, "customers_io/_import_job.html", context)
     context["jobs"] = import_jobs_for(request.user)
+    if is_htmx(request):
+        return render(request, "customers_io/_import_job_poll.html", context)
     return render(request, "customers_io/imports_job.html", context)
 
 
