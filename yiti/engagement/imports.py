@@ -519,7 +519,7 @@ class SuppressionImporter:
     """``suppressions``: the bulk do-not-disturb list (see the module docstring)."""
 
     kind: ClassVar[str] = ImportKind.SUPPRESSIONS
-    perm: ClassVar[str] = Perm.CUSTOMER_IMPORT
+    perm: ClassVar[str] = Perm.CAMPAIGN_MANAGE  # with org.manage: who manages the policy
     columns: ClassVar[tuple[Column, ...]] = (
         _CUSTOMER,
         _PHONE,
