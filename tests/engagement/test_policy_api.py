@@ -59,12 +59,16 @@ def test_a_campaign_manager_creates_lists_and_changes_a_rule(org, api_as):
     }
     listed = api_as("analyst").get("/engagement/contact-rules")
     assert [r["name"] for r in listed.json()] == ["每周两次营销"]
+    assert body["calendar_days"] is False  # rolling windows unless asked otherwise
     patched = cm.patch(f"/engagement/contact-rules/{body['id']}", {"max_contacts": 1})
     assert patched.status_code == 200 and patched.json()["max_contacts"] == 1
+    days = cm.patch(f"/engagement/contact-rules/{body['id']}", {"calendar_days": True})
+    assert days.json()["calendar_days"] is True
+    assert ContactPolicyRule.objects.get(pk=body["id"]).calendar_days is True
     assert patched.json()["purposes"] == ["marketing"]
     off = api_as("admin").patch(f"/engagement/contact-rules/{body['id']}", {"active": False})
     assert off.json()["active"] is False
-    assert AuditEvent.objects.filter(action__startswith="policy.rule_").count() == 3
+    assert AuditEvent.objects.filter(action__startswith="policy.rule_").count() == 4
 
 
 @pytest.mark.parametrize(

@@ -167,6 +167,7 @@ class ContactRuleOut(Schema):
     purposes: list[str]
     channels: list[str]
     weights: dict[str, float]
+    calendar_days: bool = Field(description="Whole local days instead of spans of W × 24 h.")
     active: bool
     updated_at: datetime
 
@@ -180,6 +181,7 @@ class ContactRuleOut(Schema):
             purposes=list(r.purposes or []),
             channels=list(r.channels or []),
             weights={str(k): float(v) for k, v in (r.weights or {}).items()},
+            calendar_days=r.calendar_days,
             active=r.active,
             updated_at=r.updated_at,
         )
@@ -196,6 +198,11 @@ class ContactRuleIn(Schema):
     weights: dict[str, float] = Field(
         default_factory=dict, description="Per purpose, 0 to 10, at most 3 decimals; missing: 1."
     )
+    calendar_days: bool = Field(
+        False,
+        description="false (default): at most N in every span of W × 24 hours; "
+        "true: count whole local calendar days.",
+    )
 
 
 class ContactRulePatch(Schema):
@@ -207,6 +214,7 @@ class ContactRulePatch(Schema):
     purposes: list[InteractionPurpose] | None = None
     channels: list[InteractionChannel] | None = None
     weights: dict[str, float] | None = None
+    calendar_days: bool | None = None
     active: bool | None = None
 
 

@@ -57,6 +57,14 @@ class ContactRuleForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every channel."),
     )
+    calendar_days = forms.BooleanField(
+        label=_("Count whole calendar days"),
+        required=False,
+        help_text=_(
+            "Off: at most this many contacts in every span of the window's days × 24 hours "
+            "(rolling). On: count whole local days, e.g. Monday to Sunday for 7 days."
+        ),
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
     confirm = forms.BooleanField(
         label=_("I have seen the impact on the planned waves and want to save"), required=False
@@ -78,7 +86,8 @@ class ContactRuleForm(forms.Form):
         return [self[f"weight_{p}"] for p in InteractionPurpose.values]
 
     def plain_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in ("name", "max_contacts", "window_days", "purposes", "channels")]
+        names = ("name", "max_contacts", "window_days", "calendar_days", "purposes", "channels")
+        return [self[n] for n in names]
 
     def values(self) -> dict[str, Any]:
         """The service's keywords (cleaned data)."""
@@ -89,6 +98,7 @@ class ContactRuleForm(forms.Form):
             "window_days": data["window_days"],
             "purposes": data["purposes"],
             "channels": data["channels"],
+            "calendar_days": bool(data.get("calendar_days")),
             "weights": {
                 p: str(data[f"weight_{p}"])
                 for p in InteractionPurpose.values
@@ -104,6 +114,7 @@ class ContactRuleForm(forms.Form):
             "window_days": rule.window_days,
             "purposes": rule.purposes,
             "channels": rule.channels,
+            "calendar_days": rule.calendar_days,
             "active": rule.active,
         }
         for purpose, weight in (rule.weights or {}).items():

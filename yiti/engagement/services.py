@@ -350,7 +350,10 @@ def _rule_name(name: Any, *, exclude: int | None = None) -> str:
     return text
 
 
-_RULE_FIELDS = ("name", "max_contacts", "window_days", "purposes", "channels", "weights", "active")
+_RULE_FIELDS = (
+    "name", "max_contacts", "window_days", "calendar_days", "purposes", "channels", "weights",
+    "active",
+)  # fmt: skip
 
 
 def contact_rule_clean(
@@ -361,6 +364,7 @@ def contact_rule_clean(
     purposes: Any = (),
     channels: Any = (),
     weights: Any = None,
+    calendar_days: Any = False,
     exclude: int | None = None,
 ) -> dict[str, Any]:
     """The rule's fields checked and normalised (raises ``ValidationFailed`` naming the field);
@@ -372,7 +376,14 @@ def contact_rule_clean(
         "purposes": _codes(purposes, InteractionPurpose.values, "purposes"),
         "channels": _codes(channels, InteractionChannel.values, "channels"),
         "weights": _weights(weights),
+        "calendar_days": _yes_no(calendar_days, "calendar_days"),
     }
+
+
+def _yes_no(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(_("Choose yes or no."), field=field)
+    return value
 
 
 @transaction.atomic
@@ -385,9 +396,13 @@ def contact_rule_create(
     purposes: Sequence[str] = (),
     channels: Sequence[str] = (),
     weights: dict[str, Any] | None = None,
+    calendar_days: bool = False,
 ) -> ContactPolicyRule:
     """A contact cap: at most ``max_contacts`` weighted contacts in any ``window_days`` days
-    of the purposes and channels in scope (empty: all), e.g. 2 marketing contacts a week."""
+    of the purposes and channels in scope (empty: all), e.g. 2 marketing contacts a week.
+
+    The window is every span of ``window_days`` × 24 hours; ``calendar_days`` counts whole
+    local days instead (ADR 0006 §5)."""
     require_policy_manage(actor)
     values = contact_rule_clean(
         name=name,
@@ -396,6 +411,7 @@ def contact_rule_create(
         purposes=purposes,
         channels=channels,
         weights=weights,
+        calendar_days=calendar_days,
     )
     rule = ContactPolicyRule.objects.create(**values)
     audit_record(
@@ -421,6 +437,7 @@ def contact_rule_update(
     purposes: Any = _UNSET,
     channels: Any = _UNSET,
     weights: Any = _UNSET,
+    calendar_days: Any = _UNSET,
     active: Any = _UNSET,
 ) -> ContactPolicyRule:
     """Change some of a rule's fields (those given); the next plan applies it."""
@@ -434,6 +451,7 @@ def contact_rule_update(
         "purposes": purposes,
         "channels": channels,
         "weights": weights,
+        "calendar_days": calendar_days,
     }
     merged = {k: (before[k] if v is _UNSET else v) for k, v in given.items()}
     values = contact_rule_clean(**merged, exclude=rule.pk)
