@@ -62,7 +62,8 @@ class ContactRuleForm(forms.Form):
         required=False,
         help_text=_(
             "Off: at most this many contacts in every span of the window's days × 24 hours "
-            "(rolling). On: count whole local days, e.g. Monday to Sunday for 7 days."
+            "(rolling). On: count whole local days: a 7-day window holds every contact of "
+            "7 consecutive dates, whatever the hour."
         ),
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
