@@ -138,6 +138,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Login rate limiting (yiti.org.ratelimit): attempts per window per username and per address.
 YITI_LOGIN_MAX_ATTEMPTS = env_int("YITI_LOGIN_MAX_ATTEMPTS", 5)
 YITI_LOGIN_WINDOW_SECONDS = env_int("YITI_LOGIN_WINDOW_SECONDS", 300)
+# Imports (yiti.customers.imports_runner): the largest file, and what an .xlsx may unzip to.
+YITI_IMPORT_MAX_BYTES = env_int("YITI_IMPORT_MAX_BYTES", 1 << 30)
+YITI_IMPORT_MAX_XLSX_XML_BYTES = env_int("YITI_IMPORT_MAX_XLSX_XML_BYTES", 2 << 30)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
