@@ -8,15 +8,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from scipy.special import expit, hyp2f1
 
-from tests.decisions.conftest import END
+from tests.decisions.conftest import END, most_valuable_at_risk
 from yiti.customers.models import CustomerValue
+from yiti.customers.services import customer_create
 from yiti.decisions import scores as scores_module
 from yiti.decisions.choices import FitStatus
 from yiti.decisions.value_model import (
@@ -216,3 +219,14 @@ def test_numerical_integration_agrees_with_the_closed_form():
         closed = bgnbd_expected_purchases(params, t, x, T, T)
         alive = bgnbd_probability_alive(params, x, T, T)
         np.testing.assert_allclose(integrated * alive, closed, rtol=1e-9)
+
+
+@pytest.mark.parametrize("field", ["clv", "expected_purchases", "net_value", "cost_to_serve"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_the_database_refuses_a_score_that_is_not_a_finite_number(org, field, value):
+    customer = customer_create(actor=None, name="客户", unit=org.hz)
+    score = most_valuable_at_risk(customer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerValue.objects.filter(pk=score.pk).update(**{field: value})
+    score.refresh_from_db()
+    assert math.isfinite(getattr(score, field)) and score.clv == 5000

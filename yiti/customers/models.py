@@ -337,6 +337,12 @@ class ImportJob(TimeStampedModel):
         return f"{self.file_name} ({self.get_status_display()})"
 
 
+_SCORES = (
+    "clv", "expected_purchases", "churn_risk", "cost_to_serve", "net_value", "growth_gap",
+)  # fmt: skip
+_FINITE = 1e300
+
+
 class CustomerValue(models.Model):
     """The latest value scores of one customer, written by ``yiti.decisions``' refit (set-based).
 
@@ -386,6 +392,18 @@ class CustomerValue(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tier__in=ValueTier.values), name="customer_value_tier_known"
+            ),
+            # never NaN or infinite: NaN compares above every number on PostgreSQL (and is
+            # NULL on SQLite), so a finite range refuses NaN and both infinities on both
+            models.CheckConstraint(
+                condition=Q(
+                    **{
+                        f"{name}__{op}": bound
+                        for name in _SCORES
+                        for op, bound in (("gte", -_FINITE), ("lte", _FINITE))
+                    }
+                ),
+                name="customer_value_scores_finite",
             ),
         ]
 
