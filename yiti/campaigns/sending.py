@@ -226,7 +226,8 @@ def _recheck(batch: SendBatch, rows: list[tuple[Any, ...]]) -> dict[int, str]:
     customer_ids = {r[1] for r in rows}
     suppressed: dict[int, str] = {}
     for customer_id, reason in (
-        Suppression.objects.active().filter(customer_id__in=customer_ids)
+        Suppression.objects.active()
+        .filter(customer_id__in=customer_ids)
         .order_by("reason")
         .values_list("customer_id", "reason")
     ):
