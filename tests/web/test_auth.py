@@ -78,3 +78,54 @@ def test_the_browser_language_is_honoured(org):
     client = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     client.force_login(org.users["am_hz"])
     assert '<html lang="en">' in client.get(reverse("customers:list")).content.decode()
+
+
+def test_whitespace_around_a_locked_username_does_not_get_around_the_limit(org, settings):
+    settings.YITI_LOGIN_MAX_ATTEMPTS = 3
+    client = Client()
+    for _ in range(3):
+        client.post(reverse("login"), {"username": "am_nb", "password": "x"})
+    # when the right password comes with the username written with spaces or in capitals
+    for spelled in (" am_nb", "am_nb ", "AM_NB", "\u3000am_nb"):
+        response = client.post(reverse("login"), {"username": spelled, "password": PASSWORD})
+        # then it is the same locked account
+        assert response.status_code == 429, spelled
+    assert "_auth_user_id" not in client.session
+
+
+def test_one_persons_typos_behind_a_shared_address_do_not_lock_out_colleagues(org, settings):
+    settings.YITI_LOGIN_MAX_ATTEMPTS = 5
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    # twenty failures from the company's one address (four people mistyping five times)
+    for name in ("am_hz", "am_hz2", "am_nb", "am_bj"):
+        for _ in range(5):
+            client.post(reverse("login"), {"username": name, "password": "x"})
+    # a colleague behind the same address still signs in
+    other = Client(REMOTE_ADDR="10.0.0.1")
+    response = other.post(reverse("login"), {"username": "svc_east", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_the_address_limit_still_stops_a_flood_from_one_address(org, settings):
+    settings.YITI_LOGIN_MAX_ATTEMPTS_PER_IP = 10
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(10):
+        client.post(reverse("login"), {"username": f"guess{n}", "password": "x"})
+    response = client.post(reverse("login"), {"username": "am_hz", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_forwarded_for_is_believed_only_from_a_trusted_proxy(org, settings):
+    settings.YITI_TRUSTED_PROXIES = ["127.0.0.1"]
+    # through the proxy: the client's address is the one the proxy saw
+    Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.7").post(
+        reverse("login"), {"username": "am_hz", "password": "x"}
+    )
+    # straight from a client: its own header is ignored
+    Client(REMOTE_ADDR="192.0.2.5", HTTP_X_FORWARDED_FOR="198.51.100.99").post(
+        reverse("login"), {"username": "am_hz", "password": "x"}
+    )
+    assert sorted(LoginAttempt.objects.values_list("ip_address", flat=True)) == [
+        "192.0.2.5",
+        "198.51.100.7",
+    ]

@@ -138,6 +138,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Login rate limiting (yiti.org.ratelimit): attempts per window per username and per address.
 YITI_LOGIN_MAX_ATTEMPTS = env_int("YITI_LOGIN_MAX_ATTEMPTS", 5)
 YITI_LOGIN_WINDOW_SECONDS = env_int("YITI_LOGIN_WINDOW_SECONDS", 300)
+YITI_LOGIN_MAX_ATTEMPTS_PER_IP = env_int("YITI_LOGIN_MAX_ATTEMPTS_PER_IP", 100)
+# Reverse proxies whose X-Forwarded-For is believed (yiti.core.middleware.client_ip); from
+# anybody else the header is ignored, so a client cannot choose the address it is counted as.
+YITI_TRUSTED_PROXIES = env_list("YITI_TRUSTED_PROXIES", [])
 # Imports (yiti.customers.imports_runner): the largest file, and what an .xlsx may unzip to.
 YITI_IMPORT_MAX_BYTES = env_int("YITI_IMPORT_MAX_BYTES", 1 << 30)
 YITI_IMPORT_MAX_XLSX_XML_BYTES = env_int("YITI_IMPORT_MAX_XLSX_XML_BYTES", 2 << 30)

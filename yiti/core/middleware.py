@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 _request_meta: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -20,7 +22,21 @@ def current_request_meta() -> dict[str, Any]:
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: ``REMOTE_ADDR``, or behind a trusted reverse proxy
+    (``YITI_TRUSTED_PROXIES``) the last address in ``X-Forwarded-For`` that is not one of
+    those proxies. The header of anybody else is ignored: a client could write anything."""
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = set(getattr(settings, "YITI_TRUSTED_PROXIES", ()))
+    if remote is None or remote not in trusted:
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote
+    return remote
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -646,18 +647,27 @@ def token_authenticate(raw: str) -> User | None:
     return user
 
 
+def login_key(username: str) -> str:
+    """The username as sign-in compares it (Django's ``UsernameField``: stripped, NFKC), in
+    lower case: what the rate limit counts, so `` am_nb1`` is the same account as ``am_nb1``."""
+    return unicodedata.normalize("NFKC", username.strip()).lower()[:150]
+
+
 def login_allowed(*, username: str, ip: str | None) -> bool:
-    """False when too many failed sign-ins for this username or address in the window."""
+    """False when too many failed sign-ins for this username, or from this address, in the
+    window. The address limit (``YITI_LOGIN_MAX_ATTEMPTS_PER_IP``) is far above the username
+    limit: behind a company's NAT or proxy many people share one address, and one person's
+    typos must not lock the others out."""
     since = timezone.now() - timedelta(seconds=settings.YITI_LOGIN_WINDOW_SECONDS)
-    limit = settings.YITI_LOGIN_MAX_ATTEMPTS
     failed = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
-    if failed.filter(username=username.lower()).count() >= limit:
+    if failed.filter(username=login_key(username)).count() >= settings.YITI_LOGIN_MAX_ATTEMPTS:
         return False
-    return not (ip and failed.filter(ip_address=ip).count() >= limit * 4)
+    per_ip = settings.YITI_LOGIN_MAX_ATTEMPTS_PER_IP
+    return not (ip and failed.filter(ip_address=ip).count() >= per_ip)
 
 
 def login_attempt_record(*, username: str, ip: str | None, succeeded: bool) -> None:
-    LoginAttempt.objects.create(username=username.lower()[:150], ip_address=ip, succeeded=succeeded)
+    LoginAttempt.objects.create(username=login_key(username), ip_address=ip, succeeded=succeeded)
 
 
 def notify(
