@@ -1,9 +1,8 @@
 """Hand-written SQL of the customers app's bulk paths (the historic orders import).
 
 The ORM is the default; these statements exist because a million-row load cannot afford the
-random B-tree inserts of every secondary index. (The same two helpers exist in
-``yiti.engagement.sql`` for the contact history; customers may not import engagement, and the
-pair would be better in ``yiti.core.bulk``.)
+random B-tree inserts of every secondary index. The contact-history import
+(``yiti.engagement.sql``) uses the same pair.
 """
 
 from __future__ import annotations

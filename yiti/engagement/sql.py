@@ -6,41 +6,15 @@ its per-object work. Each is tested on both databases against an ORM reference.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
 
 from yiti.customers.models import Customer
+from yiti.customers.sql import indexes_create, secondary_indexes_drop
 
-
-def secondary_indexes_drop(
-    model: type[Model], *, keep: Collection[str] = ()
-) -> list[tuple[str, str]]:
-    """SQLite: drop the indexes of ``model``'s table that were created by a statement (not the
-    primary key), except those named in ``keep`` (e.g. partial indexes the load adds no entry
-    to), inside the caller's transaction; returns ``(name, CREATE statement)`` for
-    :func:`indexes_create`. A rollback brings them back. Other databases: nothing ([])."""
-    if connection.vendor != "sqlite":
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-            "AND sql IS NOT NULL ORDER BY name",
-            [model._meta.db_table],
-        )
-        indexes = [(str(name), str(text)) for name, text in cursor.fetchall() if name not in keep]
-        for name, _text in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    return indexes
-
-
-def indexes_create(indexes: list[tuple[str, str]]) -> None:
-    """Build again the indexes :func:`secondary_indexes_drop` dropped, as they were defined."""
-    with connection.cursor() as cursor:
-        for _name, statement in indexes:
-            cursor.execute(statement)
+__all__ = ["customers_last_contact_forward", "indexes_create", "secondary_indexes_drop"]
 
 
 def customers_last_contact_forward(latest: Mapping[int, Any], batch_size: int = 10_000) -> int:
