@@ -139,8 +139,10 @@ class CustomerQuery(Schema):
         max_length=100,
         description="Phone (full or leading digits), name prefix or external id.",
     )
-    unit: int | None = Field(None, description="Only customers of this unit (id).")
-    owner: int | None = Field(None, description="Only customers of this account manager (user id).")
+    unit: int | None = Field(None, ge=1, le=MAX_ID, description="Only customers of this unit (id).")
+    owner: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Only customers of this account manager (user id)."
+    )
     unassigned: bool = False
     kind: CustomerKind | None = None
     status: str = Field(
