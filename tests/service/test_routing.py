@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from yiti.org.models import Membership
 from yiti.org.services import membership_grant, unit_create, user_create
 from yiti.service.choices import TicketStatus
 from yiti.service.models import Ticket
@@ -100,3 +104,27 @@ def test_counting_the_load_takes_the_same_queries_for_two_or_eight_agents(org, c
         user = user_create(username=f"csc_more{i}", password="pw-Secret-123")
         membership_grant(user=user, unit=unit, role="service_agent")
     assert queries() == with_two == 2
+
+
+def test_an_agent_whose_role_has_ended_takes_no_more_tickets(org, customers, policies, csc):
+    # given csc_a's service-agent role ended yesterday (he moved to another job)
+    unit, (a, b) = csc
+    routing_rule_save(actor=None, target_unit=unit)
+    Membership.objects.filter(user=a, unit=unit).update(
+        ends_on=timezone.localdate() - timedelta(days=1)
+    )
+    # when tickets are routed to the centre
+    tickets = [
+        ticket_create(actor=None, customer=customers["hz"], kind="repair", subject=str(n))
+        for n in range(3)
+    ]
+    # then only the agent still in the role takes them
+    assert {t.assignee for t in tickets} == {b}
+
+
+def test_without_an_agent_in_force_the_unit_is_not_staffed(org, customers, csc):
+    # a centre whose only agents' roles have not started yet does not take the ticket
+    unit, _agents = csc
+    routing_rule_save(actor=None, target_unit=unit)
+    Membership.objects.filter(unit=unit).update(starts_on=timezone.localdate() + timedelta(days=7))
+    assert least_loaded_agent(unit) is None

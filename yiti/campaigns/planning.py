@@ -545,9 +545,11 @@ def _agents_by_unit(role: str, unit_ids: np.ndarray) -> dict[int, list[int]]:
     }
     every = sorted({a for chain_ in ancestors.values() for a in chain_})
     holders: dict[int, set[int]] = {}
-    for user_id, unit_id in Membership.objects.filter(
-        role=role, unit_id__in=every, user__is_active=True
-    ).values_list("user_id", "unit_id"):
+    for user_id, unit_id in (
+        Membership.objects.current()
+        .filter(role=role, unit_id__in=every, user__is_active=True)
+        .values_list("user_id", "unit_id")
+    ):
         holders.setdefault(unit_id, set()).add(user_id)
     return {
         uid: sorted(set().union(*(holders.get(a, set()) for a in chain_)))

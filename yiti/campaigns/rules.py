@@ -63,9 +63,11 @@ def can_sign(user: Any, kind: str, unit: OrgUnit) -> bool:
         return False
     roles = CHECKLIST_SIGNERS.get(kind, frozenset())
     ancestors = [int(part) for part in unit.path.strip("/").split("/") if part]
-    return Membership.objects.filter(
-        user_id=user.pk, role__in=roles, unit_id__in=ancestors
-    ).exists()
+    return (
+        Membership.objects.current()
+        .filter(user_id=user.pk, role__in=roles, unit_id__in=ancestors)
+        .exists()
+    )
 
 
 def require_sign(actor: Any, kind: str, unit: OrgUnit) -> None:

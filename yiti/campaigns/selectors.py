@@ -136,9 +136,9 @@ def signers_for(item: ChecklistItem) -> list[User]:
     return list(
         User.objects.filter(
             is_active=True,
-            pk__in=Membership.objects.filter(role__in=roles, unit_id__in=ancestors).values(
-                "user_id"
-            ),
+            pk__in=Membership.objects.current()
+            .filter(role__in=roles, unit_id__in=ancestors)
+            .values("user_id"),
         ).order_by("username")
     )
 

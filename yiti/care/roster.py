@@ -31,7 +31,8 @@ class CareRoster:
     def __init__(self) -> None:
         self.agents_by_unit: dict[int, list[int]] = defaultdict(list)
         for user_id, unit_id in (
-            Membership.objects.filter(role=Role.CARE_AGENT, user__is_active=True)
+            Membership.objects.current()
+            .filter(role=Role.CARE_AGENT, user__is_active=True)
             .order_by("unit_id", "user_id")
             .values_list("user_id", "unit_id")
         ):
@@ -68,9 +69,9 @@ def managers_for(unit: OrgUnit | None) -> list[User]:
         return []
     chain = unit_chain(unit.path, unit.pk)
     rows: list[Any] = list(
-        Membership.objects.filter(
-            unit_id__in=chain, role__in=[Role.REGION_MANAGER, Role.ADMIN], user__is_active=True
-        ).select_related("user")
+        Membership.objects.current()
+        .filter(unit_id__in=chain, role__in=[Role.REGION_MANAGER, Role.ADMIN], user__is_active=True)
+        .select_related("user")
     )
     rank = {unit_id: i for i, unit_id in enumerate(chain)}
     for role in (Role.REGION_MANAGER, Role.ADMIN):

@@ -667,9 +667,9 @@ class _Validator:
         for chunk in _chunks(sorted(usernames)):
             users = User.objects.filter(username__in=chunk)
             managers = set(
-                Membership.objects.filter(user__in=users, role=Role.ACCOUNT_MANAGER).values_list(
-                    "user_id", flat=True
-                )
+                Membership.objects.current()
+                .filter(user__in=users, role=Role.ACCOUNT_MANAGER)
+                .values_list("user_id", flat=True)
             )
             for pk, username, active in users.values_list("pk", "username", "is_active"):
                 found[username] = (pk, active, pk in managers)

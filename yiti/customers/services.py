@@ -97,7 +97,7 @@ def _clean_external_id(external_id: str | None, *, exclude_pk: int | None = None
 def _check_owner(owner: User | None) -> None:
     if owner is None:
         return
-    if not Membership.objects.filter(user=owner, role=Role.ACCOUNT_MANAGER).exists():
+    if not Membership.objects.current().filter(user=owner, role=Role.ACCOUNT_MANAGER).exists():
         raise ValidationFailed(
             _("%(user)s is not an account manager.") % {"user": owner}, field="owner"
         )
@@ -563,9 +563,11 @@ def customers_reassign_bulk(
             code="nothing_to_do",
         )
     target_units: dict[int, set[int]] = defaultdict(set)
-    for user_id, unit_id in Membership.objects.filter(
-        user__in=targets, role=Role.ACCOUNT_MANAGER
-    ).values_list("user_id", "unit_id"):
+    for user_id, unit_id in (
+        Membership.objects.current()
+        .filter(user__in=targets, role=Role.ACCOUNT_MANAGER)
+        .values_list("user_id", "unit_id")
+    ):
         target_units[user_id].add(unit_id)
     plan = _reassign_plan(rows, targets, rule, target_units)
     if dry_run:  # the confirmation step: same checks and plan, nothing written

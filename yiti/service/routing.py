@@ -40,9 +40,9 @@ def nearest_service_unit(unit: OrgUnit) -> OrgUnit:
     """``unit`` or the nearest unit above it with an active service agent; else ``unit``."""
     chain = unit_chain_ids(unit)
     staffed = set(
-        Membership.objects.filter(
-            unit_id__in=chain, role=Role.SERVICE_AGENT, user__is_active=True
-        ).values_list("unit_id", flat=True)
+        Membership.objects.current()
+        .filter(unit_id__in=chain, role=Role.SERVICE_AGENT, user__is_active=True)
+        .values_list("unit_id", flat=True)
     )
     for unit_id in chain:
         if unit_id in staffed:
@@ -62,10 +62,11 @@ def agents_of(unit: OrgUnit | int) -> list[User]:
     unit_id = unit if isinstance(unit, int) else unit.pk
     return list(
         User.objects.filter(
-            is_active=True, memberships__unit_id=unit_id, memberships__role=Role.SERVICE_AGENT
-        )
-        .distinct()
-        .order_by("id")
+            is_active=True,
+            pk__in=Membership.objects.current()
+            .filter(unit_id=unit_id, role=Role.SERVICE_AGENT)
+            .values("user_id"),
+        ).order_by("id")
     )
 
 

@@ -89,9 +89,9 @@ def home_queue_unit_id(user: Any) -> int | None:
     """The unit whose queue /service/ opens: where the user is a service agent, else a unit of
     theirs that has tickets routed to it, else their first unit."""
     memberships = list(
-        Membership.objects.filter(user_id=user.pk if user is not None else 0).order_by(
-            "unit__depth", "id"
-        )
+        Membership.objects.current()
+        .filter(user_id=user.pk if user is not None else 0)
+        .order_by("unit__depth", "id")
     )
     for m in memberships:
         if m.role == Role.SERVICE_AGENT:
@@ -115,7 +115,7 @@ def home_queue_unit_id(user: Any) -> int | None:
 def queue_units(user: Any) -> QuerySet[OrgUnit]:
     """Units in the user's scope that hold service agents or tickets: the queues to switch to."""
     access = access_for(user)
-    staffed = Membership.objects.filter(role=Role.SERVICE_AGENT).values("unit_id")
+    staffed = Membership.objects.current().filter(role=Role.SERVICE_AGENT).values("unit_id")
     qs = OrgUnit.objects.filter(pk__in=staffed)
     if not access.is_admin:
         qs = qs.filter(pk__in=access.unit_ids)

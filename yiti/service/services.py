@@ -535,9 +535,9 @@ def ticket_close(*, actor: User | None, ticket: Ticket, at: datetime | None = No
 def _check_assignee(ticket: Ticket, assignee: User) -> None:
     ok = (
         assignee.is_active
-        and Membership.objects.filter(
-            user=assignee, unit_id=ticket.unit_id, role=Role.SERVICE_AGENT
-        ).exists()
+        and Membership.objects.current()
+        .filter(user=assignee, unit_id=ticket.unit_id, role=Role.SERVICE_AGENT)
+        .exists()
     )
     if not ok:
         raise ValidationFailed(

@@ -91,9 +91,9 @@ def managers_of(ticket: Ticket) -> list[User]:
     chains = [unit_chain_ids(ticket.unit), unit_chain_ids(ticket.customer.unit)]
     ids = {unit_id for chain in chains for unit_id in chain}
     rows = list(
-        Membership.objects.filter(
-            unit_id__in=ids, role__in=[Role.REGION_MANAGER, Role.ADMIN], user__is_active=True
-        ).select_related("user")
+        Membership.objects.current()
+        .filter(unit_id__in=ids, role__in=[Role.REGION_MANAGER, Role.ADMIN], user__is_active=True)
+        .select_related("user")
     )
     for role in (Role.REGION_MANAGER, Role.ADMIN):
         for chain in chains:

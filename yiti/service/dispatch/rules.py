@@ -106,9 +106,9 @@ def role_paths(user: Any, roles: frozenset[str]) -> list[str]:
     if user.is_superuser and Role.ADMIN in roles:
         return ["/"]
     return list(
-        Membership.objects.filter(user_id=user.pk, role__in=roles).values_list(
-            "unit__path", flat=True
-        )
+        Membership.objects.current()
+        .filter(user_id=user.pk, role__in=roles)
+        .values_list("unit__path", flat=True)
     )
 
 

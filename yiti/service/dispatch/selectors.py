@@ -143,8 +143,10 @@ def travellers_for(work_order: WorkOrder) -> QuerySet[User]:
     """Field engineers who may be sent: of the work order's unit, above it or below it."""
     path = work_order.unit.path
     ancestors = [p for p in _ancestor_paths(path)]
-    memberships = Membership.objects.filter(role=Role.FIELD_ENGINEER).filter(
-        Q(unit__path__startswith=path) | Q(unit__path__in=ancestors)
+    memberships = (
+        Membership.objects.current()
+        .filter(role=Role.FIELD_ENGINEER)
+        .filter(Q(unit__path__startswith=path) | Q(unit__path__in=ancestors))
     )
     return User.objects.filter(is_active=True, pk__in=memberships.values("user_id")).order_by(
         "username"
