@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,30 @@ def test_a_job_that_does_not_move_is_flagged(web, shop, org):
     assert progress_of(job)["stalled"] is True
     page = web("rm_east").get(reverse("imports:job", args=[job.pk]))
     assert "is the background worker running" in page.content.decode()
+
+
+def test_a_progress_file_left_by_an_earlier_run_does_not_show_on_a_new_job(org):
+    # given a running job whose reading is half done
+    job = ImportJob.objects.create(
+        kind="orders",
+        actor=org.users["rm_east"],
+        file_name="big.csv",
+        status=ImportStatus.RUNNING,
+        bytes_total=1000,
+        bytes_read=500,
+    )
+    # and a progress file at its place from a run before it (same id, a day old)
+    folder = imports_runner.job_dir(job.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    stale = folder / "progress.json"
+    stale.write_text(json.dumps({"phase": "writing", "rows_valid": 100, "rows_written": 70}))
+    day_ago = job.created_at.timestamp() - 86_400
+    os.utime(stale, (day_ago, day_ago))
+    try:
+        # then the page shows this job's own progress
+        assert progress_of(job)["percent"] == 45
+        # and once this run writes its file, that one counts
+        stale.write_text(json.dumps({"phase": "writing", "rows_valid": 100, "rows_written": 70}))
+        assert progress_of(job)["percent"] == 97
+    finally:
+        stale.unlink(missing_ok=True)

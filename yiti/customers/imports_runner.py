@@ -376,9 +376,13 @@ def progress_of(job: ImportJob) -> dict[str, Any]:
     if job.status == ImportStatus.RUNNING:
         with contextlib.suppress(OSError, ValueError):
             path = job_dir(job.pk) / "progress.json"
-            state.update(json.loads(path.read_text()))
             moved = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-            last_move = max(last_move, moved) if last_move else moved
+            since = job.started_at or job.created_at
+            # a file older than this run is another's (a killed run, or a database made
+            # again whose ids start over): it says nothing about this job
+            if since is None or moved >= since - timedelta(seconds=1):
+                state.update(json.loads(path.read_text()))
+                last_move = max(last_move, moved) if last_move else moved
     # a job that has not moved for a while: the worker is not running, or stopped mid-way
     state["stalled"] = bool(
         job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
