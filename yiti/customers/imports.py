@@ -38,7 +38,6 @@ import csv
 import io
 import re
 import time
-import unicodedata
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -67,6 +66,7 @@ from yiti.customers.choices import (
     Purpose,
 )
 from yiti.customers.contacts import Normalized, normalize_email, normalize_handle, normalize_phone
+from yiti.customers.importing import Column, RowError, header_key
 from yiti.customers.models import (
     Assignment,
     ConsentEvent,
@@ -86,14 +86,6 @@ ANALYZE_AFTER = 10_000  # rows written after which the planner's statistics are 
 MAX_STORED_ERRORS = 100_000
 
 # --- columns --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: Any  # lazy translation: the header Yiti writes in templates and exports
-    aliases: tuple[str, ...]
-    required: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -140,7 +132,6 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 CONTACT_COLUMNS = ("phone", "email", "wechat")
 
-_PARENS = re.compile(r"[(（\[【].*?[)）\]】]")
 _SPLIT = re.compile(r"[;；/、|\n]+")
 YES = {"yes", "y", "true", "1", "是", "同意", "x", "✓", "√"}
 NO = {"no", "n", "false", "0", "否", "不同意", "拒绝"}
@@ -158,12 +149,6 @@ KIND_ALIASES = {
     "机构": CustomerKind.ORGANISATION,
     "组织": CustomerKind.ORGANISATION,
 }
-
-
-def header_key(text: str) -> str:
-    """``"E-mail (必填)*"`` -> ``"email"``: how headers and aliases are compared."""
-    text = _PARENS.sub("", unicodedata.normalize("NFKC", text or "")).lower()
-    return "".join(ch for ch in text if ch.isalnum())
 
 
 def _alias_table() -> dict[str, str]:
@@ -328,17 +313,6 @@ def read_sheet(*, file_name: str, data: bytes) -> Sheet:
 
 
 # --- validating -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def as_list(self) -> list[Any]:
-        return [self.row, self.column, self.value, self.reason]
 
 
 @dataclass(slots=True)
@@ -1112,9 +1086,7 @@ class CustomersImporter:
 
     kind: ClassVar[str] = "customers"
     perm: ClassVar[str] = Perm.CUSTOMER_IMPORT
-    columns: ClassVar[tuple[_contract.Column, ...]] = tuple(
-        _contract.Column(c.key, c.label, c.aliases, required=c.required) for c in COLUMNS
-    )
+    columns: ClassVar[tuple[Column, ...]] = COLUMNS
 
     def required_columns(self, ctx: _contract.ImportContext) -> list[str]:
         return ["name"] if ctx.options.get("default_unit") else ["name", "unit"]
@@ -1125,13 +1097,13 @@ class CustomersImporter:
 
     def validate(
         self, rows: Any, ctx: _contract.ImportContext
-    ) -> tuple[list[tuple[Any, ...]], list[_contract.RowError]]:
+    ) -> tuple[list[tuple[Any, ...]], list[RowError]]:
         ctx.state["rows"].extend(rows)
         return [], []
 
     def validate_end(
         self, ctx: _contract.ImportContext
-    ) -> tuple[list[tuple[Any, ...]], list[_contract.RowError]]:
+    ) -> tuple[list[tuple[Any, ...]], list[RowError]]:
         rows: list[tuple[int, dict[str, str]]] = ctx.state.pop("rows")
         keys = list(rows[0][1]) if rows else []
         sheet = Sheet(headers=keys, rows=[(n, [cells[k] for k in keys]) for n, cells in rows])
@@ -1142,8 +1114,7 @@ class CustomersImporter:
             plan.unchanged,
         )
         ctx.state["valid_rows"] = len(plan.creates) + len(plan.updates) + plan.unchanged
-        errors = [_contract.RowError(e.row, e.column, e.value, e.reason) for e in plan.errors]
-        return ([(plan,)] if plan.creates or plan.updates else []), errors
+        return ([(plan,)] if plan.creates or plan.updates else []), list(plan.errors)
 
     def write(self, rows: list[tuple[Any, ...]], ctx: _contract.ImportContext) -> None:
         job = ImportJob.objects.get(pk=ctx.job_id)
