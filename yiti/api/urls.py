@@ -16,12 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from yiti.accounting.api import router as accounting_router
 from yiti.administration.api import router as administration_router
 from yiti.api import errors
 from yiti.api.auth import API_AUTH
 from yiti.api.docs import OfflineSwagger
 from yiti.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from yiti.api.idempotency import idempotent
+from yiti.attribution.api import router as attribution_router
 from yiti.campaigns.api import router as campaigns_router
 from yiti.care.api import router as care_router
 from yiti.care.reports.api import router as reports_router
@@ -30,7 +32,9 @@ from yiti.customers.api_catalogue import router as catalogue_router
 from yiti.customers.api_imports import router as imports_router
 from yiti.decisions.api import router as value_router
 from yiti.engagement.api import router as engagement_router
+from yiti.insights.api import router as insights_router
 from yiti.org.api import router as org_router
+from yiti.quality.api import router as quality_router
 from yiti.service.api import router as service_router
 from yiti.service.dispatch.api import router as dispatch_router
 
@@ -167,3 +171,7 @@ api.add_router("", value_router)
 api.add_router("/org", administration_router)
 api.add_router("", catalogue_router)
 api.add_router("/imports", imports_router)
+api.add_router("/insights", insights_router)
+api.add_router("/quality", quality_router)
+api.add_router("/attribution", attribution_router)
+api.add_router("/accounting", accounting_router)

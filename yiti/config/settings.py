@@ -53,7 +53,12 @@ INSTALLED_APPS = [
     "yiti.care.reports",
     "yiti.campaigns",
     "yiti.decisions",
+    "yiti.attribution",
+    "yiti.accounting",
+    "yiti.quality",
+    "yiti.insights",
     "yiti.administration",
+    "yiti.portal",
     "yiti.api",
     "yiti.demo",
 ]

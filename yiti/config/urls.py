@@ -5,6 +5,7 @@ from django.urls import include, path
 from yiti.administration.views import home
 from yiti.api.urls import api
 from yiti.org.urls import auth_urlpatterns
+from yiti.portal.api import api as portal_api
 
 urlpatterns = [
     path("", home, name="home"),
@@ -25,5 +26,11 @@ urlpatterns = [
     path("imports/", include("yiti.customers.urls_imports")),
     path("policy/", include("yiti.campaigns.urls_policy")),
     path("manage/", include("yiti.administration.urls")),
+    path("insights/", include("yiti.insights.urls")),
+    path("quality/", include("yiti.quality.urls")),
+    path("attribution/", include("yiti.attribution.urls")),
+    path("accounting/", include("yiti.accounting.urls")),
+    path("portal/", include("yiti.portal.urls")),
+    path("api/v1/portal/", portal_api.urls),
     path("api/v1/", api.urls),
 ]

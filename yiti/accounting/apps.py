@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountingConfig(AppConfig):
+    """分部门分产品核算: campaign economics, unit × product accounting and scorecards.
+
+    Budgets and cost lines per campaign and unit, control-group uplift, results per unit and
+    product rolling up the org tree, and account-manager scorecards built on profit.
+    """
+
+    name = "yiti.accounting"
+    label = "accounting"
+    verbose_name = _("Accounting")

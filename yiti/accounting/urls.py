@@ -1,0 +1,6 @@
+"""The accounting pages."""
+
+from django.urls import URLPattern
+
+app_name = "accounting"
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AttributionConfig(AppConfig):
+    """联动营销 / 利益分配: touches, conversion paths, attribution models and credit allocation.
+
+    The models are pure, vectorised functions over paths; the allocation of each conversion's
+    revenue and margin among the units of a joint campaign is stored and explainable per order.
+    """
+
+    name = "yiti.attribution"
+    label = "attribution"
+    verbose_name = _("Attribution")

@@ -1,0 +1,6 @@
+"""The attribution pages."""
+
+from django.urls import URLPattern
+
+app_name = "attribution"
+urlpatterns: list[URLPattern] = []

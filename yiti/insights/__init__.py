@@ -1,0 +1,1 @@
+"""分析决策层: each role's home page and the management cockpit."""

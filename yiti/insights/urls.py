@@ -1,0 +1,6 @@
+"""The insights pages."""
+
+from django.urls import URLPattern
+
+app_name = "insights"
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,1 @@
+"""网上营业厅 / 掌上营业厅: the customer's own self-service portal."""

@@ -1,0 +1,6 @@
+"""The portal pages."""
+
+from django.urls import URLPattern
+
+app_name = "portal"
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,6 @@
+"""The quality pages."""
+
+from django.urls import URLPattern
+
+app_name = "quality"
+urlpatterns: list[URLPattern] = []
