@@ -28,6 +28,7 @@ from yiti.engagement.choices import (
     Weekday,
 )
 from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, Suppression
+from yiti.engagement.references import references_check
 from yiti.org.access import access_for
 from yiti.org.models import OrgUnit, User
 from yiti.org.roles import Perm
@@ -67,6 +68,13 @@ def interaction_record(
     if check_access:
         require_perm(actor, Perm.INTERACTION_CREATE)
         require_visible(actor, customer)
+        # what a user names must exist, be in the user's scope and be this customer's
+        # (the service desk and care, calling with check_access=False, pass their own objects)
+        references_check(
+            actor=actor,
+            customer=customer,
+            refs={"ticket_id": ticket_id, "campaign_id": campaign_id, "wave_id": wave_id},
+        )
     _validate(channel, direction, purpose, outcome)
     if customer.status == CustomerStatus.MERGED:
         raise ValidationFailed(
