@@ -132,6 +132,13 @@ def test_the_customer_is_told_the_progress_by_email(
     # given a customer with an e-mail address and real SMTP delivery
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    # the worker sends the outbox as tasks are enqueued (after commit)
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "sending", "reports"],
+        }
+    }
     from yiti.customers.services import contact_point_add
     from yiti.engagement.models import Interaction
 

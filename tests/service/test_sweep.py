@@ -33,6 +33,13 @@ def test_warning_then_breach_escalates_to_the_region_manager_by_app_and_email(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = smtp_server.host, smtp_server.port
+    # the worker sends the outbox as tasks are enqueued (after commit)
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "sending", "reports"],
+        }
+    }
     settings.EMAIL_USE_TLS = False
     agent, rm = org.users["svc_east"], org.users["rm_east"]
     assert complaint.sla_next_at == bj(2025, 11, 3, 9, 48)

@@ -17,3 +17,13 @@ class SendStatus(models.TextChoices):
     SENT = "sent"
     FAILED = "failed"
     REJECTED = "rejected"
+
+
+class OutboxStatus(models.TextChoices):
+    """Where a queued message stands: waiting (first try or a retry), sent, refused by the
+    provider, or given up after the last retry."""
+
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    REJECTED = "rejected", _("Refused by the provider")
+    GAVE_UP = "gave_up", _("Given up after retries")

@@ -679,9 +679,10 @@ def notify(
     kind: str = "",
     email: bool = False,
 ) -> int:
-    """In-app notification to each user; with ``email`` also an e-mail, sent after commit."""
-    from django.core.mail import send_mail
-
+    """In-app notification to each user; with ``email`` also an e-mail to each, queued in this
+    transaction (``channels.outbox``) and sent by the worker after commit, with retries."""
+    from yiti.channels.choices import Channel
+    from yiti.channels.outbox import outbox_enqueue
     from yiti.org.models import Notification
 
     rows = [
@@ -690,13 +691,18 @@ def notify(
     ]
     Notification.objects.bulk_create(rows)
     if email:
-        recipients = [u.email for u in users if u.email]
-        if recipients:
-            transaction.on_commit(
-                lambda: send_mail(
-                    title[:200], f"{body}\n\n{link}".strip(), None, recipients, fail_silently=False
+        text = f"{body}\n\n{link}".strip()
+        for user in users:
+            if user.email:
+                outbox_enqueue(
+                    channel=Channel.EMAIL,
+                    to=user.email,
+                    subject=title[:200],
+                    body=text,
+                    idempotency_key=f"notify-{user.pk}-{secrets.token_hex(8)}",
+                    kind="org.notification",
+                    metadata={"user_id": user.pk, "kind": kind},
                 )
-            )
     return len(rows)
 
 

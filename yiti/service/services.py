@@ -11,18 +11,20 @@ taken by sales opens an order-processing ticket for the service unit.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yiti.channels.choices import Channel as OutboxChannel
+from yiti.channels.outbox import outbox_enqueue
 from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.errors import PermissionDenied, ValidationFailed
 from yiti.customers.choices import Channel, CustomerStatus, OrderStatus, Purpose, SalesChannel
@@ -140,9 +142,10 @@ def _tell_customer(
 ) -> bool:
     """Keep the customer informed of the ticket's progress by e-mail (until the portal shows it).
 
-    Sent after commit through Django's mail backend (real SMTP in production, files in the
-    embedded demo) to the primary e-mail, unless the customer withdrew e-mail for service;
-    the message lands on the timeline. Returns whether a message was sent.
+    The message is queued in this transaction (``channels.outbox``) to the primary e-mail,
+    unless the customer withdrew e-mail for service, and sent by the worker after commit with
+    retries, so an SMTP outage never fails the change. It lands on the timeline when it is
+    actually sent (``customer_news_sent``). Returns whether a message was queued.
     """
     customer = ticket.customer
     if not customer.primary_email:
@@ -154,23 +157,54 @@ def _tell_customer(
         return False
     subject = f"[#{ticket.pk}] {headline}: {ticket.subject}"[:200]
     text = "\n\n".join(filter(None, [f"{customer.name}:", str(headline), body]))
-    recipient = customer.primary_email
-    transaction.on_commit(lambda: send_mail(subject, text, None, [recipient], fail_silently=False))
+    outbox_enqueue(
+        channel=OutboxChannel.EMAIL,
+        to=customer.primary_email,
+        subject=subject,
+        body=text,
+        # one key per message, carried by every retry (the e-mail's Message-ID)
+        idempotency_key=f"ticket-{ticket.pk}-news-{secrets.token_hex(8)}",
+        kind=CUSTOMER_NEWS_KIND,
+        metadata={
+            "ticket_id": ticket.pk,
+            "customer_id": customer.pk,
+            "unit_id": ticket.unit_id,
+            "actor_id": getattr(actor, "pk", None),
+        },
+    )
+    return True
+
+
+CUSTOMER_NEWS_KIND = "service.customer_news"
+
+
+def customer_news_sent(message: Any) -> None:
+    """A ticket's e-mail to its customer went out: put it on the customer's timeline, at the
+    time it was sent (registered with the outbox in ``ServiceConfig.ready``)."""
+    meta = message.metadata or {}
+    customer_id, actor_id, unit_id = (
+        meta.get("customer_id"),
+        meta.get("actor_id"),
+        meta.get("unit_id"),
+    )
+    customer = Customer.objects.filter(pk=int(customer_id)).first() if customer_id else None
+    if customer is None:
+        return
     interaction_record(
-        actor=actor,
+        actor=User.objects.filter(pk=int(actor_id)).first() if actor_id else None,
         customer=customer,
         channel=InteractionChannel.EMAIL,
         direction=Direction.OUTBOUND,
         purpose=InteractionPurpose.SERVICE,
         outcome=Outcome.SENT,
-        subject=subject,
-        body=text,
-        occurred_at=min(at, timezone.now()),
-        unit=ticket.unit,
-        ticket_id=ticket.pk,
+        subject=message.subject[:200],
+        body=message.body,
+        occurred_at=min(message.sent_at, timezone.now()),
+        unit=OrgUnit.objects.filter(pk=int(unit_id)).first() if unit_id else None,
+        ticket_id=meta.get("ticket_id"),
+        external_ref=message.idempotency_key[:64],
         check_access=False,
     )
-    return True
 
 
 def _suppress(*, actor: User | None, ticket: Ticket) -> None:
