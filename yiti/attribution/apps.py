@@ -12,3 +12,9 @@ class AttributionConfig(AppConfig):
     name = "yiti.attribution"
     label = "attribution"
     verbose_name = _("Attribution")
+
+    def ready(self) -> None:
+        from yiti.attribution.tasks import attribute_yesterday
+        from yiti.core.scheduling import register_schedule
+
+        register_schedule("attribution.nightly", "30 1 * * *", attribute_yesterday)

@@ -1,0 +1,198 @@
+"""From touches and orders to a book of paths, and from model weights to each order's credit.
+
+Pure numpy over the integer rows of ``sql.touch_rows`` / ``sql.order_rows``: no query, no
+loop over orders, so a campaign's whole book is built and attributed at once.
+
+* ``book_build``: each order with at least one touch of the campaign in the lookback window
+  before it is a conversion whose path is those touches in time order (a path that converts,
+  value = amount); each customer the campaign touched who placed no such order is a path
+  that did not convert (``nulls`` = 1), which the Markov and Shapley models need.
+* ``allocate``: each order's revenue and margin shared among units: the part by touches
+  goes to the unit of each touch in proportion to the model's weight, the part by agreement
+  to the units' fixed shares. Money is in cents and rounded so that each order's rows add
+  up exactly (the largest share takes the rounding cents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from yiti.attribution.models_math import Paths
+from yiti.attribution.sql import O_AMOUNT, O_AT, O_CUSTOMER, O_MARGIN, T_AT, T_CUSTOMER, T_ID
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Book:
+    """A campaign's book: ``paths`` (converting paths first, one per order in ``orders``,
+    then the paths that did not convert) and, for every touch of ``paths``, its row in the
+    touch array (``touch_row``)."""
+
+    paths: Paths
+    orders: np.ndarray  # (n_converting, 6) order rows, in path order
+    touch_row: np.ndarray  # (n_touches,) index into the touch rows
+
+    @property
+    def n_converting(self) -> int:
+        return len(self.orders)
+
+    @property
+    def converting_touches(self) -> int:
+        return int(self.paths.ptr[self.n_converting])
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ptr, indices): the concatenation of ``range(lo[i], hi[i])`` for every i."""
+    counts = hi - lo
+    ptr = np.zeros(len(lo) + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    idx = np.arange(ptr[-1], dtype=np.int64) - np.repeat(ptr[:-1] - lo, counts)
+    return ptr, idx
+
+
+def book_build(
+    touches: np.ndarray,
+    keys: np.ndarray,
+    orders: np.ndarray,
+    *,
+    n_keys: int,
+    lookback_days: int,
+    with_nulls: bool = True,
+) -> Book:
+    """The book of one campaign (module docstring). ``keys`` is each touch row's channel key
+    (the "channel" the models see, 0 … n_keys − 1)."""
+    lookback = int(lookback_days) * DAY
+    if len(touches) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Book(
+            paths=Paths(
+                ptr=np.zeros(1, dtype=np.int64),
+                channels=empty,
+                conversions=np.zeros(0),
+                value=np.zeros(0),
+                nulls=np.zeros(0),
+                n_channels=n_keys,
+                ages=np.zeros(0),
+            ),
+            orders=np.zeros((0, 6), dtype=np.int64),
+            touch_row=empty,
+        )
+    order = np.lexsort((touches[:, T_ID], touches[:, T_AT], touches[:, T_CUSTOMER]))
+    t_customer = touches[order, T_CUSTOMER]
+    t_at = touches[order, T_AT]
+    base = min(int(t_at.min()), int(orders[:, O_AT].min()) if len(orders) else 0) - lookback - 1
+    t_key = (t_customer << 32) | (t_at - base)
+    o_customer = orders[:, O_CUSTOMER]
+    lo = np.searchsorted(t_key, (o_customer << 32) | (orders[:, O_AT] - lookback - base), "left")
+    hi = np.searchsorted(t_key, (o_customer << 32) | (orders[:, O_AT] - base), "right")
+    converting = hi > lo
+    conv_orders = orders[converting]
+    ptr, idx = _ranges(lo[converting], hi[converting])
+    o_at_of_touch = np.repeat(conv_orders[:, O_AT], np.diff(ptr))
+    ages = (o_at_of_touch - t_at[idx]) / DAY
+    n_conv = len(conv_orders)
+    conversions = np.ones(n_conv)
+    value = conv_orders[:, O_AMOUNT] / 100.0
+    nulls = np.zeros(n_conv)
+    if with_nulls:
+        # customers without a converting order: all their touches, one path that did not convert
+        starts = np.flatnonzero(np.r_[True, t_customer[1:] != t_customer[:-1]])
+        ends = np.r_[starts[1:], len(t_customer)]
+        converted = np.isin(t_customer[starts], conv_orders[:, O_CUSTOMER])
+        n_ptr, n_idx = _ranges(starts[~converted], ends[~converted])
+        ptr = np.concatenate([ptr, n_ptr[1:] + ptr[-1]])
+        idx = np.concatenate([idx, n_idx])
+        ages = np.concatenate([ages, np.zeros(len(n_idx))])
+        n_null = len(n_ptr) - 1
+        conversions = np.concatenate([conversions, np.zeros(n_null)])
+        value = np.concatenate([value, np.zeros(n_null)])
+        nulls = np.concatenate([nulls, np.ones(n_null)])
+    rows = order[idx]
+    return Book(
+        paths=Paths(
+            ptr=ptr,
+            channels=keys[rows].astype(np.int64),
+            conversions=conversions,
+            value=value,
+            nulls=nulls,
+            n_channels=n_keys,
+            ages=ages,
+        ),
+        orders=conv_orders,
+        touch_row=rows,
+    )
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Credit rows: for each, the order (index into ``Book.orders``), the unit, the touch row
+    (−1 for an agreed share), the share of the order, revenue and margin in cents."""
+
+    order: np.ndarray
+    unit: np.ndarray
+    touch_row: np.ndarray
+    share: np.ndarray
+    revenue: np.ndarray
+    margin: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+def _cents(order: np.ndarray, share: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Split each order's ``total`` cents by ``share`` (rows sorted by order, largest share
+    first): floors, then the rounding cents to the first row of the order."""
+    raw = np.floor(total[order] * share).astype(np.int64)
+    rest = total - np.bincount(order, weights=raw, minlength=len(total)).astype(np.int64)
+    first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
+    raw[first] += rest[order[first]]
+    return raw
+
+
+def allocate(
+    book: Book,
+    touch_weights: np.ndarray,
+    touch_units: np.ndarray,
+    *,
+    touch_part: float,
+    agreed: Mapping[int, float] | Sequence[tuple[int, float]] = (),
+) -> Allocation:
+    """Each converting order's credit (module docstring). ``touch_weights`` are the model's
+    weights of the book's touches, ``touch_units`` the unit of every touch row; ``agreed``
+    maps units to fractions summing to 1 and takes ``1 − touch_part`` of each order."""
+    n_conv = book.n_converting
+    n_touch = book.converting_touches
+    path_of = np.repeat(np.arange(n_conv, dtype=np.int64), np.diff(book.paths.ptr[: n_conv + 1]))
+    rows = book.touch_row[:n_touch]
+    parts_order = [path_of]
+    parts_unit = [touch_units[rows]]
+    parts_touch = [rows]
+    parts_share = [touch_weights[:n_touch] * touch_part]
+    items = list(agreed.items()) if isinstance(agreed, Mapping) else list(agreed)
+    if items and touch_part < 1:
+        k = len(items)
+        parts_order.append(np.repeat(np.arange(n_conv, dtype=np.int64), k))
+        parts_unit.append(np.tile(np.array([u for u, _ in items], dtype=np.int64), n_conv))
+        parts_touch.append(np.full(n_conv * k, -1, dtype=np.int64))
+        fractions = np.array([f for _, f in items], dtype=np.float64) * (1 - touch_part)
+        parts_share.append(np.tile(fractions, n_conv))
+    order = np.concatenate(parts_order)
+    share = np.concatenate(parts_share)
+    keep = share > 0
+    order, share = order[keep], share[keep]
+    unit = np.concatenate(parts_unit)[keep]
+    touch = np.concatenate(parts_touch)[keep]
+    sort = np.lexsort((touch, -share, order))
+    order, share, unit, touch = order[sort], share[sort], unit[sort], touch[sort]
+    return Allocation(
+        order=order,
+        unit=unit,
+        touch_row=touch,
+        share=np.minimum(share, 1.0),
+        revenue=_cents(order, share, book.orders[:, O_AMOUNT]),
+        margin=_cents(order, share, book.orders[:, O_MARGIN]),
+    )
