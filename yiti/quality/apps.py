@@ -13,3 +13,17 @@ class QualityConfig(AppConfig):
     name = "yiti.quality"
     label = "quality"
     verbose_name = _("Quality")
+
+    def ready(self) -> None:
+        from yiti.core.scheduling import register_schedule
+        from yiti.quality.choices import RunKind
+        from yiti.quality.tasks import quality_compute
+
+        # last month's ranking on the 1st (the 2nd and 3rd catch up a run missed while the
+        # server was down: computing a month again replaces it); last week's themes on Monday
+        register_schedule(
+            "quality.ranking", "30 5 1-3 * *", quality_compute, kind=RunKind.RANKING.value
+        )
+        register_schedule(
+            "quality.themes", "30 5 * * mon", quality_compute, kind=RunKind.THEMES.value
+        )

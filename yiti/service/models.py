@@ -182,6 +182,47 @@ class RoutingRule(TimeStampedModel):
         return f"#{self.position} → {self.target_unit}"
 
 
+class Topic(TimeStampedModel):
+    """A consultation or complaint topic of the catalogue (热点问题), chosen on the ticket.
+
+    Linked to the product and the campaign it is about (``campaign_id`` is a plain id: campaigns
+    sit above service). ``applies_to`` blank: any ticket kind. ``keywords`` (separated by
+    commas or spaces) teach the hot-issue mining to keep these words whole. Company-wide data,
+    kept by administrators and region managers; a topic in use is deactivated, never deleted.
+    """
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    applies_to = models.CharField(
+        _("for tickets of kind"), max_length=24, choices=TicketKind.choices, blank=True
+    )
+    product = models.ForeignKey(
+        "customers.Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("product"),
+    )
+    campaign_id = models.BigIntegerField(_("campaign"), null=True, blank=True)
+    keywords = models.CharField(_("keywords"), max_length=255, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("topic")
+        verbose_name_plural = _("topics")
+        indexes = [models.Index(fields=["active", "applies_to"], name="topic_active_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(applies_to="") | Q(applies_to__in=TicketKind.values),
+                name="topic_applies_to_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Ticket(TimeStampedModel):
     """A service ticket. Complaints carry a class, and may name the campaign and the staff member.
 
@@ -213,6 +254,14 @@ class Ticket(TimeStampedModel):
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
     followup_id = models.BigIntegerField(null=True, blank=True)
+    topic = models.ForeignKey(
+        Topic,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("topic"),
+    )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     priority = models.CharField(
@@ -280,6 +329,11 @@ class Ticket(TimeStampedModel):
                 condition=Q(sla_next_at__isnull=False),
             ),
             models.Index(fields=["resolved_at"], name="ticket_resolved_at"),
+            models.Index(
+                fields=["topic", "opened_at"],
+                name="ticket_topic_opened",
+                condition=Q(topic__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
