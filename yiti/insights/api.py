@@ -4,4 +4,7 @@ from __future__ import annotations
 
 from ninja import Router
 
+from yiti.insights.cockpit_api import router as cockpit_router
+
 router = Router(tags=["insights"])
+router.add_router("", cockpit_router)

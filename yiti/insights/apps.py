@@ -12,3 +12,10 @@ class InsightsConfig(AppConfig):
     name = "yiti.insights"
     label = "insights"
     verbose_name = _("Insights")
+
+    def ready(self) -> None:
+        from yiti.core.scheduling import register_schedule
+        from yiti.insights import tasks
+
+        register_schedule("insights.rollups", "*/10 * * * *", tasks.rollups_refresh_task)
+        register_schedule("insights.rollups_rebuild", "40 2 * * *", tasks.rollups_rebuild_task)
