@@ -37,6 +37,7 @@ from yiti.service.models import (
     SlaPolicy,
     Ticket,
     TicketEvent,
+    Topic,
 )
 
 router = Router(tags=["service"])
@@ -64,6 +65,7 @@ class TicketOut(Schema):
     complaint_reason: str
     campaign_id: int | None
     order_id: int | None
+    topic_id: int | None
     opened_at: datetime
     first_response_at: datetime | None
     resolved_at: datetime | None
@@ -90,6 +92,7 @@ class TicketOut(Schema):
             "complaint_reason": t.complaint_reason,
             "campaign_id": t.campaign_id,
             "order_id": t.order_id,
+            "topic_id": t.topic_id,
             "opened_at": t.opened_at,
             "first_response_at": t.first_response_at,
             "resolved_at": t.resolved_at,
@@ -169,6 +172,7 @@ class TicketIn(Schema):
     complaint_reason: ComplaintReason | Literal[""] = ""
     campaign_id: int | None = None
     staff_concerned: int | None = Field(None, description="User id of the staff member concerned.")
+    topic: int | None = Field(None, description="Topic id (GET /api/v1/quality/topics).")
 
 
 class TransitionIn(Schema):
@@ -284,6 +288,17 @@ def _user_ref(user_id: int | None, field: str) -> User | None:
     return user
 
 
+def _topic_ref(topic_id: int | None) -> Topic | None:
+    if topic_id is None:
+        return None
+    topic = Topic.objects.filter(pk=topic_id).first()
+    if topic is None:
+        raise ValidationFailed(
+            _("No topic with id %(id)s.") % {"id": topic_id}, field="topic", code="unknown_topic"
+        )
+    return topic
+
+
 def _detail(user: Any, ticket_id: int) -> TicketDetailOut:
     t = selectors.ticket_get_for(user, ticket_id)
     return TicketDetailOut(
@@ -332,6 +347,7 @@ def tickets_create(request: HttpRequest, payload: TicketIn) -> Status[TicketDeta
         complaint_reason=payload.complaint_reason,
         campaign_id=payload.campaign_id,
         staff_concerned=_user_ref(payload.staff_concerned, "staff_concerned"),
+        topic=_topic_ref(payload.topic),
     )
     return Status(201, _detail(user, ticket.pk))
 

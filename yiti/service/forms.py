@@ -24,7 +24,7 @@ from yiti.service.choices import (
     TicketChannel,
     TicketKind,
 )
-from yiti.service.models import BusinessCalendar, RoutingRule, SlaPolicy
+from yiti.service.models import BusinessCalendar, RoutingRule, SlaPolicy, Topic
 
 BLANK = [("", "—")]
 
@@ -45,6 +45,12 @@ class TicketForm(forms.Form):
     )
     staff_concerned = forms.ModelChoiceField(
         label=_("Staff concerned"), queryset=User.objects.none(), required=False
+    )
+    topic = forms.ModelChoiceField(
+        label=_("Topic"),
+        queryset=Topic.objects.filter(active=True),
+        required=False,
+        help_text=_("What the customer asks or complains about, from the topic catalogue."),
     )
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial="normal")
     channel = forms.ChoiceField(label=_("Channel"), choices=TicketChannel.choices, initial="phone")

@@ -70,10 +70,12 @@ from yiti.service.models import (
     SlaPolicy,
     Ticket,
     TicketEvent,
+    Topic,
 )
 from yiti.service.routing import least_loaded_agent, route_unit
 from yiti.service.rules import require_manage_sla, require_ticket_visible, require_work
 from yiti.service.sla import policy_for, sla_refresh
+from yiti.service.topics import topic_check
 
 TIMELINE_CHANNEL = {
     TicketChannel.PHONE: InteractionChannel.CALL,
@@ -293,6 +295,7 @@ def ticket_create(
     order: Order | None = None,
     followup_id: int | None = None,
     opened_at: datetime | None = None,
+    topic: Topic | None = None,
 ) -> Ticket:
     """Open a ticket: route it to a unit and its least-loaded agent, start its SLA clocks,
     suppress marketing for a complaint, and put it on the customer's timeline."""
@@ -314,6 +317,7 @@ def ticket_create(
     if len(subject) > 200:
         raise ValidationFailed(_("Subject is longer than 200 characters."), field="subject")
     complaint_class, complaint_reason = _clean_complaint(kind, complaint_class, complaint_reason)
+    topic_check(kind=kind, topic=topic)
     if campaign_id is not None and campaign_id <= 0:
         raise ValidationFailed(_("Not a campaign id."), field="campaign_id")
     if order is not None and order.customer_id != customer.pk:
@@ -334,6 +338,7 @@ def ticket_create(
         staff_concerned=staff_concerned,
         order=order,
         followup_id=followup_id,
+        topic=topic,
         subject=subject,
         description=description,
         priority=priority,
@@ -394,6 +399,7 @@ def ticket_create(
             "assignee": agent.pk if agent else None,
             "complaint_class": complaint_class,
             "campaign_id": campaign_id,
+            "topic": topic.pk if topic else None,
         },
         summary=subject,
     )

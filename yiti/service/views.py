@@ -274,6 +274,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                 staff_concerned=data["staff_concerned"]
                 if data["kind"] == TicketKind.COMPLAINT
                 else None,
+                topic=data.get("topic"),
             )
         except ValidationFailed as exc:
             apply_error(form, exc)
