@@ -10,7 +10,7 @@ loop over orders, so a campaign's whole book is built and attributed at once.
 * ``allocate``: each order's revenue and margin shared among units: the part by touches
   goes to the unit of each touch in proportion to the model's weight, the part by agreement
   to the units' fixed shares. Money is in cents and rounded so that each order's rows add
-  up exactly (the largest share takes the rounding cents).
+  up exactly (the largest share takes the rounding difference).
 """
 
 from __future__ import annotations
@@ -145,8 +145,10 @@ class Allocation:
 
 def _cents(order: np.ndarray, share: np.ndarray, total: np.ndarray) -> np.ndarray:
     """Split each order's ``total`` cents by ``share`` (rows sorted by order, largest share
-    first): floors, then the rounding cents to the first row of the order."""
-    raw = np.floor(total[order] * share).astype(np.int64)
+    first): each row rounded, the difference to the order's total on its first row."""
+    raw = np.rint(total[order] * share).astype(np.int64)
+    if len(raw) == 0:
+        return raw
     rest = total - np.bincount(order, weights=raw, minlength=len(total)).astype(np.int64)
     first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
     raw[first] += rest[order[first]]

@@ -1,26 +1,47 @@
 """Reads of attribution: stored credit per unit (for campaign economics, unit × product
-accounting and scorecards), a campaign's credit per unit and channel, and the explanation of
-each order's allocation. Aggregates are one grouped query; lists of orders show only
-customers the user may see.
+accounting and scorecards), a campaign's credit per unit, the comparison of the models, and
+the explanation of each order's allocation. Aggregates are grouped queries open to whoever
+may see campaigns; lists of orders show only customers the user may see.
 
 ``credit_by_unit`` and ``credit_by_unit_product`` take no acting user: they are the
-building blocks other apps' selectors scope themselves (by the units they pass).
+building blocks other apps' selectors scope themselves (by the units they pass). An order
+converted by two campaigns is credited in each (each campaign's economics count it whole).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TypedDict
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from yiti.attribution.models import Credit
+from yiti.attribution.attribute import (
+    campaign_allocate,
+    campaign_book,
+    campaign_units,
+    plan_of,
+    plan_terms,
+    unit_totals,
+)
+from yiti.attribution.choices import AttributionModel, CreditBasis
+from yiti.attribution.models import AttributionPlan, Credit
 from yiti.campaigns.models import Campaign
+from yiti.campaigns.rules import require_view
+from yiti.core.errors import NotFound
+from yiti.customers.models import Order
+from yiti.customers.rules import visible_q
+from yiti.engagement.choices import InteractionChannel
+from yiti.org.access import access_for
 from yiti.org.models import OrgUnit
+
+CHANNEL_LABELS = dict(InteractionChannel.choices)
 
 
 class UnitCredit(TypedDict):
@@ -133,4 +154,228 @@ def credit_by_unit_product(
             orders=int(r["orders"]),
         )
         for r in rows
+    ]
+
+
+# --- a campaign's credit, for its page and the API -------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    unit: OrgUnit
+    conversions: float
+    revenue: Decimal
+    margin: Decimal
+    orders: int
+    agreed_percent: Decimal | None  # the unit's fixed share, when the agreement has one
+
+
+@dataclass(frozen=True)
+class CampaignCredit:
+    campaign: Campaign
+    plan: AttributionPlan
+    saved: bool  # False: the campaign has no plan yet (linear, by touches)
+    units: list[UnitLine]
+    total_revenue: Decimal
+    total_margin: Decimal
+    total_orders: int
+    computed_at: datetime | None
+
+
+def _require_campaign(user: Any, campaign: Campaign | int) -> Campaign:
+    require_view(user)
+    campaign_id = campaign.pk if isinstance(campaign, Campaign) else int(campaign)
+    found = Campaign.objects.select_related("owner_unit").filter(pk=campaign_id).first()
+    if found is None:
+        raise NotFound(_("Campaign not found."))
+    return found
+
+
+def campaign_credit(user: Any, campaign: Campaign | int) -> CampaignCredit:
+    """The stored credit of a campaign per unit (owner and participating units first, with
+    nothing when they earned nothing), under its chosen model and agreement. Aggregates: open
+    to everyone who may see campaigns. Two queries."""
+    campaign = _require_campaign(user, campaign)
+    plan = plan_of(campaign)
+    agreed = {s.unit_id: s.percent for s in plan.shares.all()} if plan.pk else {}
+    sums = {
+        r["unit_id"]: r
+        for r in Credit.objects.filter(campaign=campaign)
+        .order_by()
+        .values("unit_id")
+        .annotate(
+            conversions=Sum("share"),
+            revenue=Sum("revenue"),
+            margin=Sum("margin"),
+            orders=Count("order_id", distinct=True),
+        )
+    }
+    totals = Credit.objects.filter(campaign=campaign).aggregate(
+        revenue=Sum("revenue"),
+        margin=Sum("margin"),
+        orders=Count("order_id", distinct=True),
+        computed_at=Max("computed_at"),
+    )
+    units = campaign_units(campaign)
+    known = {u.pk for u in units}
+    extra = [u for u in OrgUnit.objects.filter(pk__in=set(sums) - known).order_by("path")]
+    lines = []
+    for unit in units + extra:
+        row: dict[str, Any] = dict(sums.get(unit.pk, {}))
+        lines.append(
+            UnitLine(
+                unit=unit,
+                conversions=float(row.get("conversions") or 0),
+                revenue=Decimal(row.get("revenue") or 0),
+                margin=Decimal(row.get("margin") or 0),
+                orders=int(row.get("orders") or 0),
+                agreed_percent=agreed.get(unit.pk),
+            )
+        )
+    lines.sort(key=lambda line: (-line.revenue, line.unit.path))
+    return CampaignCredit(
+        campaign=campaign,
+        plan=plan,
+        saved=plan.pk is not None,
+        units=lines,
+        total_revenue=Decimal(totals["revenue"] or 0),
+        total_margin=Decimal(totals["margin"] or 0),
+        total_orders=int(totals["orders"] or 0),
+        computed_at=totals["computed_at"],
+    )
+
+
+@dataclass(frozen=True)
+class ModelSplit:
+    model: str
+    label: str
+    chosen: bool
+    units: dict[int, tuple[float, Decimal, Decimal]]  # unit id → conversions, revenue, margin
+
+
+def campaign_compare(
+    user: Any, campaign: Campaign | int, *, now: datetime | None = None
+) -> list[ModelSplit]:
+    """What each unit would get under every model with the campaign's agreement, computed
+    now from the touches and orders (nothing stored): two queries and one pass per model."""
+    campaign = _require_campaign(user, campaign)
+    plan = plan_of(campaign)
+    terms = plan_terms(plan)
+    cb = campaign_book(campaign, terms, until=now or timezone.now())
+    cents = Decimal("0.01")
+    result = []
+    for model in AttributionModel:
+        totals = unit_totals(campaign_allocate(cb, terms, model.value))
+        result.append(
+            ModelSplit(
+                model=model.value,
+                label=str(model.label),
+                chosen=model.value == terms.model,
+                units={
+                    u: (conv, Decimal(rev) * cents, Decimal(mar) * cents)
+                    for u, (conv, rev, mar) in totals.items()
+                },
+            )
+        )
+    return result
+
+
+# --- each order's allocation, explained --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderAllocation:
+    order: Order
+    campaign: Campaign
+    rows: list[Credit]
+
+    @property
+    def explanation(self) -> str:
+        return explain(self.rows)
+
+
+def _line(row: Credit) -> str:
+    percent = f"{row.share * 100:.0f} %"
+    if row.basis == CreditBasis.AGREEMENT:
+        return _("%(percent)s %(unit)s — agreed share") % {
+            "percent": percent,
+            "unit": row.unit.name,
+        }
+    when = timezone.localtime(row.touched_at).strftime("%m-%d") if row.touched_at else ""
+    channel = CHANNEL_LABELS.get(row.channel, row.channel)
+    return _("%(percent)s %(unit)s — %(channel)s on %(date)s") % {
+        "percent": percent,
+        "unit": row.unit.name,
+        "channel": channel,
+        "date": when,
+    }
+
+
+def explain(rows: Iterable[Credit]) -> str:
+    """“50 % 杭州分公司 — call on 12-03; 30 % 市场部 — SMS on 12-01; …” (largest share first)."""
+    return "; ".join(_line(r) for r in sorted(rows, key=lambda r: (-r.share, r.pk or 0)))
+
+
+def _orders_visible(user: Any) -> Q:
+    access = access_for(user)
+    if access.is_admin:
+        return Q()
+    return visible_q(access, prefix="order__customer__")
+
+
+def order_allocations(
+    user: Any, campaign: Campaign | int, *, limit: int = 50, offset: int = 0
+) -> tuple[list[OrderAllocation], int]:
+    """The campaign's credited orders, newest first, each with its rows and explanation —
+    only orders of customers the user may see. Returns (page, count)."""
+    campaign = _require_campaign(user, campaign)
+    base = Credit.objects.filter(campaign=campaign).filter(_orders_visible(user))
+    order_ids_qs = (
+        base.order_by()
+        .values("order_id")
+        .annotate(at=Max("ordered_at"))
+        .order_by("-at", "-order_id")
+    )
+    count = order_ids_qs.count()
+    page = [r["order_id"] for r in order_ids_qs[offset : offset + limit]]
+    rows = (
+        Credit.objects.filter(campaign=campaign, order_id__in=page)
+        .select_related("unit", "order", "order__customer", "order__product")
+        .order_by("order_id", "-share", "id")
+    )
+    grouped: dict[int, list[Credit]] = {}
+    for row in rows:
+        grouped.setdefault(row.order_id, []).append(row)
+    return (
+        [
+            OrderAllocation(order=grouped[i][0].order, campaign=campaign, rows=grouped[i])
+            for i in page
+            if i in grouped
+        ],
+        count,
+    )
+
+
+def order_allocation(user: Any, order_id: int) -> list[OrderAllocation]:
+    """One order's allocation under every campaign that converted it (visible orders only)."""
+    require_view(user)
+    rows = list(
+        Credit.objects.filter(order_id=order_id)
+        .filter(_orders_visible(user))
+        .select_related("unit", "order", "order__customer", "order__product", "campaign")
+        .order_by("campaign_id", "-share", "id")
+    )
+    if not rows:
+        if (
+            Order.objects.filter(pk=order_id).exists()
+            and not Credit.objects.filter(order_id=order_id).exists()
+        ):
+            return []
+        raise NotFound(_("Order not found."))
+    grouped: dict[int, list[Credit]] = {}
+    for row in rows:
+        grouped.setdefault(row.campaign_id, []).append(row)
+    return [
+        OrderAllocation(order=items[0].order, campaign=items[0].campaign, rows=items)
+        for items in grouped.values()
     ]

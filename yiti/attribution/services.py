@@ -68,6 +68,12 @@ def _decimal(value: Any, field: str, *, low: Decimal, high: Decimal | None = Non
     return number
 
 
+def _plain(number: Decimal) -> str:
+    """90.50 → "90.5", 90.00 → "90" (no exponent)."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _plan_state(plan: AttributionPlan) -> dict[str, Any]:
     return {
         "model": plan.model,
@@ -135,7 +141,7 @@ def plan_set(
         if total != HUNDRED:
             raise ValidationFailed(
                 _("The agreed shares add up to %(total)s %%; they must add up to 100 %%.")
-                % {"total": total.normalize()},
+                % {"total": _plain(total)},
                 code=Code.SHARES_NOT_100,
                 field="shares",
             )
