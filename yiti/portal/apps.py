@@ -12,3 +12,8 @@ class PortalConfig(AppConfig):
     name = "yiti.portal"
     label = "portal"
     verbose_name = _("Portal")
+
+    def ready(self) -> None:
+        from yiti.portal import panels
+
+        panels.register()
