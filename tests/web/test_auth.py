@@ -15,11 +15,11 @@ def test_anonymous_visitor_is_sent_to_sign_in(db):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_sign_in_with_the_right_password_opens_the_customer_list(org):
+def test_sign_in_with_the_right_password_opens_the_home_page(org):
     client = Client()
     response = client.post(reverse("login"), {"username": "am_hz", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("customers:list")
+    assert response["Location"] == reverse("home")
     assert LoginAttempt.objects.filter(username="am_hz", succeeded=True).exists()
     assert client.get(reverse("customers:list")).status_code == 200
 

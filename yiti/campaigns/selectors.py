@@ -52,6 +52,7 @@ def _require_view(user: Any) -> None:
 class CampaignFilters:
     q: str = ""
     status: str = ""
+    mine: bool = False  # only the campaigns the acting user owns
 
     @classmethod
     def from_mapping(cls, data: Any) -> CampaignFilters:
@@ -59,6 +60,7 @@ class CampaignFilters:
         return cls(
             q=(data.get("q") or "").strip()[:100],
             status=status if status in CampaignStatus.values else "",
+            mine=str(data.get("mine") or "").lower() in {"1", "true", "on", "yes"},
         )
 
 
@@ -69,6 +71,8 @@ def campaigns_list(user: Any, filters: CampaignFilters | None = None) -> QuerySe
         qs = qs.filter(Q(name__icontains=filters.q) | Q(code__icontains=filters.q))
     if filters and filters.status:
         qs = qs.filter(status=filters.status)
+    if filters and filters.mine:
+        qs = qs.filter(owner_id=access_for(user).user_id)
     return qs.order_by("-starts_on", "-id")
 
 

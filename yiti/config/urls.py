@@ -2,8 +2,8 @@
 
 from django.urls import include, path
 
-from yiti.administration.views import home
 from yiti.api.urls import api
+from yiti.insights.views_home import start as home
 from yiti.org.urls import auth_urlpatterns
 from yiti.portal.api import api as portal_api
 

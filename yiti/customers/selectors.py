@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connections
 from django.db.models import BigIntegerField, F, Func, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.core.errors import NotFound
@@ -49,6 +51,18 @@ class CustomerFilters:
     city: str = ""
     no_contact_since: Any = None  # a datetime: customers not contacted since
     tier: str = ""  # a ValueTier value: the latest value tier (CustomerValue)
+    no_contact_days: int | None = None  # ?quiet=N: not contacted for N days (sets the above)
+    churn_min: float | None = None  # ?churn_min=0.6: churn risk at least (CustomerValue)
+
+    QUIET_DAYS: ClassVar[tuple[int, ...]] = (30, 60, 90, 180)
+
+    @property
+    def quiet_choices(self) -> tuple[int, ...]:
+        """The "not contacted for" choices of the list, with the asked number of days."""
+        days = self.no_contact_days
+        if days is None or days in self.QUIET_DAYS:
+            return self.QUIET_DAYS
+        return (days, *self.QUIET_DAYS)
 
     @classmethod
     def from_mapping(cls, data: Any) -> CustomerFilters:
@@ -59,7 +73,16 @@ class CustomerFilters:
             except (TypeError, ValueError):
                 return None
 
+        def _float(name: str) -> float | None:
+            try:
+                value = float(data.get(name))
+            except (TypeError, ValueError):
+                return None
+            return value if 0 <= value <= 1 else None
+
         status = data.get("status", CustomerStatus.ACTIVE)
+        quiet = _int("quiet")
+        quiet = quiet if quiet is not None and 1 <= quiet <= 3650 else None
         return cls(
             q=(data.get("q") or "").strip()[:100],
             unit_id=_int("unit"),
@@ -69,6 +92,9 @@ class CustomerFilters:
             status=status if status in [*CustomerStatus.values, "all"] else CustomerStatus.ACTIVE,
             city=(data.get("city") or "").strip()[:60],
             tier=tier if (tier := data.get("tier") or "") in ValueTier.values else "",
+            no_contact_days=quiet,
+            no_contact_since=timezone.now() - timedelta(days=quiet) if quiet else None,
+            churn_min=_float("churn_min"),
         )
 
 
@@ -129,6 +155,8 @@ def customer_list(user: Any, filters: CustomerFilters) -> QuerySet[Customer]:
         qs = qs.filter(city=filters.city)
     if filters.tier:
         qs = qs.filter(value__tier=filters.tier)
+    if filters.churn_min is not None:
+        qs = qs.filter(value__churn_risk__gte=filters.churn_min)
     if filters.no_contact_since is not None:
         qs = qs.filter(
             Q(last_contact_at__lt=filters.no_contact_since) | Q(last_contact_at__isnull=True)

@@ -139,12 +139,14 @@ def open_ticket_count(customer: Customer) -> int:
     return Ticket.objects.filter(customer=customer, status__in=OPEN_STATUSES).count()
 
 
-def tickets_for_orders_sold_by(user: Any) -> QuerySet[Ticket]:
-    """Order-processing tickets of the orders this user sold: the seller follows them."""
-    return (
-        Ticket.objects.filter(kind=TicketKind.ORDER_PROCESSING, order__sold_by_id=user.pk)
-        .select_related("customer", "unit", "assignee", "order", "order__product")
-        .order_by("-opened_at", "-id")
+def tickets_for_orders_sold_by(user: Any, *, open_only: bool = False) -> QuerySet[Ticket]:
+    """Order-processing tickets of the orders this user sold: the seller follows them
+    (``open_only``: those still in service)."""
+    qs = Ticket.objects.filter(kind=TicketKind.ORDER_PROCESSING, order__sold_by_id=user.pk)
+    if open_only:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    return qs.select_related("customer", "unit", "assignee", "order", "order__product").order_by(
+        "-opened_at", "-id"
     )
 
 

@@ -104,13 +104,15 @@ def queue(request: HttpRequest, unit_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_orders(request: HttpRequest) -> HttpResponse:
-    """The seller's view of the order-processing tickets of the orders they sold."""
+    """The seller's view of the order-processing tickets of the orders they sold
+    (``?status=open``: only those still in service)."""
+    open_only = request.GET.get("status") == STATUS_OPEN
     page = paginate(
-        selectors.tickets_for_orders_sold_by(request.user),
+        selectors.tickets_for_orders_sold_by(request.user, open_only=open_only),
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    return render(request, "service/my_orders.html", {"page": page})
+    return render(request, "service/my_orders.html", {"page": page, "open_only": open_only})
 
 
 # --- the ticket page -------------------------------------------------------------------------
