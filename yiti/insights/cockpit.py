@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 
 from yiti.campaigns.models import Campaign
 from yiti.care.choices import TaskKind
@@ -541,7 +541,11 @@ def sla_chart(q: CockpitQuery, ticket_rows: list[dict[str, Any]]) -> Chart:
     )
 
 
-LINES = (("", _("Overall")), ("sales", _("Sales")), ("service", _("Service")))
+LINES = (
+    ("", gettext_lazy("Overall")),
+    ("sales", gettext_lazy("Sales")),
+    ("service", gettext_lazy("Service")),
+)
 
 
 def satisfaction_chart(q: CockpitQuery) -> Chart:
