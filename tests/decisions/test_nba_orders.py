@@ -109,8 +109,11 @@ def test_the_panel_asks_quantity_and_channel_before_confirming(org, offer, custo
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(org.users["am_hz"])
     page = client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "Confirm the order" in page and 'name="quantity"' in page
-    assert 'name="sales_channel"' in page
+    assert f"/value/nba/{customer.pk}/accept/?action=offer%3A{offer.pk}" in page
+    form = client.get(
+        f"/value/nba/{customer.pk}/accept/", {"action": f"offer:{offer.pk}", "channel": "call"}
+    ).content.decode()
+    assert 'name="quantity"' in form and 'name="sales_channel"' in form
     # when he confirms three from the panel (htmx), sold on a visit after the call
     response = client.post(
         f"/value/nba/{customer.pk}/outcome/",

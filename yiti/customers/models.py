@@ -416,3 +416,29 @@ class CustomerValue(models.Model):
         (which scores the target on the orders of both)."""
         deleted, _rows = cls.objects.filter(customer_id=source_id).delete()
         return deleted
+
+
+class SavedFilter(TimeStampedModel):
+    """A user's named filters of a list page (``list_key``: ``customers``, ``tickets``, ``care``),
+    kept as the query string the page reads, so opening one is following a link."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    list_key = models.CharField(_("list"), max_length=20)
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["list_key", "name", "id"]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "list_key", "name"], name="saved_filter_unique_name"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="saved_filter_named"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

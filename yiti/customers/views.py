@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,11 +13,12 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yiti.core.audit import audit_values_reveal
-from yiti.core.errors import ValidationFailed
+from yiti.core.errors import ValidationFailed, YitiError
 from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.panels import render_panels
@@ -23,6 +26,7 @@ from yiti.core.selectors import audit_display, audit_of_customer
 from yiti.core.web import yiti_errors
 from yiti.customers import selectors, services
 from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose, ValueTier
+from yiti.customers.contacts import normalize_phone
 from yiti.customers.forms import (
     CONTACT_ERROR_FIELDS,
     STATUS_FILTER_CHOICES,
@@ -33,8 +37,14 @@ from yiti.customers.forms import (
     ReassignForm,
 )
 from yiti.customers.models import Customer
+from yiti.customers.saved_filters import (
+    saved_filter_create,
+    saved_filter_delete,
+    saved_filters_of,
+)
 from yiti.customers.services import ContactInput
 from yiti.org.access import access_for
+from yiti.org.choices import Role
 from yiti.org.forms import apply_error
 from yiti.org.roles import Perm
 from yiti.org.selectors import account_managers_visible, units_visible
@@ -43,21 +53,68 @@ from yiti.org.web import acting_user
 # --- list ------------------------------------------------------------------------------------
 
 
+LIST_KEY = "customers"
+COUNT_CAP = 10_000  # the list counts its matches up to here ("more than 10,000")
+LIST_PARAMS = ("q", "unit", "owner", "kind", "tier", "status", "city", "unassigned", "page")
+
+
+def _screen_pop(q: str, page: Any) -> Customer | None:
+    """The one customer an exact external id or a full phone number found (screen-pop)."""
+    if not q or page.number != 1 or page.has_next or len(page.items) != 1:
+        return None
+    customer: Customer = page.items[0]
+    if customer.external_id and customer.external_id == q:
+        return customer
+    try:
+        normalize_phone(q)  # a complete, valid number: its match is exact, not a prefix
+    except ValidationFailed:
+        return None
+    return customer
+
+
 @login_required
 @yiti_errors
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
-    """Search and filter the customers the user may see; htmx swaps only the results."""
-    filters = selectors.CustomerFilters.from_mapping(request.GET)
+    """Search and filter the customers the user may see; htmx swaps only the results.
+
+    An account manager opening the list without filters lands on his own customers
+    (the owner filter set to him; "Anyone" shows his unit's). An exact external id or a
+    full phone number in ``q`` (or ``?phone=`` from a CTI integration) opens the customer.
+    """
+    access = access_for(request.user)
+    params = request.GET.copy()
+    if params.get("phone") and not params.get("q"):
+        params["q"] = str(params.get("phone", ""))
+    filters = selectors.CustomerFilters.from_mapping(params)
+    if not any(k in params for k in (*LIST_PARAMS, "phone")) and (
+        Role.ACCOUNT_MANAGER in access.roles and not access.is_admin
+    ):
+        # an account manager starts from his own customers ("Anyone" shows the unit's)
+        filters = dataclasses.replace(filters, owner_id=request.user.pk)
+    matches = selectors.customer_list(request.user, filters)
     page = paginate(
-        selectors.customer_list(request.user, filters),
-        page=parse_page(request.GET.get("page")),
+        matches,
+        page=parse_page(params.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    access = access_for(request.user)
+    popped = _screen_pop(filters.q, page)
+    if popped is not None and not is_htmx(request):
+        return redirect("customers:detail", popped.pk)
+    total = matches[: COUNT_CAP + 1].count()  # bounded: a million matches cost no more
     context = {
         "page": page,
         "filters": filters,
+        "total": min(total, COUNT_CAP),
+        "total_capped": total > COUNT_CAP,
+        "exact": popped,
+        "mine": filters.owner_id == request.user.pk,
+        "is_account_manager": Role.ACCOUNT_MANAGER in access.roles,
+        "mine_url": reverse("customers:list") + f"?owner={request.user.pk}"
+        if Role.ACCOUNT_MANAGER in access.roles
+        else "",
+        "saved_filters": saved_filters_of(acting_user(request), LIST_KEY),
+        "current_query": _list_query(params),
         "can_create": access.has(Perm.CUSTOMER_CREATE),
         "can_export": access.has(Perm.CUSTOMER_EXPORT),
         "can_import": access.has(Perm.CUSTOMER_IMPORT),
@@ -73,6 +130,61 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(
         request, "customers/list.html", "customers/_results.html", context
     )
+
+
+@login_required
+@require_GET
+def customer_cti(request: HttpRequest) -> HttpResponse:
+    """The screen-pop link for a telephony (CTI) integration: ``/customers/cti/?phone=…``
+    opens the customer with this number, or the list searched by it."""
+    phone = (request.GET.get("phone") or request.GET.get("ani") or "").strip()[:40]
+    return redirect(reverse("customers:list") + "?" + urlencode({"phone": phone}))
+
+
+def _next_url(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        return target
+    return fallback
+
+
+@login_required
+@yiti_errors
+@require_POST
+def saved_filter_save(request: HttpRequest) -> HttpResponse:
+    """Save the current filters of a list under a name (the user's own)."""
+    list_key = request.POST.get("list_key", "")
+    try:
+        saved = saved_filter_create(
+            actor=acting_user(request),
+            list_key=list_key,
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
+        )
+    except YitiError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Filters saved as “%(name)s”.") % {"name": saved.name})
+    return redirect(_next_url(request, reverse("customers:list")))
+
+
+@login_required
+@yiti_errors
+@require_POST
+def saved_filter_remove(request: HttpRequest, filter_id: int) -> HttpResponse:
+    saved_filter_delete(actor=acting_user(request), filter_id=filter_id)
+    messages.success(request, _("Saved filter deleted."))
+    return redirect(_next_url(request, reverse("customers:list")))
+
+
+def _list_query(params: Any) -> str:
+    """The list's filters as a query string (without the page), to save them."""
+    kept = params.copy()
+    kept.pop("page", None)
+    kept.pop("phone", None)
+    return str(kept.urlencode())
 
 
 # --- create and edit -------------------------------------------------------------------------

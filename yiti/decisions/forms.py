@@ -10,6 +10,7 @@ from django.forms.models import fields_for_model
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from yiti.customers.choices import SalesChannel
 from yiti.decisions.choices import ActionKind, ContactReason, CostItem
 from yiti.decisions.models import ServiceCost, ValueSettings
 from yiti.decisions.services import SETTINGS_FIELDS
@@ -106,4 +107,30 @@ class RefitForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Blank: up to now."),
+    )
+
+
+class NbaOrderForm(forms.Form):
+    """The order of an accepted offer: how many, for how much, through which channel. The
+    product is the offer's; ``outcomes.nba_outcome_record`` checks everything again."""
+
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=1000, initial=1)
+    amount = forms.DecimalField(
+        label=_("Amount (¥)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Leave empty for the offer's price × quantity."),
+    )
+    sales_channel = forms.ChoiceField(label=_("Sales channel"), choices=SalesChannel.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=255)
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
+
+
+class NbaUndoForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is it undone?"),
+        max_length=255,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. the customer changed their mind")}),
     )

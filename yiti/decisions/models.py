@@ -164,6 +164,10 @@ class ServiceCost(TimeStampedModel):
         return f"{self.get_item_display()}: ¥{self.cost}"
 
 
+def no_offer_tiers_default() -> list[str]:
+    return ["bz"]
+
+
 class ValueSettings(TimeStampedModel):
     """The tier thresholds and model settings, one row (pk 1). Data, edited by administrators.
 
@@ -231,6 +235,18 @@ class ValueSettings(TimeStampedModel):
     # {"offer": {reason: w}, "care": {reason: w}, "channel": {channel: w}} over the defaults
     # of ``decisions.weights``; the next best action reads them at once (not at the refit)
     context_weights = models.JSONField(_("context weights"), default=dict, blank=True)
+    # How long an agent may undo a recorded acceptance of a next best action (the order is
+    # cancelled, the gift released, the propensity set back), in minutes; 0: never.
+    undo_minutes = models.PositiveSmallIntegerField(
+        _("undo an acceptance within (minutes)"),
+        default=30,
+        validators=[MaxValueValidator(1440)],
+    )
+    # Value tiers that are proposed no sales offer (only care actions): below-zero customers
+    # cost more than they bring, a discount deepens the loss.
+    no_offer_tiers = models.JSONField(
+        _("tiers without sales offers"), default=no_offer_tiers_default, blank=True
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -344,6 +360,12 @@ class NbaOutcome(TimeStampedModel):
         CareTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
+    # an acceptance undone in time (``outcomes.nba_outcome_undo``): when, by whom, why
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_reason = models.CharField(_("reason for the undo"), max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -352,6 +374,12 @@ class NbaOutcome(TimeStampedModel):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="nba_outcome_customer"),
             models.Index(fields=["action", "segment"], name="nba_outcome_action"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(undone_at__isnull=True) | (Q(result="accepted") & ~Q(undo_reason="")),
+                name="nba_outcome_undo_reason",
+            )
         ]
 
     def __str__(self) -> str:

@@ -144,6 +144,8 @@ class Catalogue:
     quiet: tuple[policy.Quiet, ...]
     churn_threshold: float
     weights: ContextWeights
+    # value tiers proposed no sales offer (``ValueSettings.no_offer_tiers``)
+    no_offer_tiers: frozenset[str] = frozenset()
     # (language, offer id) -> the sentences on an offer's value and priority: they depend on
     # the offer alone, so they are written once per catalogue and language
     offer_reasons: dict[tuple[str, int], list[str]] = field(default_factory=dict)
@@ -241,6 +243,7 @@ def _catalogue_build(version: tuple[Any, ...]) -> Catalogue:
         quiet=tuple(quiet_active()),
         churn_threshold=float(settings_row.churn_threshold),
         weights=ContextWeights.of(settings_row.context_weights),
+        no_offer_tiers=frozenset(str(t) for t in (settings_row.no_offer_tiers or [])),
     )
 
 
@@ -544,11 +547,17 @@ class Action:
     care_action: str = ""
     segment: str = ""
     detail: str = ""
+    summary: str = ""  # one line in plain words: why this action, for this customer, now
+
+    @property
+    def expected_value(self) -> float:
+        """What proposing it is worth on average: the chance of a yes × the value of a yes."""
+        return self.propensity * self.value
 
 
 # Why a candidate was dropped, finer than its code; the sentence is written only when read
 # (``Dropped.reason``): a decision drops ~170 of 200 offers and shows a few of them.
-WHY_RULE, WHY_AT_RISK, WHY_STOCK, WHY_PRODUCT, WHY_HELD, WHY_CLASH, WHY_POLICY = range(7)
+WHY_RULE, WHY_AT_RISK, WHY_STOCK, WHY_PRODUCT, WHY_HELD, WHY_CLASH, WHY_POLICY, WHY_TIER = range(8)
 
 
 @dataclass(slots=True)
@@ -566,6 +575,10 @@ class Dropped:
         why, arg = self.why, self.arg
         if why == WHY_RULE:
             return _("Not eligible: the customer does not match the offer's rule.")
+        if why == WHY_TIER:
+            return _("Not eligible: no sales offers for the %(tier)s tier (value settings).") % {
+                "tier": arg
+            }
         if why == WHY_AT_RISK:
             return _("Not eligible: not a most valuable or most growable customer at risk.")
         if why == WHY_STOCK:
@@ -749,6 +762,46 @@ def _offer_reasons(offer: CompiledOffer, value: float, weight: float) -> list[st
     return [v_reason, w_reason]
 
 
+def _offer_summary(offer: CompiledOffer, beta: Beta, learned: bool) -> str:
+    """One line in plain words for the agent: what the customer gets and why it fits."""
+    if offer.benefit == BenefitKind.GIFT and offer.gift_name:
+        gets = _("%(product)s with a free %(gift)s") % {
+            "product": offer.product_name,
+            "gift": offer.gift_name,
+        }
+    elif offer.benefit == BenefitKind.DISCOUNT and offer.benefit_cost:
+        gets = _("%(product)s at %(price)s instead of %(list)s") % {
+            "product": offer.product_name,
+            "price": _yuan(offer.price - offer.benefit_cost),
+            "list": _yuan(offer.price),
+        }
+    elif offer.benefit_cost:
+        gets = _("%(product)s with %(credit)s credit") % {
+            "product": offer.product_name,
+            "credit": _yuan(offer.benefit_cost),
+        }
+    else:
+        gets = offer.product_name
+    n = max(1, round(1 / beta.mean)) if beta.mean > 0 else 0
+    if learned and n:
+        odds = _("about 1 in %(n)d customers like this one said yes") % {"n": n}
+    elif offer.campaign_id:
+        odds = _("part of the running campaign “%(c)s”") % {"c": offer.campaign_name}
+    else:
+        odds = _("not held yet by this customer")
+    return _("%(gets)s; %(odds)s.") % {"gets": gets, "odds": odds}
+
+
+def _care_summary(care: CareAction, churn: float, context: Context) -> str:
+    if care == CareAction.RETENTION:
+        return _(
+            "A valuable customer who may leave (churn risk %(r)s): call to keep the customer."
+        ) % {"r": _pct(churn)}
+    if context.ticket_id is not None:
+        return _("Ask care to call back after this ticket and check he is satisfied.")
+    return _("A care call keeps in touch without selling.")
+
+
 def segment_of(profile: Profile) -> str:
     return profile.value.tier if profile.value is not None else UNSCORED
 
@@ -809,8 +862,12 @@ def decide(
     offer_weight = _context_weight(OFFER, context, catalogue.weights)
     # (score, key, offer, beta, value, weight) of each offer that passes every check
     scored: list[tuple[float, str, CompiledOffer | None, Beta, float, float]] = []
+    no_offers = segment in catalogue.no_offer_tiers
+    tier_label = str(_labels(ValueTier).get(segment, segment)) if no_offers else ""
     for offer in catalogue.offers:
-        if not offer.eligible(profile, now, today):
+        if no_offers:
+            add((offer, OFFER, "not_eligible", WHY_TIER, tier_label))
+        elif not offer.eligible(profile, now, today):
             add((offer, OFFER, "not_eligible", WHY_RULE, ""))
         elif offer.has_stock and offer.id in sold_out:
             add((offer, OFFER, "out_of_stock", WHY_STOCK, offer.gift_name))
@@ -884,6 +941,7 @@ def decide(
                     offer_id=item.id,
                     segment=segment,
                     detail=(item.gift_name if item.has_stock else item.benefit_label),
+                    summary=_offer_summary(item, beta, (key, segment) in props.rows),
                 )
             )
             continue
@@ -919,6 +977,7 @@ def decide(
                 ],
                 care_action=care.value,
                 segment=segment,
+                summary=_care_summary(care, churn, context),
             )
         )
     return NextBest(

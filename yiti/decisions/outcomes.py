@@ -14,34 +14,37 @@ a follow-up call (about the context's ticket, if any) or a retention call, on th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiti.campaigns.choices import BenefitKind
+from yiti.campaigns.choices import BenefitKind, ReservationStatus
 from yiti.campaigns.models import Offer, OfferReservation
 from yiti.campaigns.outcomes import credit_unit
-from yiti.campaigns.services import offer_reserve
-from yiti.care.choices import TaskKind
+from yiti.campaigns.services import offer_reserve, reservation_release
+from yiti.care.choices import TaskKind, TaskStatus
 from yiti.care.models import CareTask
-from yiti.care.services import care_call_request
+from yiti.care.services import care_call_request, care_task_cancel
 from yiti.core.audit import audit_record
-from yiti.core.errors import Conflict, NotFound, ValidationFailed
-from yiti.customers.choices import SalesChannel
+from yiti.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from yiti.customers.choices import OrderStatus, SalesChannel
 from yiti.customers.models import Customer, Order
 from yiti.customers.rules import require_visible
+from yiti.customers.services import order_set_status
 from yiti.decisions import nba
 from yiti.decisions.choices import ActionKind, CareAction, NbaResult
-from yiti.decisions.models import NbaOutcome, Propensity
+from yiti.decisions.models import NbaOutcome, Propensity, ValueSettings
 from yiti.decisions.propensity import Beta
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
 from yiti.engagement.services import interaction_record
+from yiti.org.access import access_for
 from yiti.org.models import OrgUnit, User
+from yiti.service.choices import OPEN_STATUSES, TicketKind, TicketStatus
 from yiti.service.models import Ticket
-from yiti.service.services import order_take
+from yiti.service.services import order_take, ticket_transition
 
 # The care task an accepted care action asks for.
 CARE_TASK_KIND: dict[str, str] = {
@@ -121,6 +124,8 @@ def nba_outcome_record(
     now: datetime | None = None,
     quantity: int | str = 1,
     sales_channel: str | None = None,
+    amount: Decimal | None = None,
+    idempotency_key: str | None = None,
 ) -> Recorded:
     """Record that the customer accepted or declined ``action`` (``offer:<id>`` or
     ``care:<care action>``) proposed in ``context``.
@@ -129,9 +134,22 @@ def nba_outcome_record(
     that the decision drops (not eligible, out of stock, conflict, contact policy) is refused
     with the drop's code and reason, so nothing is sold to a customer with an open complaint.
     An accepted offer is an order of ``quantity`` at the offer's price, through
-    ``sales_channel`` (default: the one of the contact's channel), taken by the actor.
+    ``sales_channel`` (default: the one of the contact's channel), taken by the actor, for
+    ``amount`` (default: the offer's price × quantity). A second call with the same
+    ``idempotency_key`` (the confirmation form's one-time token) answers the first outcome and
+    writes nothing.
     """
     require_visible(actor, customer)
+    if idempotency_key:
+        first = (
+            NbaOutcome.objects.filter(customer=customer, order__idempotency_key=idempotency_key)
+            .select_related("order")
+            .first()
+        )
+        if first is not None:
+            row = Propensity.objects.filter(action=first.action, segment=first.segment).first()
+            if row is not None:
+                return Recorded(outcome=first, propensity=row)
     if result not in NbaResult.values:
         raise ValidationFailed(_("The result is “accepted” or “declined”."), field="result")
     kind, _sep, ref = action.partition(":")
@@ -181,11 +199,12 @@ def nba_outcome_record(
                 customer=customer,
                 product=offer.product,
                 quantity=quantity_n,
-                amount=_amount(offer) * quantity_n,
+                amount=_amount(offer) * quantity_n if amount is None else amount,
                 channel=sales_channel
                 or SALES_CHANNEL.get(context.channel, SalesChannel.CALL_CENTRE),
                 unit=unit,
                 note=_("Accepted next best action: %(name)s") % {"name": proposed.name},
+                idempotency_key=idempotency_key or None,
             )
     care_task: CareTask | None = None
     if kind == ActionKind.CARE and accepted:
@@ -260,3 +279,121 @@ def nba_outcome_record(
         },
     )
     return Recorded(outcome=outcome, propensity=propensity)
+
+
+def offer_amount(offer: Offer, quantity: int = 1) -> Decimal:
+    """What the customer pays for ``quantity`` of the offer's product (its discount applied)."""
+    return _amount(offer) * quantity
+
+
+def undo_deadline(outcome: NbaOutcome) -> datetime | None:
+    """Until when the acceptance may be undone (None: it may not be)."""
+    minutes = int(getattr(ValueSettings.objects.filter(pk=1).first(), "undo_minutes", 30))
+    if outcome.result != NbaResult.ACCEPTED or outcome.undone_at is not None or minutes <= 0:
+        return None
+    return outcome.created_at + timedelta(minutes=minutes)
+
+
+@transaction.atomic
+def nba_outcome_undo(
+    *, actor: User | None, outcome: NbaOutcome, reason: str, now: datetime | None = None
+) -> NbaOutcome:
+    """Undo a recorded acceptance within ``ValueSettings.undo_minutes`` of it, with a reason.
+
+    The order is cancelled (``customers.services.order_set_status``) and its order-processing
+    ticket resolved with the reason, the gift goes back to the stock
+    (``campaigns.services.reservation_release``), a requested care call is cancelled
+    (``care.services.care_task_cancel``), the propensity loses the acceptance, and the undo is
+    on the timeline and in the audit log. Only the agent who recorded it (or an administrator)
+    may undo it.
+    """
+    now = now or timezone.now()
+    outcome = NbaOutcome.objects.select_for_update().select_related("customer").get(pk=outcome.pk)
+    customer = outcome.customer
+    require_visible(actor, customer)
+    if actor is not None and outcome.actor_id != actor.pk and not access_for(actor).is_admin:
+        raise PermissionDenied(
+            _("Only the agent who recorded the acceptance may undo it."), code="not_yours"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the acceptance is undone."), field="reason")
+    if len(reason) > 255:
+        raise ValidationFailed(_("The reason is longer than 255 characters."), field="reason")
+    if outcome.undone_at is not None:
+        raise Conflict(_("This acceptance was already undone."), code="already_undone")
+    deadline = undo_deadline(outcome)
+    if deadline is None:
+        raise Conflict(_("Only an accepted action can be undone."), code="not_undoable")
+    if now > deadline:
+        raise Conflict(
+            _("Too late to undo: acceptances can be undone until %(at)s.")
+            % {"at": timezone.localtime(deadline).strftime("%H:%M")},
+            code="undo_expired",
+        )
+    text = _("Acceptance undone: %(reason)s") % {"reason": reason}
+    order = Order.objects.filter(pk=outcome.order_id).first() if outcome.order_id else None
+    if order is not None and order.status != OrderStatus.CANCELLED:
+        if order.status == OrderStatus.FULFILLED:
+            raise Conflict(
+                _("The order is fulfilled already: cancel it with service instead."),
+                code="order_fulfilled",
+            )
+        order_set_status(actor=actor, order=order, status=OrderStatus.CANCELLED)
+        for ticket in Ticket.objects.filter(
+            order=order, kind=TicketKind.ORDER_PROCESSING, status__in=OPEN_STATUSES
+        ):
+            # the service desk's state machine, as the system: the seller may not work tickets
+            ticket_transition(actor=None, ticket=ticket, to_status=TicketStatus.RESOLVED, body=text)
+    if outcome.reservation_id:
+        reservation = OfferReservation.objects.get(pk=outcome.reservation_id)
+        if reservation.status == ReservationStatus.RESERVED:
+            reservation_release(actor=actor, reservation=reservation, reason=reason)
+    if outcome.care_task_id:
+        task = CareTask.objects.get(pk=outcome.care_task_id)
+        if task.status == TaskStatus.OPEN:  # as the system: the agent may not work care tasks
+            care_task_cancel(actor=None, task=task, reason=text)
+    row = (
+        Propensity.objects.select_for_update()
+        .filter(action=outcome.action, segment=outcome.segment)
+        .first()
+    )
+    if row is not None and row.successes > 0:
+        row.successes -= 1
+        row.save(update_fields=["successes", "updated_at"])
+    name = outcome.offer.name if outcome.offer_id and outcome.offer else outcome.action
+    if outcome.kind == ActionKind.CARE:
+        name = str(CareAction(outcome.action.split(":", 1)[1]).label)
+    interaction_record(
+        actor=actor,
+        customer=customer,
+        channel=outcome.channel,
+        direction=Direction.OUTBOUND,
+        purpose=InteractionPurpose.MARKETING
+        if outcome.kind == ActionKind.OFFER
+        else InteractionPurpose.CARE,
+        outcome=Outcome.DECLINED,
+        subject=(_("Next best action: %(name)s, acceptance undone") % {"name": name})[:200],
+        body=reason,
+        occurred_at=now,
+        unit=outcome.unit,
+        ticket_id=outcome.ticket_id,
+    )
+    outcome.undone_at = now
+    outcome.undone_by = actor if getattr(actor, "pk", None) else None
+    outcome.undo_reason = reason
+    outcome.save(update_fields=["undone_at", "undone_by", "undo_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="nba.undo",
+        obj=outcome,
+        customer_id=customer.pk,
+        changes={
+            "action": outcome.action,
+            "order": outcome.order_id,
+            "reservation": outcome.reservation_id,
+            "care_task": outcome.care_task_id,
+            "reason": reason,
+        },
+    )
+    return outcome

@@ -8,7 +8,7 @@ read only through a customer the user may see.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -296,3 +296,46 @@ def nba_outcomes_recent(*, limit: int = 20) -> QuerySet[NbaOutcome]:
     return NbaOutcome.objects.select_related("actor", "unit", "offer").order_by(
         "-created_at", "-id"
     )[:limit]
+
+
+def nba_outcomes_undoable(user: Any, customer_id: int, *, now: datetime | None = None) -> list[Any]:
+    """The user's acceptances for this customer that may still be undone, newest first, each
+    with ``undo_until`` (``ValueSettings.undo_minutes`` after it was recorded)."""
+    if user is None or not getattr(user, "pk", None):
+        return []
+    now = now or timezone.now()
+    minutes = int(value_settings_current().undo_minutes)
+    if minutes <= 0:
+        return []
+    since = now - timedelta(minutes=minutes)
+    rows = list(
+        NbaOutcome.objects.filter(
+            customer_id=customer_id,
+            actor_id=user.pk,
+            result="accepted",
+            undone_at__isnull=True,
+            created_at__gte=since,
+        )
+        .select_related("offer", "order", "order__product", "care_task")
+        .order_by("-created_at", "-id")[:3]
+    )
+    for row in rows:
+        row.undo_until = row.created_at + timedelta(minutes=minutes)  # type: ignore[attr-defined]
+    return rows
+
+
+def nba_outcome_get_for(user: Any, outcome_id: int) -> NbaOutcome:
+    """An outcome of a customer the user may see (:class:`NotFound` otherwise)."""
+    outcome = NbaOutcome.objects.select_related("customer").filter(pk=outcome_id).first()
+    if outcome is None:
+        raise NotFound(_("No such outcome."))
+    customer_get_for(user, outcome.customer_id)
+    return outcome
+
+
+def offer_of_action(offer_id: int) -> Offer:
+    """The offer an action proposes (the decision already checked the customer may have it)."""
+    offer = Offer.objects.select_related("product").filter(pk=offer_id, active=True).first()
+    if offer is None:
+        raise NotFound(_("Offer not found."))
+    return offer
