@@ -12,3 +12,10 @@ class AccountingConfig(AppConfig):
     name = "yiti.accounting"
     label = "accounting"
     verbose_name = _("Accounting")
+
+    def ready(self) -> None:
+        from yiti.accounting import panels, tasks
+        from yiti.core.scheduling import register_schedule
+
+        register_schedule("accounting.scorecards", "30 6 * * 1", tasks.scorecards_weekly)
+        panels.register()

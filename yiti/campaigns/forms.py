@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -213,6 +214,18 @@ class WaveForm(forms.Form):
         ),
     )
 
+    holdout_share = forms.DecimalField(
+        label=_("Hold out (% of the audience)"),
+        required=False,
+        min_value=0,
+        max_value=50,
+        decimal_places=1,
+        help_text=_(
+            "A random control group, not contacted by this wave, so that the campaign page "
+            "can show the uplift against it."
+        ),
+    )
+
     # which kinds show which field (all fields show without JavaScript)
     KINDS: dict[str, tuple[str, ...]] = {
         "subject": ("broadcast", "follow_up"),
@@ -282,6 +295,7 @@ class WaveForm(forms.Form):
         }
         initial["offer"] = wave.offer_id
         initial["source_wave"] = wave.source_wave_id
+        initial["holdout_share"] = (Decimal(wave.holdout_share) * 100).quantize(Decimal("0.1"))
         for i, channel in enumerate(wave.channels[:MAX_CHANNELS], start=1):
             initial[f"channel_{i}"] = channel
         return initial
@@ -314,6 +328,7 @@ class WaveForm(forms.Form):
         out["message"] = out["message"] or ""
         if data.get("source") == WaveSource.AUDIENCE:
             out["source_wave"] = None
+        out["holdout_share"] = (data.get("holdout_share") or 0) / 100
         return out
 
 

@@ -5,6 +5,8 @@ packed final exclusion (``PlanExclusion``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -335,6 +337,13 @@ class Wave(TimeStampedModel):
         null=True,
         blank=True,
     )
+    # control group (issue 16): the share of the wave's eligible, reachable audience held out
+    # at random (``campaigns.holdout``), excluded with reason ``holdout``; the seed is recorded
+    # at the first plan so that planning again holds out the same customers
+    holdout_share = models.DecimalField(
+        _("hold out (share of the audience)"), max_digits=4, decimal_places=3, default=0
+    )
+    holdout_seed = models.BigIntegerField(null=True, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=WaveStatus.choices, default=WaveStatus.DRAFT
     )
@@ -352,6 +361,10 @@ class Wave(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(source="audience") | Q(source_wave__isnull=False),
                 name="wave_outcome_needs_source_wave",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_share__gte=0) & Q(holdout_share__lte=Decimal("0.5")),
+                name="wave_holdout_share_range",
             ),
         ]
 

@@ -57,7 +57,7 @@ from django.db.models.functions import Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiti.campaigns import exclusions, segments
+from yiti.campaigns import exclusions, holdout, segments
 from yiti.campaigns.choices import (
     ACTIVE_STATUSES,
     CONTACTED_STATUSES,
@@ -511,6 +511,7 @@ class PlanResult:
     assigned: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    holdout_seed: int | None = None  # recorded on the wave when it holds out a share
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -670,6 +671,15 @@ def wave_plan(
     code[~audience.eligible] = 1
     code[audience.eligible & (channel < 0)] = 2
     mine = np.flatnonzero(code == 0)
+    # the control group: a seeded random share of the eligible, reachable customers
+    # (``campaigns.holdout``), drawn before the contact policy so that both groups face it
+    result.holdout_seed = wave.holdout_seed
+    if wave.holdout_share and wave.holdout_share > 0:
+        if result.holdout_seed is None:
+            result.holdout_seed = holdout.new_seed()
+        held = holdout.held_out(audience.ids[mine], wave.holdout_share, result.holdout_seed)
+        code[mine[held]] = _label_code(labels, holdout.REASON)
+        mine = mine[~held]
     mark("channels")
 
     movable = np.flatnonzero(competing.movable)
@@ -969,14 +979,27 @@ def _write(
             _deal_again(wave_id)
         summary = result.as_dict()
         Wave.objects.filter(pk=wave.pk).update(
-            status=WaveStatus.PLANNED, planned_at=timezone.now(), plan_summary=summary
+            status=WaveStatus.PLANNED,
+            planned_at=timezone.now(),
+            plan_summary=summary,
+            holdout_seed=result.holdout_seed,
         )
         audit_record(
             actor=actor,
             action="wave.plan",
             obj=wave,
             changes={
-                k: summary[k]
-                for k in ("audience", "outcomes", "excluded", "displaced", "revived", "capacity")
+                **{
+                    k: summary[k]
+                    for k in (
+                        "audience",
+                        "outcomes",
+                        "excluded",
+                        "displaced",
+                        "revived",
+                        "capacity",
+                    )
+                },
+                **({"holdout_seed": result.holdout_seed} if result.holdout_seed else {}),
             },
         )

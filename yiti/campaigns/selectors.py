@@ -251,6 +251,7 @@ def reason_label(reason: str, campaign_names: dict[int, str] | None = None) -> s
         "capacity": _("Beyond the agents' capacity"),
         "campaign_completed": _("Campaign completed"),
         "not_called": _("Not called in time"),
+        "holdout": _("Held out (control group)"),
     }
     if head == "cap":
         return _("Contact cap: %(rule)s") % {"rule": tail}

@@ -1025,6 +1025,7 @@ WAVE_FIELDS = (
     "hours",
     "calls_per_agent_hour",
     "visit_min_value",
+    "holdout_share",
 )
 
 
@@ -1120,6 +1121,19 @@ def _wave_clean(
         out["visit_min_value"] = _decimal(vmv, "visit_min_value")
     else:
         out["visit_min_value"] = None
+    if "holdout_share" in data:
+        share = data["holdout_share"]
+        try:
+            share = Decimal(str(share if share not in (None, "") else 0))
+        except ArithmeticError:
+            raise ValidationFailed(
+                _("Enter the share to hold out as a number."), field="holdout_share"
+            ) from None
+        if not share.is_finite() or share < 0 or share > Decimal("0.5"):
+            raise ValidationFailed(
+                _("Hold out between 0 and 50 % of the audience."), field="holdout_share"
+            )
+        out["holdout_share"] = share.quantize(Decimal("0.001"))
     return out
 
 

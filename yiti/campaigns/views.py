@@ -38,6 +38,7 @@ from yiti.core.errors import Conflict as ConflictError
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
+from yiti.core.panels import render_panels
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
 from yiti.org.forms import apply_error
@@ -212,6 +213,8 @@ def page_context(
         "launch_missing": launch_missing,
         "action_error": action_error,
         "complaints": selectors.campaign_complaints(campaign),
+        # sections higher apps add (economics, attribution), ``core.panels`` slot "campaign"
+        "panels": render_panels("campaign", request, campaign),
         "pause_form": bound.get("pause") or ReasonForm(prefix="pause"),
         "draft_form": bound.get("to_draft") or ReasonForm(prefix="to_draft"),
     }
