@@ -26,7 +26,7 @@ from yiti.campaigns.outcomes import delivery_respond
 from yiti.care.services import survey_link_create, survey_submit
 from yiti.channels.models import InboxMessage
 from yiti.core.audit import audit_record
-from yiti.core.errors import ValidationFailed
+from yiti.core.errors import Conflict, ValidationFailed
 from yiti.customers.choices import Channel, ConsentSource, ContactKind, Purpose, SalesChannel
 from yiti.customers.models import ConsentState, ContactPoint, Customer, Order
 from yiti.customers.services import consent_record, contact_point_add, contact_point_remove
@@ -286,6 +286,8 @@ def ticket_rate(*, customer: Customer, ticket: Ticket, answers: Mapping[int, Any
     task = selectors.survey_task(ticket)
     if task is None:
         raise ValidationFailed(_("There is nothing to rate yet."), code=E.NO_SURVEY)
+    if selectors.survey_answered(task):
+        raise Conflict(_("You have rated this already. Thank you!"), code="already_submitted")
     response = survey_link_create(actor=None, task=task)
     survey_submit(response=response, answers=answers)
     audit_record(

@@ -245,6 +245,7 @@ def _ticket_page(
         else None,
         "rated": bool(task and selectors.survey_answered(task)),
         "rate_error": forms.get("rate_error", ""),
+        "page_error": forms.get("page_error", ""),
         "nav": "tickets",
     }
     return render(request, "portal/ticket.html", context, status=status)
@@ -271,7 +272,10 @@ def ticket_reply(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 photo=form.cleaned_data["photo"] or None,
             )
         except ValidationFailed as exc:
-            _field_error(form, exc)
+            if exc.field in form.fields:
+                _field_error(form, exc)
+            else:
+                return _ticket_page(request, ticket_id, status=422, page_error=exc.message)
         else:
             return redirect(reverse("portal:ticket", args=[found.pk]) + "#thread")
     return _ticket_page(request, ticket_id, status=422, reply_form=form)
@@ -289,7 +293,10 @@ def ticket_reopen(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 customer=customer, ticket=found, reason=form.cleaned_data["reason"]
             )
         except ValidationFailed as exc:
-            _field_error(form, exc)
+            if exc.field in form.fields:
+                _field_error(form, exc)
+            else:
+                return _ticket_page(request, ticket_id, status=422, page_error=exc.message)
         else:
             return redirect("portal:ticket", found.pk)
     return _ticket_page(request, ticket_id, status=422, reopen_form=form)
