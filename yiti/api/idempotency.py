@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -65,6 +66,39 @@ def _stored(user_id: int, key: str) -> IdempotencyKey | None:
     return IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__gte=since).first()
 
 
+class KeyTooLong(ValidationFailed):
+    """The key is refused (422, field ``Idempotency-Key``). ``extra`` holds the fields an
+    operation's documented 422 always carries (``launch``: ``missing``), set on its view as
+    ``error_fields``, so the answer still matches the operation's schema."""
+
+    code = "invalid_idempotency_key"
+
+    def __init__(self, message: str, *, extra: dict[str, Any]) -> None:
+        super().__init__(message, code=self.code, field=HEADER)
+        self.extra = dict(extra)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.extra, **super().as_dict()}
+
+
+def _request_hash(request: HttpRequest) -> str:
+    """SHA-256 of the body; for a multipart upload, whose stream Django has already read into
+    ``POST`` and ``FILES``, of its fields and files (name, file name, content) in order."""
+    try:
+        return hashlib.sha256(request.body).hexdigest()
+    except RawPostDataException:
+        digest = hashlib.sha256()
+        for name, values in sorted(request.POST.lists()):
+            digest.update(repr((name, values)).encode())
+        for name, files in sorted(request.FILES.lists()):
+            for upload in files:
+                digest.update(repr((name, upload.name, upload.size)).encode())
+                for chunk in upload.chunks():
+                    digest.update(chunk)
+                upload.seek(0)
+        return digest.hexdigest()
+
+
 def idempotent(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -73,13 +107,12 @@ def idempotent(func: Callable[..., Any]) -> Callable[..., Any]:
         if request.method != "POST" or not key or user is None:
             return func(request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
-            raise ValidationFailed(
+            raise KeyTooLong(
                 _("The Idempotency-Key header is longer than 255 characters."),
-                code="invalid_idempotency_key",
-                field=HEADER,
+                extra=getattr(func, "error_fields", None) or {},
             )
         endpoint = f"{request.method} {request.path}"[:255]
-        request_hash = hashlib.sha256(request.body).hexdigest()
+        request_hash = _request_hash(request)
         stored = _stored(user.pk, key)
         if stored is not None:
             return _replay(stored, endpoint=endpoint, request_hash=request_hash)

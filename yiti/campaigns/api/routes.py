@@ -73,6 +73,7 @@ from yiti.campaigns.api.schemas import (
     WaveRef,
 )
 from yiti.campaigns.conflicts import conflict_accept, conflicts_check, conflicts_of
+from yiti.campaigns.errors import NotReady
 from yiti.campaigns.models import Offer, Segment, Wave
 from yiti.campaigns.planning import wave_plan
 from yiti.campaigns.rules import (
@@ -513,7 +514,18 @@ def campaigns_return_to_draft(
     "all and `missing` lists it, one sentence each (see also `GET .../readiness`).",
 )
 def campaigns_launch(request: HttpRequest, campaign_id: int) -> CampaignDetailOut:
-    return _act(request, campaign_id, services.campaign_launch)
+    try:
+        return _act(request, campaign_id, services.campaign_launch)
+    except NotReady:
+        raise
+    except ValidationFailed as exc:  # the documented 422 always carries `missing`
+        refusal = NotReady(exc.message, missing=[])
+        refusal.code, refusal.field = exc.code, exc.field
+        raise refusal from exc
+
+
+# the Idempotency-Key check (yiti.api.idempotency) answers with these fields too
+campaigns_launch.__dict__["error_fields"] = {"missing": []}
 
 
 @router.post(

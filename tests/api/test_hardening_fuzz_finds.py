@@ -1,0 +1,39 @@
+"""What the API fuzzer (tests/api/test_fuzz.py) found, pinned one by one."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from tests.api.conftest import api_as as api_as  # the fixture
+from yiti.org.services import token_create
+
+
+def test_launch_with_an_overlong_idempotency_key_keeps_the_documented_missing_field(api_as, org):
+    response = api_as("cm").post(
+        "/campaigns/4589/launch", {}, headers={"Idempotency-Key": "k" * 256}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_idempotency_key"
+    assert body["field"] == "Idempotency-Key"
+    assert body["missing"] == []
+
+
+def test_other_operations_answer_an_overlong_key_with_the_plain_error(api_as, org):
+    response = api_as("admin").post(
+        "/customers", {"name": "x"}, headers={"Idempotency-Key": "k" * 256}
+    )
+    assert response.status_code == 422
+    assert set(response.json()) == {"code", "message", "field"}
+
+
+def test_a_multipart_upload_with_an_idempotency_key_is_not_a_server_error(org):
+    _token, raw = token_create(user=org.users["admin"], name="t")
+    headers = {"Authorization": f"Bearer {raw}", "Idempotency-Key": "upload-1"}
+    upload = SimpleUploadedFile("file.zip", b"PK\x03\x04", content_type="application/zip")
+    response = Client().post(
+        "/api/v1/imports", {"file": upload, "kind": "nonsense", "dry_run": "true"}, headers=headers
+    )
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == "kind"
