@@ -6,12 +6,18 @@ unit's score is the weighted mean of the scores of the indicators it has data fo
 without care calls is judged on the rest; each indicator's *contribution* is its share of the
 score in points (weight × score / the weights with data), so the contributions add up to the
 score and show which indicators carried or sank it — many indicators, not one (改变用单一指标来衡量).
+Units are ranked among the units of the same kind whose data cover at least half the weights.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# a unit is ranked when indicators holding at least this share of the weights have data (a
+# unit with customers but no tickets, calls or answers would otherwise top the list on its
+# complaint rate alone); below it the score is shown without a rank
+RANKED_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)

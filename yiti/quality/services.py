@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,9 +23,15 @@ from yiti.quality.choices import Direction, RunKind, RunStatus
 from yiti.quality.defaults import DEFAULTS, RANKED_KINDS
 from yiti.quality.errors import QualityErrorCode
 from yiti.quality.models import Indicator, IndicatorTarget, QualityRun, UnitScore
-from yiti.quality.periods import local_date, month_end, month_start, week_start
+from yiti.quality.periods import (
+    local_date,
+    month_end,
+    month_start,
+    previous_month,
+    week_start,
+)
 from yiti.quality.rules import require_compute, require_manage_indicators
-from yiti.quality.scoring import Rule, ranks, unit_score
+from yiti.quality.scoring import RANKED_COVERAGE, Rule, ranks, unit_score
 
 logger = logging.getLogger("yiti.quality")
 
@@ -154,7 +160,7 @@ def indicator_defaults_restore(*, actor: User | None) -> int:
 # --- computations -----------------------------------------------------------------------------
 
 
-def _check_past(first: date, code: str, field: str) -> None:
+def _check_past(first: date, field: str) -> None:
     today = local_date(timezone.now())
     if first > today:
         raise ValidationFailed(
@@ -186,7 +192,7 @@ def ranking_compute(*, month: date, actor: User | None = None) -> QualityRun:
     Set-based: nine aggregate queries over the month, then arithmetic per unit."""
     require_compute(actor)
     month = month_start(month)
-    _check_past(month, QualityErrorCode.BAD_MONTH, "month")
+    _check_past(month, "month")
     last = month_end(month)
     with transaction.atomic():
         run = _run_row(RunKind.RANKING, month, last)
@@ -230,7 +236,9 @@ def ranking_compute(*, month: date, actor: User | None = None) -> QualityRun:
                     indicators=parts,
                 )
             )
-            by_kind.setdefault(unit.kind, {})[unit.pk] = result.score
+            by_kind.setdefault(unit.kind, {})[unit.pk] = (
+                result.score if result.coverage >= RANKED_COVERAGE else None
+            )
         for kind, scores in by_kind.items():
             ranked = ranks(scores)
             counted = len(ranked)
@@ -269,8 +277,8 @@ def themes_compute(*, week: date, actor: User | None = None) -> QualityRun:
     of the week's earlier rows."""
     require_compute(actor)
     week = week_start(week)
-    _check_past(week, QualityErrorCode.BAD_WEEK, "week")
-    last = week.fromordinal(week.toordinal() + 6)
+    _check_past(week, "week")
+    last = week + timedelta(days=6)
     with transaction.atomic():
         run = _run_row(RunKind.THEMES, week, last)
         QualityRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
@@ -305,14 +313,14 @@ def run_request(*, actor: User | None, kind: str, start: date) -> QualityRun:
     require_compute(actor)
     if kind == RunKind.RANKING:
         first, last = month_start(start), month_end(start)
-        code, field = QualityErrorCode.BAD_MONTH, "month"
+        field = "month"
     elif kind == RunKind.THEMES:
         first = week_start(start)
-        last = first.fromordinal(first.toordinal() + 6)
-        code, field = QualityErrorCode.BAD_WEEK, "week"
+        last = first + timedelta(days=6)
+        field = "week"
     else:
         raise ValidationFailed(_("Unknown computation."), field="kind")
-    _check_past(first, code, field)
+    _check_past(first, field)
     from yiti.quality.tasks import quality_compute
 
     with transaction.atomic():
@@ -345,12 +353,14 @@ def run_request(*, actor: User | None, kind: str, start: date) -> QualityRun:
 
 def slot_period(kind: str, slot: str | datetime | None) -> date:
     """The period a scheduled slot computes: the month before the slot's month, or the week
-    before the slot's week."""
-    moment = (
-        datetime.fromisoformat(slot) if isinstance(slot, str) and slot else slot or timezone.now()
-    )
-    assert isinstance(moment, datetime)
+    before the slot's week (local dates)."""
+    if isinstance(slot, str) and slot:
+        moment = datetime.fromisoformat(slot)
+    elif isinstance(slot, datetime):
+        moment = slot
+    else:
+        moment = timezone.now()
     day = local_date(moment) if moment.tzinfo else moment.date()
     if kind == RunKind.RANKING:
-        return month_start(month_start(day).fromordinal(month_start(day).toordinal() - 1))
-    return week_start(day).fromordinal(week_start(day).toordinal() - 7)
+        return previous_month(day)
+    return week_start(day) - timedelta(days=7)
