@@ -14,7 +14,9 @@ class AttributionConfig(AppConfig):
     verbose_name = _("Attribution")
 
     def ready(self) -> None:
+        from yiti.attribution import panels
         from yiti.attribution.tasks import attribute_yesterday
         from yiti.core.scheduling import register_schedule
 
         register_schedule("attribution.nightly", "30 1 * * *", attribute_yesterday)
+        panels.register()

@@ -35,6 +35,7 @@ from yiti.attribution.models import AttributionPlan, Credit
 from yiti.campaigns.models import Campaign
 from yiti.campaigns.rules import require_view
 from yiti.core.errors import NotFound
+from yiti.core.pagination import Page
 from yiti.customers.models import Order
 from yiti.customers.rules import visible_q
 from yiti.engagement.choices import InteractionChannel
@@ -42,6 +43,12 @@ from yiti.org.access import access_for
 from yiti.org.models import OrgUnit
 
 CHANNEL_LABELS = dict(InteractionChannel.choices)
+CENT = Decimal("0.01")
+
+
+def _money(value: Any) -> Decimal:
+    """A sum of money to the cent, the same on both engines (SQLite sums lose the scale)."""
+    return Decimal(str(value or 0)).quantize(CENT)
 
 
 class UnitCredit(TypedDict):
@@ -116,8 +123,8 @@ def credit_by_unit(
         UnitCredit(
             unit_id=r["unit_id"],
             conversions=float(r["conversions"] or 0),
-            revenue=Decimal(r["revenue"] or 0),
-            margin=Decimal(r["margin"] or 0),
+            revenue=_money(r["revenue"]),
+            margin=_money(r["margin"]),
             orders=int(r["orders"]),
         )
         for r in rows
@@ -149,8 +156,8 @@ def credit_by_unit_product(
             unit_id=r["unit_id"],
             product_id=r["order__product_id"],
             conversions=float(r["conversions"] or 0),
-            revenue=Decimal(r["revenue"] or 0),
-            margin=Decimal(r["margin"] or 0),
+            revenue=_money(r["revenue"]),
+            margin=_money(r["margin"]),
             orders=int(r["orders"]),
         )
         for r in rows
@@ -226,8 +233,8 @@ def campaign_credit(user: Any, campaign: Campaign | int) -> CampaignCredit:
             UnitLine(
                 unit=unit,
                 conversions=float(row.get("conversions") or 0),
-                revenue=Decimal(row.get("revenue") or 0),
-                margin=Decimal(row.get("margin") or 0),
+                revenue=_money(row.get("revenue")),
+                margin=_money(row.get("margin")),
                 orders=int(row.get("orders") or 0),
                 agreed_percent=agreed.get(unit.pk),
             )
@@ -238,8 +245,8 @@ def campaign_credit(user: Any, campaign: Campaign | int) -> CampaignCredit:
         plan=plan,
         saved=plan.pk is not None,
         units=lines,
-        total_revenue=Decimal(totals["revenue"] or 0),
-        total_margin=Decimal(totals["margin"] or 0),
+        total_revenue=_money(totals["revenue"]),
+        total_margin=_money(totals["margin"]),
         total_orders=int(totals["orders"] or 0),
         computed_at=totals["computed_at"],
     )
@@ -324,36 +331,36 @@ def _orders_visible(user: Any) -> Q:
 
 
 def order_allocations(
-    user: Any, campaign: Campaign | int, *, limit: int = 50, offset: int = 0
-) -> tuple[list[OrderAllocation], int]:
+    user: Any, campaign: Campaign | int, *, page: int = 1, size: int = 50
+) -> Page[OrderAllocation]:
     """The campaign's credited orders, newest first, each with its rows and explanation —
-    only orders of customers the user may see. Returns (page, count)."""
+    only orders of customers the user may see. A page without a count (one row more)."""
     campaign = _require_campaign(user, campaign)
-    base = Credit.objects.filter(campaign=campaign).filter(_orders_visible(user))
-    order_ids_qs = (
-        base.order_by()
+    order_ids = (
+        Credit.objects.filter(campaign=campaign)
+        .filter(_orders_visible(user))
+        .order_by()
         .values("order_id")
         .annotate(at=Max("ordered_at"))
         .order_by("-at", "-order_id")
     )
-    count = order_ids_qs.count()
-    page = [r["order_id"] for r in order_ids_qs[offset : offset + limit]]
+    offset = (page - 1) * size
+    found = [r["order_id"] for r in order_ids[offset : offset + size + 1]]
+    ids = found[:size]
     rows = (
-        Credit.objects.filter(campaign=campaign, order_id__in=page)
+        Credit.objects.filter(campaign=campaign, order_id__in=ids)
         .select_related("unit", "order", "order__customer", "order__product")
         .order_by("order_id", "-share", "id")
     )
     grouped: dict[int, list[Credit]] = {}
     for row in rows:
         grouped.setdefault(row.order_id, []).append(row)
-    return (
-        [
-            OrderAllocation(order=grouped[i][0].order, campaign=campaign, rows=grouped[i])
-            for i in page
-            if i in grouped
-        ],
-        count,
-    )
+    items = [
+        OrderAllocation(order=grouped[i][0].order, campaign=campaign, rows=grouped[i])
+        for i in ids
+        if i in grouped
+    ]
+    return Page(items=items, number=page, size=size, has_next=len(found) > size)
 
 
 def order_allocation(user: Any, order_id: int) -> list[OrderAllocation]:

@@ -1,6 +1,11 @@
 """The attribution pages."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
+
+from yiti.attribution import views
 
 app_name = "attribution"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("campaigns/<int:campaign_id>/", views.campaign_attribution, name="campaign"),
+    path("campaigns/<int:campaign_id>/plan/", views.plan_edit, name="plan_edit"),
+]
