@@ -12,4 +12,5 @@ class CareConfig(AppConfig):
         from yiti.core.scheduling import register_schedule
 
         register_schedule("care.followups", "*/10 * * * *", tasks.followups_sweep)
+        register_schedule("care.quiet_watch", "30 8 * * *", tasks.quiet_watch_run)
         panels.register()

@@ -250,6 +250,13 @@ LOGGING = {
 
 YITI_PAGE_SIZE = 50
 
+# The care line watches the sales line (yiti.care.watch): an account manager with at least
+# YITI_QUIET_MIN_CUSTOMERS customers, more than YITI_QUIET_SHARE per cent of them without
+# contact for YITI_QUIET_DAYS days, raises an alert to his region manager and care centre.
+YITI_QUIET_DAYS = env_int("YITI_QUIET_DAYS", 30)
+YITI_QUIET_SHARE = env_int("YITI_QUIET_SHARE", 30) / 100
+YITI_QUIET_MIN_CUSTOMERS = env_int("YITI_QUIET_MIN_CUSTOMERS", 10)
+
 # Campaign sending (yiti.campaigns.sending): messages per background batch, and how long a
 # batch may go without a heartbeat before another worker takes it over.
 YITI_SEND_BATCH_SIZE = env_int("YITI_SEND_BATCH_SIZE", 200)

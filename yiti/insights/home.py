@@ -56,6 +56,7 @@ from yiti.care.models import CareTask
 from yiti.care.rules import WORK_ROLES as CARE_WORK_ROLES
 from yiti.care.rules import can_use_queue, queue_own_only
 from yiti.care.selectors import CareTaskFilters, care_queue, queue_counts
+from yiti.care.watch import QUIET_KIND, QUIET_REPEAT_DAYS
 from yiti.customers.choices import CustomerStatus, ValueTier
 from yiti.customers.models import Customer, Order, Product
 from yiti.customers.selectors import CustomerFilters, customer_list
@@ -63,7 +64,7 @@ from yiti.decisions.selectors import value_settings_current
 from yiti.engagement.models import ContactPolicyRule
 from yiti.org.access import Access, access_for
 from yiti.org.choices import Role
-from yiti.org.models import Membership, OrgUnit, User
+from yiti.org.models import Membership, Notification, OrgUnit, User
 from yiti.org.roles import CHECKLIST_SIGNERS, Perm
 from yiti.service.choices import OPEN_STATUSES, SlaState, TicketKind, TicketStatus
 from yiti.service.dispatch.choices import WorkOrderStatus
@@ -684,6 +685,20 @@ def analyst_home() -> AnalystHome:
     )
 
 
+# --- alerts: account managers whose customers have gone quiet (care.watch) -------------------
+
+
+def quiet_alerts(access: Access, now: datetime) -> list[Notification]:
+    """The quiet-customer alerts the user received lately (region managers, care centres)."""
+    return list(
+        Notification.objects.filter(
+            user_id=access.user_id or 0,
+            kind__startswith=f"{QUIET_KIND}:",
+            created_at__gte=now - timedelta(days=QUIET_REPEAT_DAYS),
+        ).order_by("-created_at", "-id")[:LIST_LIMIT]
+    )
+
+
 # --- the page --------------------------------------------------------------------------------
 
 
@@ -700,6 +715,7 @@ class Home:
     manager: ManagerHome | None = None
     analyst: AnalystHome | None = None
     field_tasks: Tile | None = None
+    alerts: list[Notification] = field(default_factory=list)
 
     @property
     def cockpit(self) -> bool:
@@ -749,4 +765,5 @@ def home_for(user: User | Any, *, now: datetime | None = None) -> Home:
         home.analyst = analyst_home()
     if Role.FIELD_ENGINEER in roles:
         home.field_tasks = Tile("field", tasks_count(user), link("dispatch:list"))
+    home.alerts = quiet_alerts(access, now)
     return home
