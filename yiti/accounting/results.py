@@ -25,7 +25,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
 from yiti.accounting import credit
-from yiti.accounting.economics import ZERO, campaign_costs
+from yiti.accounting.economics import CENT, ZERO, campaign_costs
 from yiti.campaigns.models import Campaign
 from yiti.care.models import CareAttempt
 from yiti.customers.choices import OrderStatus
@@ -82,10 +82,14 @@ class Figures:
 
     def as_dict(self) -> dict[str, str | int]:
         out: dict[str, str | int] = {
-            name: (getattr(self, name) if name == "orders" else str(getattr(self, name)))
+            name: (
+                getattr(self, name)
+                if name == "orders"
+                else str(Decimal(getattr(self, name)).quantize(CENT))
+            )
             for name in MEASURES
         }
-        out["contribution"] = str(self.contribution)
+        out["contribution"] = str(self.contribution.quantize(CENT))
         return out
 
 

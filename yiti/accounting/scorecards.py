@@ -27,7 +27,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from yiti.accounting import credit
-from yiti.accounting.economics import ZERO
+from yiti.accounting.economics import CENT, ZERO
 from yiti.accounting.results import bounds
 from yiti.care.choices import QuestionKind, QuestionTarget
 from yiti.care.models import SurveyAnswer
@@ -77,12 +77,12 @@ class Scorecard:
 
     def data(self) -> dict[str, Any]:
         return {
-            "sold_margin": str(self.sold_margin),
-            "sold_revenue": str(self.sold_revenue),
+            "sold_margin": str(self.sold_margin.quantize(CENT)),
+            "sold_revenue": str(self.sold_revenue.quantize(CENT)),
             "sold_orders": self.sold_orders,
-            "credited_margin": str(self.credited_margin),
+            "credited_margin": str(self.credited_margin.quantize(CENT)),
             "credited_orders": self.credited_orders,
-            "profit": str(self.profit),
+            "profit": str(self.profit.quantize(CENT)),
             "customers": self.customers,
             "active_customers": self.active_customers,
             "active_share": self.active_share,
