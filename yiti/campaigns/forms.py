@@ -215,7 +215,7 @@ class WaveForm(forms.Form):
     )
 
     holdout_share = forms.DecimalField(
-        label=_("Hold out (% of the audience)"),
+        label=_("Hold out (per cent of the audience)"),
         required=False,
         min_value=0,
         max_value=50,

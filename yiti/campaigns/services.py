@@ -1131,7 +1131,7 @@ def _wave_clean(
             ) from None
         if not share.is_finite() or share < 0 or share > Decimal("0.5"):
             raise ValidationFailed(
-                _("Hold out between 0 and 50 % of the audience."), field="holdout_share"
+                _("Hold out between none and half of the audience."), field="holdout_share"
             )
         out["holdout_share"] = share.quantize(Decimal("0.001"))
     return out
