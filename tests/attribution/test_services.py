@@ -238,3 +238,39 @@ def test_the_nightly_job_attributes_the_day_before(world, joint, three_touches):
     assert again == result
     assert Credit.objects.count() == 3
     assert timezone.localtime(Credit.objects.first().computed_at).date().isoformat() >= "2026"
+
+
+def test_a_change_after_launch_recomputes_the_stored_credit(
+    world, joint, three_touches, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from yiti.attribution.tasks import recompute_campaign
+
+    launch(joint)
+    run(joint)
+    assert by_unit(joint)["hz"] == (Decimal("320.00"), Decimal("128.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.plan_set(
+            actor=world.org.users["cm"],
+            campaign=joint,
+            model="last_touch",
+            basis="touches",
+            reason="以成交前最后一次接触为准",
+        )
+    assert DBTaskResult.objects.filter(task_path__endswith="recompute_campaign").count() == 1
+    recompute_campaign.call(campaign_id=joint.pk)
+    assert by_unit(joint) == {"nb": (Decimal("960.00"), Decimal("384.00"))}
+    assert set(Credit.objects.filter(campaign=joint).values_list("model", flat=True)) == {
+        "last_touch"
+    }
+
+
+def test_the_command_runs_a_day(world, joint, three_touches, capsys):
+    import json
+
+    from django.core.management import call_command
+
+    launch(joint)
+    call_command("attribution", "run", "--day", "2026-12-06")
+    assert json.loads(capsys.readouterr().out) == {"campaigns": 1, "orders": 1, "rows": 3}

@@ -8,6 +8,8 @@ run that stores each converted order's allocation among units.
   book is built and attributed at once, the rows of those orders are replaced as a whole in
   one transaction — a re-run gives the same rows.
 * ``credit_attribute_day``: the nightly job's work, every campaign that may have converted.
+* ``credit_recompute``: all of one campaign's conversions again — enqueued (after commit)
+  when the plan of a launched campaign changes, so every page shows the new terms.
 """
 
 from __future__ import annotations
@@ -161,6 +163,9 @@ def plan_set(
         [AgreedShare(plan=plan, unit_id=u, percent=p) for u, p in sorted(cleaned.items())]
     )
     after = _plan_state(plan)
+    if is_launched(campaign):  # credit already stored follows the new terms
+        campaign_id = campaign.pk
+        transaction.on_commit(lambda: _enqueue_recompute(campaign_id))
     audit_record(
         actor=actor,
         action="attribution.plan_set",
@@ -174,6 +179,12 @@ def plan_set(
         ),
     )
     return plan
+
+
+def _enqueue_recompute(campaign_id: int) -> None:
+    from yiti.attribution.tasks import recompute_campaign
+
+    recompute_campaign.enqueue(campaign_id=campaign_id)
 
 
 @dataclass
@@ -237,6 +248,15 @@ def credit_attribute(
     Credit.objects.filter(campaign=campaign, ordered_at__gte=start, ordered_at__lt=end).delete()
     Credit.objects.bulk_create(rows, batch_size=CREDIT_BATCH)
     return RunResult(campaigns=1, orders=len(set(order_ids)), rows=len(rows))
+
+
+def credit_recompute(*, campaign: Campaign, now: datetime | None = None) -> RunResult:
+    """Attribute all of the campaign's conversions again (after its plan changed)."""
+    now = now or timezone.now()
+    lookback = plan_of(campaign).lookback_days
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = datetime.combine(campaign.starts_on, time.min, tzinfo=tz) - timedelta(days=lookback)
+    return credit_attribute(campaign=campaign, start=start, end=now, now=now)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -1,5 +1,6 @@
 """Background work of attribution: the nightly credit run (``attribution.nightly``, 01:30
-local time), which attributes the conversions of the day before."""
+local time), which attributes the conversions of the day before, and the recomputation of
+one campaign whose plan changed after launch."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from django.utils import timezone
 from django_tasks import task
 
-from yiti.attribution.services import credit_attribute_day
+from yiti.attribution.services import credit_attribute_day, credit_recompute
+from yiti.campaigns.models import Campaign
 
 
 @task()
@@ -18,3 +20,12 @@ def attribute_yesterday(slot: str = "") -> dict[str, Any]:
     moment = datetime.fromisoformat(slot) if slot else timezone.now()
     day: date = timezone.localtime(moment).date() - timedelta(days=1)
     return {"day": day.isoformat(), **credit_attribute_day(day=day).as_dict()}
+
+
+@task()
+def recompute_campaign(campaign_id: int) -> dict[str, Any]:
+    """Attribute all of one campaign's conversions again (its plan changed after launch)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return {"campaign": campaign_id, "missing": True}
+    return {"campaign": campaign_id, **credit_recompute(campaign=campaign).as_dict()}

@@ -1,20 +1,27 @@
-"""``yiti attribution paths FILE.csv [--json] [--half-life DAYS]``: attribute a path summary.
+"""``yiti attribution paths FILE.csv [--json] [--half-life DAYS]``: attribute a path summary;
+``yiti attribution run [--day DATE | --campaign CODE]``: the nightly credit run once.
 
 Reads the file (``attribution.pathfile``), runs every model at once and prints
 ``{"models": {"first_touch": {CHANNEL: {"conversions": x, "value": y}}, …}}`` with
 ``--json``, or a table. Writes nothing (no database access at all), so it serves offline
 analysis of other systems' data. Exit status: 0 done, 2 the file was refused (the line and
 the reason are printed on stderr), 1 the file cannot be read.
+
+``run`` stores credit as the scheduled job does: the conversions of ``--day`` (default
+yesterday) of every launched campaign, or all of one campaign's with ``--campaign``, for
+installations without the worker's scheduler. Exit status 1 when the campaign does not exist.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiti.attribution.models_math import DEFAULT_HALF_LIFE_DAYS, MODELS, all_models
@@ -56,7 +63,18 @@ class Command(BaseCommand):
             ),
         )
 
+        run = actions.add_parser(
+            "run", help=_("Store credit now: one day's conversions, or all of one campaign's.")
+        )
+        run.add_argument("--day", metavar="YYYY-MM-DD", help=_("The day (default: yesterday)."))
+        run.add_argument(
+            "--campaign", metavar="CAMPAIGN", help=_("All conversions of this campaign (code).")
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "run":
+            self._run(options)
+            return
         name = str(options["file"])
         try:
             text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8-sig")
@@ -95,3 +113,26 @@ class Command(BaseCommand):
                 f"{result['models'][m][channel]['conversions']:>16.3f}" for m in MODELS
             )
             self.stdout.write(f"{channel:<{width}}  {cells}")
+
+    def _run(self, options: dict[str, Any]) -> None:
+        from yiti.attribution.services import credit_attribute_day, credit_recompute
+        from yiti.campaigns.models import Campaign
+
+        if options.get("campaign"):
+            campaign = Campaign.objects.filter(code=options["campaign"]).first()
+            if campaign is None:
+                self.stderr.write(_("No campaign %(code)s.") % {"code": options["campaign"]})
+                sys.exit(UNREADABLE)
+            result = credit_recompute(campaign=campaign)
+        else:
+            try:
+                day = (
+                    date.fromisoformat(options["day"])
+                    if options.get("day")
+                    else timezone.localdate() - timedelta(days=1)
+                )
+            except ValueError:
+                self.stderr.write(_("The day must be written YYYY-MM-DD."))
+                sys.exit(REFUSED)
+            result = credit_attribute_day(day=day)
+        self.stdout.write(json.dumps(result.as_dict()))
