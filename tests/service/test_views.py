@@ -111,6 +111,9 @@ def test_working_a_ticket_through_the_pages(client, org, customers, policies):
 
 
 def test_opening_a_complaint_about_a_campaign_from_the_form(client, org, customers, policies):
+    from tests.service.test_workspace_ticket import make_campaign
+
+    campaign = make_campaign(org)
     client.force_login(org.users["svc_east"])
     customer = customers["hz"]
     form = client.get(f"/service/tickets/new/?customer={customer.pk}").content.decode()
@@ -121,7 +124,7 @@ def test_opening_a_complaint_about_a_campaign_from_the_form(client, org, custome
             "kind": "complaint",
             "complaint_class": "offer_design",
             "complaint_reason": "conflicting_campaigns",
-            "campaign_id": "3",
+            "campaign_id": str(campaign.pk),
             "staff_concerned": str(org.users["am_hz"].pk),
             "priority": "normal",
             "channel": "phone",
@@ -130,7 +133,7 @@ def test_opening_a_complaint_about_a_campaign_from_the_form(client, org, custome
     )
     ticket = Ticket.objects.get(subject="Two campaigns, two prices")
     assert response.status_code == 302 and response["Location"] == f"/service/tickets/{ticket.pk}/"
-    assert (ticket.campaign_id, ticket.staff_concerned) == (3, org.users["am_hz"])
+    assert (ticket.campaign_id, ticket.staff_concerned) == (campaign.pk, org.users["am_hz"])
     assert is_suppressed(customer)
 
 

@@ -77,7 +77,8 @@ class AttemptForm(SurveyFieldsMixin, forms.Form):
         label=_("Outcome"),
         choices=AttemptOutcome.choices,
         widget=forms.RadioSelect,
-        initial=AttemptOutcome.REACHED,
+        # nothing preselected: a hurried save must not record a reached call
+        error_messages={"required": _("Choose the outcome of the call.")},
     )
     note = forms.CharField(
         label=_("Note"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})

@@ -12,8 +12,10 @@ class DecisionsConfig(AppConfig):
 
     def ready(self) -> None:
         from yiti.core.scheduling import register_schedule
-        from yiti.decisions import panels, tasks
+        from yiti.decisions import panels, subjects, tasks
 
         # weekly refit, Monday 03:00 local time (before the 06:00 reports)
         register_schedule("decisions.value_refit", "0 3 * * mon", tasks.value_refit_task)
         panels.register()
+        panels.register_pickers()
+        subjects.register()

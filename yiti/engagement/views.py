@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from yiti.core.errors import ValidationFailed
-from yiti.core.htmx import is_htmx
+from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.web import yiti_errors
 from yiti.customers.choices import CustomerStatus
@@ -54,8 +54,14 @@ def timeline_context(
 @yiti_errors
 @require_GET
 def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The timeline panel for htmx; opened directly (a link, a bookmark, Back), a full page."""
     customer = customer_get_for(request.user, customer_id)
-    return render(request, "engagement/_timeline_panel.html", timeline_context(request, customer))
+    return render_page_or_partial(
+        request,
+        "engagement/timeline_page.html",
+        "engagement/_timeline_panel.html",
+        timeline_context(request, customer),
+    )
 
 
 @login_required

@@ -61,10 +61,27 @@ class TicketForm(forms.Form):
 
     COMPLAINT_FIELDS = ("complaint_class", "complaint_reason", "campaign_id", "staff_concerned")
 
-    def __init__(self, *args: Any, staff: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        staff: Any = None,
+        campaigns: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if staff is not None:
             self.fields["staff_concerned"].queryset = staff  # type: ignore[attr-defined]
+        self.fields["staff_concerned"].widget.attrs["data-search"] = "1"
+        if campaigns is not None:  # a picker of names instead of the bare id
+            self.fields["campaign_id"] = forms.TypedChoiceField(
+                label=_("Campaign"),
+                choices=[("", "—"), *campaigns],
+                coerce=int,
+                empty_value=None,
+                required=False,
+                help_text=_("The campaign the complaint is about, if any."),
+                widget=forms.Select(attrs={"data-search": "1"}),
+            )
         for name in self.COMPLAINT_FIELDS:
             self.fields[name].widget.attrs["data-complaint-only"] = "1"
 

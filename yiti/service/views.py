@@ -50,6 +50,7 @@ from yiti.service.forms import (
     TicketForm,
 )
 from yiti.service.models import RoutingRule, SlaPolicy, Ticket
+from yiti.service.pickers import choices_for
 from yiti.service.routing import agents_of
 from yiti.service.rules import can_manage_sla, can_work
 from yiti.service.sla import sla_notes
@@ -138,7 +139,8 @@ def _ticket_context(
         "transitions": [(s, TicketStatus(s).label) for s in workflow.next_statuses(ticket.status)]
         if working
         else [],
-        "reply_form": reply_form or ReplyForm(initial={"public": working}),
+        # an internal note unless the agent switches to a public reply (nothing leaks by default)
+        "reply_form": reply_form or ReplyForm(initial={"public": False}),
         "assign_form": assign_form
         or AssignForm(agents=agents, initial={"assignee": ticket.assignee_id}),
         "show_assign": working
@@ -153,6 +155,10 @@ def _ticket_context(
         "suppressed": is_suppressed(customer),
         # panels of higher apps beside the ticket (the next best action, from decisions)
         "panels": render_panels("ticket", request, ticket),
+        # the campaign's name, from the app above (a complaint stores only its id)
+        "campaign_name": "".join(
+            html for _key, html in render_panels("ticket_campaign", request, ticket)
+        ),
     }
 
 
@@ -258,7 +264,12 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
         customer_id = 0
     customer = customer_get_for(request.user, customer_id)
     initial = {"kind": request.GET.get("kind") or TicketKind.CONSULTATION}
-    form = TicketForm(request.POST or None, staff=_staff_choices(request.user), initial=initial)
+    form = TicketForm(
+        request.POST or None,
+        staff=_staff_choices(request.user),
+        campaigns=choices_for("campaign", request.user),
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

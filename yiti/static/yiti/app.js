@@ -70,3 +70,55 @@
     if (form) { syncKinds(form); syncCapacity(form); }
   });
 })();
+/* The ticket's reply box: an internal note unless the public switch is on; the line under it
+   and the button say to whom it goes. */
+(function () {
+  "use strict";
+  function syncReply(form) {
+    var box = form.querySelector("#reply-public");
+    if (!box) { return; }
+    var mode = box.checked ? "public" : "internal";
+    form.classList.toggle("is-public", box.checked);
+    ["#reply-audience", "#reply-submit"].forEach(function (sel) {
+      var el = form.querySelector(sel);
+      if (el && el.getAttribute("data-" + mode)) { el.textContent = el.getAttribute("data-" + mode); }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-reply-form]");
+    if (form) { syncReply(form); }
+  });
+})();
+/* Pickers with search: <select data-search> gets a search box above it that narrows the
+   options to those containing the typed text (names, not ids). Without JS: the plain select. */
+(function () {
+  "use strict";
+  function enhance(select) {
+    if (select.getAttribute("data-search-ready")) { return; }
+    select.setAttribute("data-search-ready", "1");
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "picker-search";
+    box.placeholder = document.documentElement.lang.indexOf("zh") === 0 ? "搜索…" : "Search…";
+    box.setAttribute("aria-label", box.placeholder);
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      var text = box.value.trim().toLowerCase();
+      var firstShown = null;
+      Array.prototype.forEach.call(select.options, function (opt) {
+        var show = !text || !opt.value || opt.text.toLowerCase().indexOf(text) >= 0;
+        opt.hidden = !show;
+        if (show && opt.value && firstShown === null) { firstShown = opt; }
+      });
+      if (text && firstShown && (select.selectedIndex < 0 || select.options[select.selectedIndex].hidden)) {
+        select.value = firstShown.value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  }
+  function enhanceAll(root) {
+    (root || document).querySelectorAll("select[data-search]").forEach(enhance);
+  }
+  document.addEventListener("DOMContentLoaded", function () { enhanceAll(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { enhanceAll(event.target); });
+})();
