@@ -10,6 +10,7 @@ class Trigger(models.TextChoices):
     ORDER_FULFILLED = "order_fulfilled", _("Order fulfilled")
     VALUE_AT_RISK = "value_at_risk", _("Most valuable customer at risk")
     AGENT_REQUEST = "agent_request", _("Accepted while serving the customer")
+    HANDOVER = "handover", _("Customers handed over to another account manager")
 
 
 class TaskKind(models.TextChoices):
@@ -17,6 +18,7 @@ class TaskKind(models.TextChoices):
     SECOND = "second", _("Second follow-up")
     SATISFACTION = "satisfaction", _("Satisfaction call")
     RETENTION = "retention", _("Retention call")
+    HANDOVER = "handover", _("Handover call")
 
 
 class TaskStatus(models.TextChoices):

@@ -122,6 +122,11 @@ class FollowUpRule(TimeStampedModel):
         default=14,
         help_text=_("The sweep considers events this many days back."),
     )
+    sample_size = models.PositiveIntegerField(
+        _("handover: customers called per reassignment"),
+        default=20,
+        help_text=_("A random sample of the customers one bulk reassignment handed over."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -207,6 +212,8 @@ class CareTask(TimeStampedModel):
         related_name="+",
         verbose_name=_("complaint opened"),
     )
+    # a handover call: the bulk reassignment (``customers.Assignment.batch``) it samples
+    batch = models.CharField(_("reassignment"), max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -227,7 +234,7 @@ class CareTask(TimeStampedModel):
                 condition=(Q(ticket__isnull=False) & Q(order__isnull=True))
                 | (Q(ticket__isnull=True) & Q(order__isnull=False))
                 | (
-                    Q(kind__in=[TaskKind.RETENTION, TaskKind.FIRST])
+                    Q(kind__in=[TaskKind.RETENTION, TaskKind.FIRST, TaskKind.HANDOVER])
                     & Q(ticket__isnull=True)
                     & Q(order__isnull=True)
                 ),
@@ -237,6 +244,11 @@ class CareTask(TimeStampedModel):
                 fields=["rule", "customer"],
                 condition=Q(kind=TaskKind.RETENTION, status=TaskStatus.OPEN),
                 name="care_task_one_open_retention",
+            ),
+            models.UniqueConstraint(
+                fields=["rule", "batch", "customer"],
+                condition=~Q(batch=""),
+                name="care_task_unique_handover",
             ),
             # a follow-up asked for while serving the customer, without a ticket or order
             models.UniqueConstraint(

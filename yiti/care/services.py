@@ -40,6 +40,7 @@ from yiti.care.choices import (
     Trigger,
 )
 from yiti.care.due import CalendarBook
+from yiti.care.handover import handover_candidates
 from yiti.care.models import (
     CareAttempt,
     CareTask,
@@ -65,6 +66,7 @@ TRIGGER_TASK_KIND = {
     Trigger.REPAIR_RESOLVED: TaskKind.FIRST,
     Trigger.COMPLAINT_RESOLVED: TaskKind.FIRST,
     Trigger.ORDER_FULFILLED: TaskKind.SATISFACTION,
+    Trigger.HANDOVER: TaskKind.HANDOVER,
 }
 TRIGGER_TICKET_KIND = {
     Trigger.REPAIR_RESOLVED: TicketKind.REPAIR,
@@ -108,6 +110,7 @@ def _new_task(
     ticket_id: int | None = None,
     order_id: int | None = None,
     parent_id: int | None = None,
+    batch: str = "",
 ) -> CareTask:
     care_unit_id = roster.care_unit(unit_path, unit_id)
     if care_unit_id is None:
@@ -129,6 +132,7 @@ def _new_task(
         assignee_id=roster.pick(care_unit_id),
         due_at=due_at,
         status=TaskStatus.OPEN,
+        batch=batch,
     )
 
 
@@ -224,7 +228,23 @@ def followups_generate(*, now: datetime | None = None) -> SweepResult:
         before = len(new)
         trigger = Trigger(rule.trigger)
         kind = TRIGGER_TASK_KIND[trigger]
-        if trigger == Trigger.ORDER_FULFILLED:
+        if trigger == Trigger.HANDOVER:
+            for row in handover_candidates(rule, since, now):
+                new.append(
+                    _new_task(
+                        rule=rule,
+                        kind=kind,
+                        customer_id=row["customer_id"],
+                        unit_path=row["customer__unit__path"],
+                        unit_id=row["customer__unit_id"],
+                        source_at=row["at"],
+                        days=rule.due_business_days,
+                        book=book,
+                        roster=roster,
+                        batch=row["batch"],
+                    )
+                )
+        elif trigger == Trigger.ORDER_FULFILLED:
             for row in _order_candidates(rule, since, now):
                 new.append(
                     _new_task(

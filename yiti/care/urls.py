@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yiti.care import views
+from yiti.care import handover_views, views
 
 app_name = "care"
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/attempt/", views.attempt_create, name="attempt"),
     path("tasks/<int:task_id>/link/", views.link_create, name="link"),
     path("tasks/<int:task_id>/cancel/", views.task_cancel, name="cancel"),
+    path("handovers/", handover_views.handover_list, name="handovers"),
     path("rules/", views.rule_list, name="rules"),
     path("rules/new/", views.rule_edit, name="rule_create"),
     path("rules/<int:rule_id>/edit/", views.rule_edit, name="rule_edit"),
