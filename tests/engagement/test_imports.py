@@ -366,6 +366,8 @@ def test_only_policy_managers_import_the_do_not_disturb_list(org, book):
 
 
 def test_last_contact_moves_forward_only_like_the_orm_reference(org):
+    """After a load, each customer's ``last_contact_at`` is the newest of the loaded contacts
+    when that is newer — one statement — as ``customers_touch`` (the ORM path) would set it."""
     from yiti.customers.services import customers_touch
     from yiti.engagement import sql
 
@@ -373,11 +375,20 @@ def test_last_contact_moves_forward_only_like_the_orm_reference(org):
     a = CustomerFactory(unit=org.hz, last_contact_at=t[0])
     b = CustomerFactory(unit=org.hz)
     c = CustomerFactory(unit=org.hz, last_contact_at=t[2])
+    untouched = CustomerFactory(unit=org.hz, last_contact_at=t[0])
     twins = [CustomerFactory(unit=org.hz, last_contact_at=x.last_contact_at) for x in (a, b, c)]
-    param = connection.ops.adapt_datetimefield_value
-    moved = sql.customers_last_contact_forward(
-        {a.pk: param(t[1]), b.pk: param(t[0]), c.pk: param(t[1])}
-    )
+
+    def contact(customer, at):
+        return Interaction.objects.create(
+            customer=customer, occurred_at=at, channel="call", direction="out", purpose="service"
+        )
+
+    before = contact(untouched, t[2]).pk  # made before the load: not the load's
+    contact(a, t[1])
+    contact(a, t[0])  # older than the same load's newest: the newest counts
+    contact(b, t[0])
+    contact(c, t[1])  # older than what c has: c stays
+    moved = sql.customers_last_contact_from_interactions(after_id=before)
     # the ORM reference: customers_touch moves forward, never back
     for twin, at in zip(twins, (t[1], t[0], t[1]), strict=True):
         customers_touch(customer_ids=[twin.pk], at=at)
@@ -393,3 +404,5 @@ def test_last_contact_moves_forward_only_like_the_orm_reference(org):
     )
     assert got == expected == [t[1], t[0], t[2]]
     assert moved == 2
+    untouched.refresh_from_db()
+    assert untouched.last_contact_at == t[0]

@@ -22,6 +22,12 @@ protocol, so importers without them stay valid):
   for a file whose mapped columns cannot work (orders: neither customer id nor phone).
 * ``validate_end(ctx) -> (tuples, errors)``: after the last chunk, for an importer that must
   see the whole file before it decides (customers: merged customers, updates by external id).
+* ``validate_columns(numbers, columns, ctx) -> (tuples, errors)``: used instead of
+  ``validate`` when present, for kinds whose files run to tens of millions of rows (contact
+  history): the chunk comes as columns — ``numbers`` the row numbers, ``columns`` each mapped
+  key's stripped cells as one list (``""`` when empty) — so the importer checks a whole
+  column at a time with C-level ``map`` over its look-up tables, and builds no dict per row.
+  The errors and tuples must be those ``validate`` would give.
 
 Before the first ``write`` the runner sets ``ctx.rows_to_write`` (the valid tuples), so a
 large load can choose its write strategy up front (orders: SQLite's indexes rebuilt once).

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -519,8 +519,29 @@ def import_run(
                 chunk: list[tuple[int, dict[str, str]]] = []
 
                 def flush() -> None:
+                    take(*importer.validate(chunk, ctx))
+                    chunk.clear()
+
+                by_columns = getattr(importer, "validate_columns", None)
+                numbers: list[int] = []
+                records: list[list[str]] = []
+                width = len(headers)
+
+                def flush_columns() -> None:
+                    # the chunk as columns: short records padded, each mapped column stripped
+                    padded = (
+                        records
+                        if min(map(len, records)) >= width
+                        else [r + [""] * (width - len(r)) for r in records]
+                    )
+                    transposed = list(zip(*padded, strict=False))
+                    columns = {key: list(map(str.strip, transposed[pos])) for key, pos in items}
+                    take(*cast(Callable[..., Any], by_columns)(numbers, columns, ctx))
+                    numbers.clear()
+                    records.clear()
+
+                def take(good: list[tuple[Any, ...]], bad: list[RowError]) -> None:
                     nonlocal valid, error_count, chunks
-                    good, bad = importer.validate(chunk, ctx)
                     if good:
                         pickle.dump(good, spool, protocol=pickle.HIGHEST_PROTOCOL)
                         chunks += 1
@@ -532,24 +553,36 @@ def import_run(
                             RowError(e.row, header_of.get(e.column, e.column), e.value, e.reason)
                             for e in bad[:room]
                         )
-                    chunk.clear()
+
+                def pending() -> int:
+                    return len(records) if by_columns is not None else len(chunk)
+
+                def flush_any() -> None:
+                    if by_columns is not None:
+                        flush_columns()
+                    else:
+                        flush()
 
                 for number, cells in source.rows:
-                    width = len(cells)
-                    chunk.append(
-                        (number, {k: cells[p].strip() if p < width else "" for k, p in items})
-                    )
-                    if len(chunk) >= CHUNK:
-                        rows_read += len(chunk)
-                        flush()
+                    if by_columns is not None:
+                        numbers.append(number)
+                        records.append(cells)
+                    else:
+                        size = len(cells)
+                        chunk.append(
+                            (number, {k: cells[p].strip() if p < size else "" for k, p in items})
+                        )
+                    if pending() >= CHUNK:
+                        rows_read += pending()
+                        flush_any()
                         progress.report(
                             bytes_read=source.position(), rows_read=rows_read, errors=error_count
                         )
                         if on_progress is not None:
                             on_progress(progress.values)
-                if chunk:
-                    rows_read += len(chunk)
-                    flush()
+                if pending():
+                    rows_read += pending()
+                    flush_any()
                 end = getattr(importer, "validate_end", None)
                 if end is not None:
                     good, bad = end(ctx)

@@ -30,7 +30,7 @@ starts. Only administrators and campaign managers may import it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -149,6 +149,14 @@ _DATE_TIME = re.compile(
 )
 
 
+# the minutes (and seconds) of a local time as most exports write it — ``2026-03-01 09:30`` or
+# ``2026-03-01T09:30:05`` — after the hour, as Django stores them: ``:30`` → ``:30:00``
+_TAILS = {
+    **{f":{m:02d}": f":{m:02d}:00" for m in range(60)},
+    **{f":{m:02d}:{s:02d}": f":{m:02d}:{s:02d}" for m in range(60) for s in range(60)},
+}
+
+
 def parse_when(text: str, zone: ZoneInfo) -> datetime | None:
     """A time as written in a legacy file, aware (local time when it names no zone); None when
     it cannot be read. ``2026-03-01 09:30``, ``2026/3/1 9:30:05``, ISO 8601 with an offset,
@@ -207,19 +215,24 @@ class _Customers:
 
     def prepare(self, rows: Sequence[tuple[int, dict[str, str]]]) -> None:
         """Read what this chunk needs (nothing after the first chunk of a normal book)."""
+        self.prepare_columns(
+            [c.get("external_id", "") for _n, c in rows], [c.get("phone", "") for _n, c in rows]
+        )
+
+    def prepare_columns(self, ext_ids: Sequence[str], phones_given: Sequence[str]) -> None:
+        """:meth:`prepare` for a chunk given as its external-id and phone columns."""
         if self.all:
             if not self._loaded:
                 self._load(self._queryset().filter(external_id__gt=""))
                 self._loaded = True
         else:
-            wanted = {c.get("external_id", "") for _n, c in rows} - {""} - self.by_ext.keys()
+            wanted = set(ext_ids) - {""} - self.by_ext.keys()
             if wanted:
                 self.by_ext.clear()
                 self._load(self._queryset().filter(external_id__in=wanted))
         phones: dict[str, str] = {}
-        for _n, cells in rows:
-            raw = cells.get("phone", "")
-            if raw and not cells.get("external_id") and raw not in self.by_phone:
+        for ext, raw in zip(ext_ids, phones_given, strict=True):
+            if raw and not ext and raw not in self.by_phone:
                 try:
                     phones[raw] = normalize_phone(raw).normalized
                 except ValidationFailed:
@@ -316,7 +329,7 @@ class InteractionImporter:
         ctx.state["purposes"] = _vocabulary(InteractionPurpose, PURPOSE_WORDS)
         ctx.state["outcomes"] = _vocabulary(Outcome, OUTCOME_WORDS)
         ctx.state["clock"] = _Clock(ZoneInfo(settings.TIME_ZONE))
-        ctx.state["latest"] = {}  # customer id -> newest contact (a database parameter)
+        ctx.state["outcomes_or_default"] = {**ctx.state["outcomes"], "": Outcome.COMPLETED.value}
         ctx.state["written"] = 0
         ctx.state["dropped"] = []
         # the table's size (its highest id): rebuilding its indexes pays only for a load that
@@ -340,7 +353,6 @@ class InteractionImporter:
         find = customers.find
         channels, directions = state["channels"], state["directions"]
         purposes, outcomes = state["purposes"], state["outcomes"]
-        latest: dict[int, Any] = state["latest"]
         clock: _Clock = state["clock"]
         utc_of, to_param = clock.utc, clock.param
         horizon = (timezone.now() + timedelta(minutes=5)).astimezone(UTC).replace(tzinfo=None)
@@ -387,11 +399,71 @@ class InteractionImporter:
                 )
                 continue
             customer_id: int = who  # type: ignore[assignment]
-            at = to_param(when)
-            append((customer_id, at, channel, direction, purpose, outcome, subject, ref))
-            seen = latest.get(customer_id)
-            if seen is None or at > seen:
-                latest[customer_id] = at
+            append(
+                (customer_id, to_param(when), channel, direction, purpose, outcome, subject, ref)
+            )
+        return good, bad
+
+    def validate_columns(
+        self, numbers: list[int], columns: dict[str, list[str]], ctx: ImportContext
+    ) -> tuple[list[tuple[Any, ...]], list[RowError]]:
+        """``validate`` a column at a time (the runner's hook for very large files): each look-up
+        is one C-level ``map`` over the column, the times go through :meth:`_Clock.utc_texts`,
+        and only rows with a problem take the row-by-row path of ``validate``, so the tuples
+        and errors are the same."""
+        n = len(numbers)
+        if n and "external_id" not in columns and "phone" not in columns:
+            raise ValidationFailed(
+                _("Map a column to the customer's external id or phone."),
+                code="missing_column",
+                field="external_id",
+            )
+        state = ctx.state
+        blank = [""] * n
+        ext = columns.get("external_id", blank)
+        customers: _Customers = state["customers"]
+        customers.prepare_columns(ext, columns.get("phone", blank))
+        who = list(map(customers.by_ext.get, ext))
+        channel = list(map(state["channels"].get, columns.get("channel", blank)))
+        direction = list(map(state["directions"].get, columns.get("direction", blank)))
+        purpose = list(map(state["purposes"].get, columns.get("purpose", blank)))
+        outcome = list(map(state["outcomes_or_default"].get, columns.get("outcome", blank)))
+        clock: _Clock = state["clock"]
+        at = clock.utc_texts(columns.get("occurred_at", blank))
+        subject = columns.get("subject", blank)
+        ref = columns.get("external_ref", blank)
+        horizon = clock.text(timezone.now() + timedelta(minutes=5))
+        oldest = clock.text(datetime(1990, 1, 1, tzinfo=UTC))
+        slow: set[int] = set()
+        for values in (who, channel, direction, purpose, outcome, at):
+            if None in values:
+                slow.update(i for i, v in enumerate(values) if v is None)
+        if n and (min(filter(None, at), default=oldest) < oldest):
+            slow.update(i for i, v in enumerate(at) if v is not None and v < oldest)
+        if n and (max(filter(None, at), default=horizon) > horizon):
+            slow.update(i for i, v in enumerate(at) if v is not None and v > horizon)
+        if max(map(len, subject), default=0) > 200 or max(map(len, ref), default=0) > 64:
+            slow.update(i for i in range(n) if len(subject[i]) > 200 or len(ref[i]) > 64)
+        params = at if not clock.suffix else [clock.param_of_text(t) if t else t for t in at]
+        if not slow:
+            rows = zip(who, params, channel, direction, purpose, outcome, subject, ref, strict=True)
+            return list(rows), []
+        # the rows with a problem go through ``validate`` together (its look-ups are per chunk);
+        # the file's order is kept: a slow row that validates takes the next of its tuples
+        keys = list(columns)
+        order = sorted(slow)
+        fixed, bad = self.validate(
+            [(numbers[i], {k: columns[k][i] for k in keys}) for i in order], ctx
+        )
+        failed = {e.row for e in bad}
+        redone = iter(fixed)
+        good: list[tuple[Any, ...]] = []
+        for i in range(n):
+            if i not in slow:
+                row = (who[i], params[i], channel[i], direction[i], purpose[i], outcome[i])
+                good.append((*row, subject[i], ref[i]))
+            elif numbers[i] not in failed:
+                good.append(next(redone))
         return good, bad
 
     @staticmethod
@@ -471,7 +543,7 @@ class InteractionImporter:
         if state["dropped"]:
             sql.indexes_create(state["dropped"])
             state["dropped"] = []
-        touched = sql.customers_last_contact_forward(state["latest"])
+        touched = sql.customers_last_contact_from_interactions(after_id=state["existing"])
         audit_record(
             actor=ctx.actor,
             action="interaction.import",
@@ -483,21 +555,65 @@ class InteractionImporter:
 
 
 class _Clock:
-    """Times of the file → naive UTC datetimes, and those → database parameters, fast: the
-    zone's offset is looked up once per hour of the file (``2026-03-01 09``), not per row."""
+    """Times of the file → naive UTC datetimes or text, and those → database parameters (the
+    same text on both databases), fast: the zone's offset is looked up once per hour of the
+    file (``2026-03-01 09``), not per row."""
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.offsets: dict[str, timedelta] = {}
-        self.param: Callable[[datetime], Any] = (
-            str  # Django stores naive UTC text on SQLite ("2026-03-01 01:30:00")
-            if connection.vendor == "sqlite"
-            else self._aware
-        )
+        self.hours: dict[str, str | None] = {}
+        # Django stores naive UTC text on SQLite ("2026-03-01 01:30:00"); PostgreSQL gets the
+        # offset spelled out, which ``COPY`` and a ``timestamptz`` cast both read
+        self.suffix = "" if connection.vendor == "sqlite" else "+00:00"
 
-    @staticmethod
-    def _aware(value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC)
+    def param(self, value: datetime) -> str:
+        """A naive UTC datetime → the database parameter."""
+        return f"{value}{self.suffix}"
+
+    def text(self, value: datetime) -> str:
+        """An aware datetime as naive UTC text, comparable with what :meth:`utc_texts` gives."""
+        return str(value.astimezone(UTC).replace(tzinfo=None))
+
+    def param_of_text(self, text: str) -> str:
+        """Naive UTC text (:meth:`utc_texts`) → the database parameter."""
+        return text + self.suffix
+
+    def utc_texts(self, texts: Sequence[str]) -> list[str | None]:
+        """:meth:`utc` of a whole column, as naive UTC text (None: not a time). The common
+        shapes ``2026-03-01 09:30[:05]`` cost two look-ups and a string splice: the hour's UTC
+        form is worked out once per hour of the file, :data:`_TAILS` checks the minutes.
+        Anything else — an offset, a fraction, ``2026/3/1``, a zone whose offset is not whole
+        hours — takes :meth:`utc`."""
+        hours, tails = self.hours, _TAILS
+        out: list[str | None] = []
+        append = out.append
+        for text in texts:
+            key = text[:13]
+            head = hours.get(key)
+            if head is None and key not in hours:
+                head = hours[key] = self._utc_hour(key)
+            tail = tails.get(text[13:])
+            if head is not None and tail is not None:
+                append(head + tail)
+                continue
+            when = self.utc(text) if text else None
+            append(None if when is None else str(when))
+        return out
+
+    def _utc_hour(self, key: str) -> str | None:
+        """``2026-03-01 09`` (local) → ``2026-03-01 01`` (UTC); None when the hour is not a
+        date or the zone's offset then is not whole hours."""
+        if len(key) != 13 or key[10] not in " T" or not key[11:].isdigit():
+            return None
+        try:
+            local = datetime.fromisoformat(f"{key[:10]} {key[11:13]}:00")
+        except ValueError:
+            return None
+        offset = local.replace(tzinfo=self.zone).utcoffset() or timedelta()
+        if offset % timedelta(hours=1):
+            return None
+        return (local - offset).strftime("%Y-%m-%d %H")
 
     def utc(self, text: str) -> datetime | None:
         """Naive UTC of ``text`` (local time unless it has an offset); None: not a time."""
