@@ -105,12 +105,15 @@ def test_a_complaint_gets_service_actions_and_after_it_an_offer_is_accepted(page
     )
     assert action.locator(".nba-reasons li").count() == 4
 
-    # when the agent opens the accept step, sees quantity and channel, and confirms the order
-    # (htmx replaces the panel)
-    action.locator("details.nba-accept summary").click()
-    assert action.locator("input[name=quantity]").input_value() == "1"
-    action.locator("button[name=result][value=accepted]").click()
-    page.locator("#nba #nba-message").wait_for()
+    # when the agent accepts: the order form (quantity, channel), its summary, confirm
+    action.locator("a.nba-accept").click()
+    page.wait_for_url(re.compile(rf"/value/nba/{customer.pk}/accept/"))
+    assert page.locator("input[name=quantity]").input_value() == "1"
+    page.click("#nba-review")
+    page.locator("#confirm-order").wait_for()
+    with page.expect_navigation():
+        page.click("#confirm-order")
+    page.locator("#nba .nba-undo").wait_for()
 
     # then the gift is reserved and the sale is credited to the agent's unit
     reservation = OfferReservation.objects.get(offer=offer, customer=customer)

@@ -15,6 +15,7 @@ import pytest
 from django.utils import timezone
 
 from tests.conftest import PASSWORD
+from tests.service.test_workspace_ticket import make_campaign
 from yiti.care.models import CareTask
 from yiti.care.services import QuestionInput, followup_rule_create, survey_template_create
 from yiti.care.services import followups_generate as scheduled_followup_sweep
@@ -24,8 +25,6 @@ from yiti.service.models import Ticket
 from yiti.service.services import routing_rule_save, sla_policy_save
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CAMPAIGN_ID = 7
 
 
 def sign_in(page, username: str) -> None:  # type: ignore[no-untyped-def]
@@ -81,15 +80,16 @@ def test_complaint_suppresses_marketing_and_a_dissatisfied_follow_up_opens_anoth
         starts_at=timezone.now() - timezone.timedelta(days=1),
     )
     assert not is_suppressed(customer)
+    campaign = make_campaign(org)
 
-    # when the service agent opens a complaint about campaign 7 for the customer
+    # when the service agent opens a complaint about the campaign for the customer
     sign_in(page, "svc_east")
     page.goto(f"/service/tickets/new/?customer={customer.pk}")
     page.select_option("#id_kind", "complaint")
     page.wait_for_selector("#id_complaint_class", state="visible")
     page.select_option("#id_complaint_class", "offer_design")
     page.select_option("#id_complaint_reason", "unreasonable_conditions")
-    page.fill("#id_campaign_id", str(CAMPAIGN_ID))
+    page.select_option("#id_campaign_id", str(campaign.pk))  # a picker of names
     page.fill("#id_subject", "宽带优惠条件不合理")
     page.fill("#id_description", "客户称活动要求捆绑两年合约，事先未说明。")
     page.click("#ticket-form button[type=submit]")
@@ -103,7 +103,7 @@ def test_complaint_suppresses_marketing_and_a_dissatisfied_follow_up_opens_anoth
         "offer_design",
         "unreasonable_conditions",
     )
-    assert ticket.campaign_id == CAMPAIGN_ID
+    assert ticket.campaign_id == campaign.pk
     assert ticket.customer_id == customer.pk
     assert (ticket.unit_id, ticket.assignee_id) == (org.east.pk, org.users["svc_east"].pk)
     assert ticket.sla_policy is not None and ticket.resolution_due_at is not None
@@ -162,7 +162,7 @@ def test_complaint_suppresses_marketing_and_a_dissatisfied_follow_up_opens_anoth
     assert complaint.kind == "complaint"
     assert complaint.pk != ticket.pk
     assert complaint.status in ("new", "assigned")
-    assert complaint.campaign_id == CAMPAIGN_ID
+    assert complaint.campaign_id == campaign.pk
     task.refresh_from_db()
     assert (task.status, task.outcome, task.complaint_ticket_id) == (
         "done",
