@@ -176,7 +176,7 @@ def hot(request: HttpRequest) -> HttpResponse:
             "view": view,
             "tabs": _tabs(request, "hot"),
             "can_compute": can_compute(access_for(request.user)),
-            "this_monday": week_start(date.today()),
+            "last_week": services.slot_period(RunKind.THEMES, None),
         },
     )
 
