@@ -325,3 +325,32 @@ def _set_up_company(org: Any) -> None:
 def test_each_section_says_so_when_nothing_waits(org, web_as, username, marker):
     page = web_as(username).get("/").content.decode()
     assert marker in page
+
+
+# --- the same counts over the API ------------------------------------------------------------
+
+
+def test_the_api_answers_the_home_page_counts(book, org, web_as):
+    from tests.api.conftest import Api
+    from yiti.org.services import token_create
+
+    _token, raw = token_create(user=org.users["am_hz"], name="tests")
+    res = Api(token=raw).get("/insights/home")
+    assert res.status_code == 200
+    body = res.json()
+    assert body["roles"] == ["account_manager"]
+    (account,) = body["sections"]
+    counts = {c["key"]: c["n"] for c in account["counts"]}
+    assert counts == {
+        "quiet": 3,
+        "at_risk": 2,
+        "calls": 3,
+        "orders": 2,
+        "care.overdue": 1,
+        "care.due_today": 0,
+        "care.escalated": 0,
+    }
+    page = web_as("am_hz").get("/").content.decode()
+    web = {url for url, _key, _n in counts_on(page)}
+    assert {c["url"] for c in account["counts"]} == web
+    assert Api(token=None).get("/insights/home").status_code == 401
