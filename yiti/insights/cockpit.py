@@ -317,7 +317,7 @@ def funnel_chart(q: CockpitQuery) -> Chart:
         ("planned", _("Planned")),
         ("sent", _("Sent")),
         ("delivered", _("Delivered")),
-        ("opened", _("Opened")),
+        ("opened", pgettext("funnel step", "Opened")),
         ("responded", _("Responded")),
         ("converted", pgettext("funnel step", "Converted")),
     ]
@@ -746,7 +746,8 @@ def tiers_chart(q: CockpitQuery) -> Chart:
     }
 
     def label(tier: str) -> str:
-        return str(TIER_LABELS.get(tier, _("New"))) if tier else str(_("New"))
+        new = pgettext("value tier", "New")
+        return str(TIER_LABELS.get(tier, new)) if tier else str(new)
 
     categories = [f"{label(m['from_tier'])} → {label(m['to_tier'])}" for m in moves]
     links = [
@@ -781,7 +782,7 @@ def tiers_chart(q: CockpitQuery) -> Chart:
                 links=links,
             )
         ],
-        columns=[_("Move"), _("Customers")],
+        columns=[pgettext("tier migration", "Move"), _("Customers")],
         rows=table,
         horizontal=True,
     )
@@ -864,7 +865,7 @@ def care_chart(q: CockpitQuery) -> Chart:
         series=series,
         columns=[
             _("Call"),
-            _("Due"),
+            pgettext("care calls due", "Due"),
             *[str(label) for _m, _k, label in measures],
             _("On time %"),
         ],

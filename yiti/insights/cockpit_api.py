@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from yiti.core.errors import NotFound
@@ -101,6 +102,6 @@ def cockpit_get(request: HttpRequest, params: Query[CockpitParams]) -> CockpitOu
 )
 def cockpit_chart_get(request: HttpRequest, chart: str, params: Query[CockpitParams]) -> CockpitOut:
     if chart not in CHART_KEYS:
-        raise NotFound("No such chart.")
+        raise NotFound(_("No such chart."))
     q = _query(request, params)
     return _out(q, cockpit_figures(q, only=chart))

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from yiti.core.errors import NotFound
@@ -66,7 +67,7 @@ def cockpit(request: HttpRequest) -> HttpResponse:
 def cockpit_export(request: HttpRequest, chart: str) -> HttpResponse:
     """One chart's table as an .xlsx workbook."""
     if chart not in CHART_KEYS:
-        raise NotFound("No such chart.")
+        raise NotFound(_("No such chart."))
     q = _query(request)
     figure = cockpit_figures(q, only=chart)[0]
     name = f"yiti-{chart}-{q.unit.code}-{q.start:%Y%m%d}-{q.end:%Y%m%d}.xlsx"
@@ -84,7 +85,7 @@ def cockpit_export(request: HttpRequest, chart: str) -> HttpResponse:
 def records(request: HttpRequest, kind: str) -> HttpResponse:
     """The records behind one figure of the cockpit."""
     if kind not in RECORD_KINDS:
-        raise NotFound("No such list.")
+        raise NotFound(_("No such list."))
     q = _query(request)
     filters = RecordFilter.from_mapping(request.GET)
     page = paginate(
