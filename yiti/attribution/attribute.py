@@ -85,8 +85,9 @@ def touch_units(touches: np.ndarray, campaign: Campaign, candidates: list[OrgUni
     if len(touches) == 0:
         return np.zeros(0, dtype=np.int64)
     deepest = sorted(candidates, key=lambda u: (-u.depth, u.path))
-    pairs, inverse = np.unique(touches[:, [T_UNIT, T_ACTOR]], axis=0, return_inverse=True)
+    keys, inverse = np.unique((touches[:, T_UNIT] << 32) | touches[:, T_ACTOR], return_inverse=True)
     inverse = inverse.reshape(-1)
+    pairs = np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
     unit_ids = {int(u) for u in pairs[:, 0] if u}
     actor_ids = {int(a) for a in pairs[:, 1] if a}
     paths = dict(OrgUnit.objects.filter(pk__in=unit_ids).values_list("pk", "path"))
@@ -168,11 +169,14 @@ def campaign_allocate(cb: CampaignBook, terms: PlanTerms, model: str | None = No
 
 def unit_totals(allocation: Allocation) -> dict[int, tuple[float, int, int]]:
     """Per unit: (conversions = sum of shares, revenue cents, margin cents)."""
-    units, inverse = np.unique(allocation.unit, return_inverse=True)
-    conv = np.bincount(inverse, weights=allocation.share, minlength=len(units))
-    rev = np.bincount(inverse, weights=allocation.revenue, minlength=len(units))
-    mar = np.bincount(inverse, weights=allocation.margin, minlength=len(units))
+    if len(allocation) == 0:
+        return {}
+    size = int(allocation.unit.max()) + 1
+    conv = np.bincount(allocation.unit, weights=allocation.share, minlength=size)
+    rev = np.bincount(allocation.unit, weights=allocation.revenue, minlength=size)
+    mar = np.bincount(allocation.unit, weights=allocation.margin, minlength=size)
+    present = np.bincount(allocation.unit, minlength=size) > 0
     return {
-        int(u): (float(conv[i]), round(float(rev[i])), round(float(mar[i])))
-        for i, u in enumerate(units)
+        int(u): (float(conv[u]), round(float(rev[u])), round(float(mar[u])))
+        for u in np.flatnonzero(present)
     }

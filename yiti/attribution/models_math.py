@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -56,6 +57,7 @@ SHAPLEY_EXACT_MAX: Final = 12
 SHAPLEY_SAMPLES: Final = 2000
 SHAPLEY_SEED: Final = 20260101
 DEFAULT_HALF_LIFE_DAYS: Final = 7.0
+PAIR_TABLE_CELLS: Final = 64_000_000  # (path, channel) counts by table up to this size
 SOLVE_BATCH_CELLS: Final = 4_000_000  # matrices of one batched solve, in cells (memory bound)
 
 
@@ -75,16 +77,17 @@ class Paths:
     def n_paths(self) -> int:
         return len(self.ptr) - 1
 
-    @property
+    # derived arrays, computed once per book (the dataclass is frozen, the cache is not)
+    @cached_property
     def lengths(self) -> IntArray:
         return np.diff(self.ptr)
 
-    @property
+    @cached_property
     def path_of(self) -> IntArray:
         """The path index of every touch."""
         return np.repeat(np.arange(self.n_paths, dtype=np.int64), self.lengths)
 
-    @property
+    @cached_property
     def position(self) -> IntArray:
         """The 0-based position of every touch in its path."""
         return np.arange(len(self.channels), dtype=np.int64) - self.ptr[self.path_of]
@@ -158,8 +161,11 @@ def time_decay(book: Paths, *, half_life_days: float = DEFAULT_HALF_LIFE_DAYS) -
         raise ValueError("half_life_days must be positive")
     ages = _ages(book)
     # subtract each path's youngest age before exponentiating: same ratios, no underflow
-    youngest = np.full(book.n_paths, np.inf)
-    np.minimum.at(youngest, book.path_of, ages)
+    if book.n_paths and (book.lengths > 0).all():
+        youngest = np.minimum.reduceat(ages, book.ptr[:-1])
+    else:
+        youngest = np.full(book.n_paths, np.inf)
+        np.minimum.at(youngest, book.path_of, ages)
     raw = np.exp2(-(ages - youngest[book.path_of]) / half_life_days)
     return _normalise(book, raw)
 
@@ -296,8 +302,12 @@ def by_channel_weights(book: Paths, channel_weight: FloatArray) -> FloatArray:
     path whose channels all weigh nothing."""
     n = max(book.n_channels, 1)
     pair = book.path_of * n + book.channels
-    _, inverse, counts = np.unique(pair, return_inverse=True, return_counts=True)
-    raw = channel_weight[book.channels] / counts[inverse]
+    if book.n_paths * n <= PAIR_TABLE_CELLS:  # count each (path, channel) in a table: O(n)
+        counts = np.bincount(pair, minlength=book.n_paths * n)[pair]
+    else:
+        _, inverse, per_pair = np.unique(pair, return_inverse=True, return_counts=True)
+        counts = per_pair[inverse]
+    raw = channel_weight[book.channels] / counts
     return _normalise(book, raw)
 
 

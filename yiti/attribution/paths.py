@@ -10,7 +10,8 @@ loop over orders, so a campaign's whole book is built and attributed at once.
 * ``allocate``: each order's revenue and margin shared among units: the part by touches
   goes to the unit of each touch in proportion to the model's weight, the part by agreement
   to the units' fixed shares. Money is in cents and rounded so that each order's rows add
-  up exactly (the largest share takes the rounding difference).
+  up exactly (the largest share, the first of equals, takes the rounding
+  difference).
 """
 
 from __future__ import annotations
@@ -81,11 +82,19 @@ def book_build(
             orders=np.zeros((0, 6), dtype=np.int64),
             touch_row=empty,
         )
-    order = np.lexsort((touches[:, T_ID], touches[:, T_AT], touches[:, T_CUSTOMER]))
+    # by customer, time and id: two sorts of one int64 key each (a stable sort by
+    # customer << 32 | seconds since ``base`` after a sort by id)
+    base = int(touches[:, T_AT].min())
+    if len(orders):
+        base = min(base, int(orders[:, O_AT].min()))
+    base -= lookback + 1
+    by_id = np.argsort(touches[:, T_ID])
+    key = (touches[by_id, T_CUSTOMER] << 32) | (touches[by_id, T_AT] - base)
+    sort = np.argsort(key, kind="stable")
+    order = by_id[sort]
+    t_key = key[sort]
     t_customer = touches[order, T_CUSTOMER]
     t_at = touches[order, T_AT]
-    base = min(int(t_at.min()), int(orders[:, O_AT].min()) if len(orders) else 0) - lookback - 1
-    t_key = (t_customer << 32) | (t_at - base)
     o_customer = orders[:, O_CUSTOMER]
     lo = np.searchsorted(t_key, (o_customer << 32) | (orders[:, O_AT] - lookback - base), "left")
     hi = np.searchsorted(t_key, (o_customer << 32) | (orders[:, O_AT] - base), "right")
@@ -143,15 +152,15 @@ class Allocation:
         return len(self.order)
 
 
-def _cents(order: np.ndarray, share: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """Split each order's ``total`` cents by ``share`` (rows sorted by order, largest share
-    first): each row rounded, the difference to the order's total on its first row."""
+def _cents(order: np.ndarray, share: np.ndarray, total: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """Split each order's ``total`` cents by ``share``: each row rounded, the difference to the
+    order's total on its row ``top`` (its largest share)."""
     raw = np.rint(total[order] * share).astype(np.int64)
     if len(raw) == 0:
         return raw
     rest = total - np.bincount(order, weights=raw, minlength=len(total)).astype(np.int64)
-    first = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
-    raw[first] += rest[order[first]]
+    present = np.bincount(order, minlength=len(total)) > 0
+    raw[top[present]] += rest[present]
     return raw
 
 
@@ -165,36 +174,46 @@ def allocate(
 ) -> Allocation:
     """Each converting order's credit (module docstring). ``touch_weights`` are the model's
     weights of the book's touches, ``touch_units`` the unit of every touch row; ``agreed``
-    maps units to fractions summing to 1 and takes ``1 − touch_part`` of each order."""
+    maps units to fractions summing to 1 and takes ``1 − touch_part`` of each order.
+
+    Rows come grouped by order — its touches in time order, then its agreed shares — laid
+    out by index arithmetic, without sorting."""
     n_conv = book.n_converting
     n_touch = book.converting_touches
-    path_of = np.repeat(np.arange(n_conv, dtype=np.int64), np.diff(book.paths.ptr[: n_conv + 1]))
-    rows = book.touch_row[:n_touch]
-    parts_order = [path_of]
-    parts_unit = [touch_units[rows]]
-    parts_touch = [rows]
-    parts_share = [touch_weights[:n_touch] * touch_part]
+    lengths = np.diff(book.paths.ptr[: n_conv + 1])
     items = list(agreed.items()) if isinstance(agreed, Mapping) else list(agreed)
-    if items and touch_part < 1:
-        k = len(items)
-        parts_order.append(np.repeat(np.arange(n_conv, dtype=np.int64), k))
-        parts_unit.append(np.tile(np.array([u for u, _ in items], dtype=np.int64), n_conv))
-        parts_touch.append(np.full(n_conv * k, -1, dtype=np.int64))
+    k = len(items) if items and touch_part < 1 else 0
+    size = n_touch + k * n_conv
+    order = np.empty(size, dtype=np.int64)
+    unit = np.empty(size, dtype=np.int64)
+    touch = np.empty(size, dtype=np.int64)
+    share = np.empty(size, dtype=np.float64)
+    touch_order = np.repeat(np.arange(n_conv, dtype=np.int64), lengths)
+    at = np.arange(n_touch, dtype=np.int64) + k * touch_order  # each order's touches first
+    rows = book.touch_row[:n_touch]
+    order[at], unit[at], touch[at] = touch_order, touch_units[rows], rows
+    share[at] = touch_weights[:n_touch] * touch_part
+    if k:
+        ends = book.paths.ptr[1 : n_conv + 1] + k * np.arange(1, n_conv + 1, dtype=np.int64)
+        agreed_at = (ends[:, None] - k + np.arange(k)[None, :]).ravel()
+        order[agreed_at] = np.repeat(np.arange(n_conv, dtype=np.int64), k)
+        unit[agreed_at] = np.tile(np.array([u for u, _ in items], dtype=np.int64), n_conv)
+        touch[agreed_at] = -1
         fractions = np.array([f for _, f in items], dtype=np.float64) * (1 - touch_part)
-        parts_share.append(np.tile(fractions, n_conv))
-    order = np.concatenate(parts_order)
-    share = np.concatenate(parts_share)
+        share[agreed_at] = np.tile(fractions, n_conv)
     keep = share > 0
-    order, share = order[keep], share[keep]
-    unit = np.concatenate(parts_unit)[keep]
-    touch = np.concatenate(parts_touch)[keep]
-    sort = np.lexsort((touch, -share, order))
-    order, share, unit, touch = order[sort], share[sort], unit[sort], touch[sort]
+    order, unit, touch, share = order[keep], unit[keep], touch[keep], share[keep]
+    top = np.zeros(n_conv, dtype=np.int64)
+    if len(order):
+        starts = np.flatnonzero(np.r_[True, order[1:] != order[:-1]])
+        biggest = np.maximum.reduceat(share, starts)
+        index = np.where(share == biggest[order], np.arange(len(order)), len(order))
+        top[order[starts]] = np.minimum.reduceat(index, starts)
     return Allocation(
         order=order,
         unit=unit,
         touch_row=touch,
         share=np.minimum(share, 1.0),
-        revenue=_cents(order, share, book.orders[:, O_AMOUNT]),
-        margin=_cents(order, share, book.orders[:, O_MARGIN]),
+        revenue=_cents(order, share, book.orders[:, O_AMOUNT], top),
+        margin=_cents(order, share, book.orders[:, O_MARGIN], top),
     )
