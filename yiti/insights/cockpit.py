@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -117,7 +118,8 @@ class CockpitQuery:
             return "week"
         return "month"
 
-    def buckets(self) -> list[Bucket]:
+    @cached_property
+    def _buckets(self) -> list[Bucket]:
         out: list[Bucket] = []
         if self.grain == "day":
             day = self.start
@@ -140,6 +142,9 @@ class CockpitQuery:
                 out.append(Bucket(start, end, start.strftime("%Y-%m")))
                 day = nxt
         return out
+
+    def buckets(self) -> list[Bucket]:
+        return list(self._buckets)
 
     def params(self, **extra: Any) -> dict[str, Any]:
         base: dict[str, Any] = {
