@@ -193,6 +193,8 @@ def test_the_schedule_computes_last_month_and_last_week(org):
     assert slot_period("themes", "2026-11-30T05:30:00+08:00").isoformat() == "2026-11-23"
     # local dates: 1 December 00:10 in Shanghai is still 30 November in UTC
     assert slot_period("ranking", sh(2026, 12, 1, 0, 10)) == NOVEMBER
+    # the daily month-to-date run: the slot's own month
+    assert slot_period("ranking", "2026-11-18T05:45:00+08:00", current=True) == NOVEMBER
 
 
 def test_a_month_in_the_future_is_refused(org):

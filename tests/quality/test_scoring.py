@@ -70,3 +70,19 @@ def test_the_ranking_job_runs_a_fixed_number_of_queries(org, month):
     with CaptureQueriesContext(connection) as large:
         ranking_compute(month=NOVEMBER)
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_the_demo_seed_fills_the_quality_pages(org, month):
+    from yiti.quality.demo import seed_quality
+    from yiti.quality.models import QualityRun
+    from yiti.service.models import Ticket
+
+    _ticket(month.customers["h2"], "complaint", nov(25), subject="赠品迟迟未到")
+    report = seed_quality(now=nov(30, 12))
+    assert report.topics == 8 and report.tickets_with_topic == 1
+    assert Ticket.objects.get(subject="赠品迟迟未到").topic.name == "赠品未到"
+    assert set(QualityRun.objects.values_list("kind", "status")) == {
+        ("ranking", "ready"),
+        ("themes", "ready"),
+    }
+    assert seed_quality(now=nov(30, 12)).topics == 0  # again: topics kept

@@ -24,6 +24,14 @@ class QualityConfig(AppConfig):
         register_schedule(
             "quality.ranking", "30 5 1-3 * *", quality_compute, kind=RunKind.RANKING.value
         )
+        # this month so far, every morning, so the page shows the month under way
+        register_schedule(
+            "quality.ranking_mtd",
+            "45 5 * * *",
+            quality_compute,
+            kind=RunKind.RANKING.value,
+            current=True,
+        )
         register_schedule(
             "quality.themes", "30 5 * * mon", quality_compute, kind=RunKind.THEMES.value
         )

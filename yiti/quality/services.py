@@ -351,9 +351,9 @@ def run_request(*, actor: User | None, kind: str, start: date) -> QualityRun:
     return run
 
 
-def slot_period(kind: str, slot: str | datetime | None) -> date:
+def slot_period(kind: str, slot: str | datetime | None, *, current: bool = False) -> date:
     """The period a scheduled slot computes: the month before the slot's month, or the week
-    before the slot's week (local dates)."""
+    before the slot's week (local dates); with ``current``, the slot's own month or week."""
     if isinstance(slot, str) and slot:
         moment = datetime.fromisoformat(slot)
     elif isinstance(slot, datetime):
@@ -362,5 +362,5 @@ def slot_period(kind: str, slot: str | datetime | None) -> date:
         moment = timezone.now()
     day = local_date(moment) if moment.tzinfo else moment.date()
     if kind == RunKind.RANKING:
-        return previous_month(day)
-    return week_start(day) - timedelta(days=7)
+        return month_start(day) if current else previous_month(day)
+    return week_start(day) if current else week_start(day) - timedelta(days=7)
