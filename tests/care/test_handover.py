@@ -125,3 +125,28 @@ def test_no_reassignment_no_call(org, handover):
     followups_generate(now=timezone.now())
     assert not CareTask.objects.filter(rule=handover).exists()
     assert handover_reports() == []
+
+
+def test_a_region_manager_sets_up_the_handover_rule_on_the_rules_page(org):
+    from yiti.care.models import FollowUpRule
+
+    client = Client()
+    client.force_login(org.users["rm_east"])
+    form = client.get("/care/rules/new/").content.decode()
+    assert 'name="sample_size"' in form and 'value="handover"' in form
+    res = client.post(
+        "/care/rules/new/",
+        {
+            "name": "交接回访",
+            "trigger": "handover",
+            "due_business_days": 5,
+            "second_after_days": 0,
+            "max_attempts": 3,
+            "lookback_days": 30,
+            "sample_size": 7,
+            "active": "on",
+        },
+    )
+    assert res.status_code == 302
+    rule = FollowUpRule.objects.get(name="交接回访")
+    assert (rule.trigger, rule.sample_size) == ("handover", 7)

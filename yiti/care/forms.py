@@ -135,7 +135,18 @@ class FollowUpRuleForm(forms.Form):
         initial=14,
         help_text=_("The sweep considers events this many days back."),
     )
+    sample_size = forms.IntegerField(
+        label=_("Handover: customers called per reassignment"),
+        min_value=1,
+        max_value=10000,
+        initial=20,
+        required=False,
+        help_text=_("Handover rules only: a random sample of each bulk reassignment."),
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def clean_sample_size(self) -> int:
+        return self.cleaned_data.get("sample_size") or 20
 
     @staticmethod
     def initial_for(rule: FollowUpRule | None) -> dict[str, Any]:
@@ -150,6 +161,7 @@ class FollowUpRuleForm(forms.Form):
             "max_attempts": rule.max_attempts,
             "starts_at": timezone.localtime(rule.starts_at),
             "lookback_days": rule.lookback_days,
+            "sample_size": rule.sample_size,
             "active": rule.active,
         }
 

@@ -1085,6 +1085,7 @@ def followup_rule_create(
     max_attempts: int = 3,
     lookback_days: int = 14,
     starts_at: datetime | None = None,
+    sample_size: int = 20,
 ) -> FollowUpRule:
     rules.require_manage(actor)
     if trigger not in Trigger.values:
@@ -1106,6 +1107,7 @@ def followup_rule_create(
         max_attempts=max_attempts,
         lookback_days=lookback_days,
         starts_at=starts_at or timezone.now(),
+        sample_size=_whole(sample_size, field="sample_size", low=1, high=10000),
     )
     audit_record(
         actor=actor,
@@ -1133,6 +1135,7 @@ RULE_FIELDS = [
     "max_attempts",
     "starts_at",
     "lookback_days",
+    "sample_size",
     "active",
 ]
 
@@ -1164,6 +1167,7 @@ def followup_rule_save(
     starts_at: datetime | None = None,
     lookback_days: Any = 14,
     active: bool = True,
+    sample_size: Any = 20,
 ) -> FollowUpRule:
     """Create or change a follow-up rule. Tasks already created keep their due times; the next
     sweep uses the new settings. Switching a rule off stops new tasks, open ones stay."""
@@ -1181,6 +1185,7 @@ def followup_rule_save(
         )
     attempts = _whole(max_attempts, field="max_attempts", low=1, high=20)
     lookback = _whole(lookback_days, field="lookback_days", low=1, high=365)
+    sample = _whole(sample_size, field="sample_size", low=1, high=10000)
     before: dict[str, Any] = {}
     if rule is not None:
         # read the stored values: a form may have changed the instance in memory already
@@ -1203,6 +1208,7 @@ def followup_rule_save(
         starts = timezone.make_aware(starts)
     target.starts_at = starts.astimezone(UTC)  # as stored, so the audit diff compares like
     target.active = bool(active)
+    target.sample_size = sample
     target.save()
     audit_record(
         actor=actor,
