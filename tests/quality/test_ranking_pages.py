@@ -221,3 +221,24 @@ def test_compute_now_runs_in_the_worker(org, month, settings, django_capture_on_
         headers=api_for(org, "analyst"),
     )
     assert api.status_code == 403
+
+
+def test_every_scheduled_job_runs(org, month, settings):
+    """Each registered quality schedule, enqueued as the scheduler does, computes its period."""
+    from yiti.core.scheduling import schedules
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "sending", "reports"],
+        }
+    }
+    names = {s.name for s in schedules() if s.name.startswith("quality.")}
+    assert names == {"quality.ranking", "quality.ranking_mtd", "quality.themes"}
+    for schedule in schedules():
+        if schedule.name in names:
+            schedule.task.enqueue(**schedule.kwargs, slot="2026-12-01T05:45:00+08:00")
+    runs = set(QualityRun.objects.values_list("kind", "period_start", "status"))
+    assert ("ranking", NOVEMBER, "ready") in runs
+    assert ("ranking", NOVEMBER.replace(month=12), "ready") in runs
+    assert ("themes", nov(23).date(), "ready") in runs

@@ -12,11 +12,17 @@ from yiti.quality.choices import RunKind
 
 
 @task(queue_name="reports")
-def quality_compute(kind: str, start: str | None = None, slot: str | None = None) -> dict[str, Any]:
+def quality_compute(
+    kind: str, start: str | None = None, slot: str | None = None, current: bool = False
+) -> dict[str, Any]:
     """Compute the ranking of a month or the themes of a week: ``start`` names the period
     (asked for by a person); a scheduled run passes its ``slot`` and computes the period
-    before it (last month on the 1st, last week on Monday)."""
-    first = date.fromisoformat(start) if start else services.slot_period(kind, slot)
+    before it (last month on the 1st, last week on Monday), or with ``current`` the slot's own
+    month so far (the daily month-to-date ranking)."""
+    if start:
+        first = date.fromisoformat(start)
+    else:
+        first = services.slot_period(kind, slot, current=current)
     if kind == RunKind.RANKING:
         run = services.ranking_compute(month=first)
     else:
