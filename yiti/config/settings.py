@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "yiti.org.middleware.FirstPasswordMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "yiti.core.middleware.RequestContextMiddleware",
@@ -144,6 +145,14 @@ AUTH_PASSWORD_VALIDATORS = [
 YITI_LOGIN_MAX_ATTEMPTS = env_int("YITI_LOGIN_MAX_ATTEMPTS", 5)
 YITI_LOGIN_WINDOW_SECONDS = env_int("YITI_LOGIN_WINDOW_SECONDS", 300)
 YITI_LOGIN_MAX_ATTEMPTS_PER_IP = env_int("YITI_LOGIN_MAX_ATTEMPTS_PER_IP", 100)
+# Password spraying (yiti.org.ratelimit): an address that failed for this many usernames in
+# the window waits a delay (doubling per further username, capped) unless the pair is known.
+YITI_LOGIN_SPRAY_USERNAMES = env_int("YITI_LOGIN_SPRAY_USERNAMES", 10)
+YITI_LOGIN_SPRAY_WINDOW_SECONDS = env_int("YITI_LOGIN_SPRAY_WINDOW_SECONDS", 3600)
+YITI_LOGIN_SPRAY_DELAY_SECONDS = env_int("YITI_LOGIN_SPRAY_DELAY_SECONDS", 10)
+YITI_LOGIN_SPRAY_MAX_DELAY_SECONDS = env_int("YITI_LOGIN_SPRAY_MAX_DELAY_SECONDS", 900)
+# A first password chosen by an administrator must be replaced within this many days.
+YITI_FIRST_PASSWORD_DAYS = env_int("YITI_FIRST_PASSWORD_DAYS", 7)
 # Reverse proxies whose X-Forwarded-For is believed (yiti.core.middleware.client_ip); from
 # anybody else the header is ignored, so a client cannot choose the address it is counted as.
 YITI_TRUSTED_PROXIES = env_list("YITI_TRUSTED_PROXIES", [])

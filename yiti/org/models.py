@@ -48,6 +48,10 @@ class User(AbstractUser):
 
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # set when somebody else chose the password (an administrator's first password): the user
+    # must replace it at first sign-in, and after this time it opens nothing; empty: the user
+    # chose the password (or has none yet)
+    password_expires_at = models.DateTimeField(_("first password expires"), null=True, blank=True)
 
     class Meta:
         ordering = ["username"]

@@ -29,6 +29,7 @@ from yiti.core.prepared import aware, fetch_all
 from yiti.org.access import access_for, access_prime, access_reset
 from yiti.org.choices import Role, UnitKind
 from yiti.org.models import ApiToken, LoginAttempt, Membership, OrgUnit, User
+from yiti.org.ratelimit import login_check
 from yiti.org.roles import Perm
 
 logger = logging.getLogger("yiti.org")
@@ -310,10 +311,15 @@ def user_create(
     memberships: Sequence[MembershipInput] = (),
     send_link: bool = False,
     base_url: str | None = None,
+    first_password: bool | None = None,
 ) -> User:
     """A user with a first password (checked by Django's password validators) or none (an
     unusable password; ``send_link`` e-mails a set-password link after commit), and the
-    memberships given. A region manager must give at least one, inside his region."""
+    memberships given. A region manager must give at least one, inside his region.
+
+    A password chosen by somebody else is a first password (``first_password``; by default
+    when an ``actor`` makes the account): the user must change it at first sign-in, within
+    ``YITI_FIRST_PASSWORD_DAYS``, after which it no longer signs in."""
     if actor is not None:
         if not can_manage_people(actor):
             raise PermissionDenied(_("You may not create users."), code="permission_denied")
@@ -349,6 +355,10 @@ def user_create(
     if password:
         password_check(password, user=user)
         user.set_password(password)
+        if first_password if first_password is not None else actor is not None:
+            user.password_expires_at = timezone.now() + timedelta(
+                days=settings.YITI_FIRST_PASSWORD_DAYS
+            )
     else:
         user.set_unusable_password()
     user.save()
@@ -647,6 +657,24 @@ def token_authenticate(raw: str) -> User | None:
     return user
 
 
+def must_change_password(user: Any) -> bool:
+    """The user signs in with a first password somebody else chose and must replace it."""
+    return getattr(user, "password_expires_at", None) is not None
+
+
+def first_password_expired(user: Any, *, now: datetime | None = None) -> bool:
+    expires = getattr(user, "password_expires_at", None)
+    return expires is not None and (now or timezone.now()) >= expires
+
+
+def own_password_changed(*, user: User) -> None:
+    """The user chose his own password (changed it, or through a set-password link): no first
+    password is pending any more."""
+    if user.password_expires_at is not None:
+        user.password_expires_at = None
+        user.save(update_fields=["password_expires_at"])
+
+
 def login_key(username: str) -> str:
     """The username as sign-in compares it (Django's ``UsernameField``: stripped, NFKC), in
     lower case: what the rate limit counts, so `` am_nb1`` is the same account as ``am_nb1``."""
@@ -654,16 +682,10 @@ def login_key(username: str) -> str:
 
 
 def login_allowed(*, username: str, ip: str | None) -> bool:
-    """False when too many failed sign-ins for this username, or from this address, in the
-    window. The address limit (``YITI_LOGIN_MAX_ATTEMPTS_PER_IP``) is far above the username
-    limit: behind a company's NAT or proxy many people share one address, and one person's
-    typos must not lock the others out."""
-    since = timezone.now() - timedelta(seconds=settings.YITI_LOGIN_WINDOW_SECONDS)
-    failed = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
-    if failed.filter(username=login_key(username)).count() >= settings.YITI_LOGIN_MAX_ATTEMPTS:
-        return False
-    per_ip = settings.YITI_LOGIN_MAX_ATTEMPTS_PER_IP
-    return not (ip and failed.filter(ip_address=ip).count() >= per_ip)
+    """False when a sign-in for this username from this address must not be tried now: too
+    many failures for the username, a flood from the address, or an address spraying one
+    password over many accounts (``org.ratelimit``; ``login_check`` also says how long)."""
+    return login_check(key=login_key(username), ip=ip).allowed
 
 
 def login_attempt_record(*, username: str, ip: str | None, succeeded: bool) -> None:

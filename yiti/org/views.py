@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.conf import settings
@@ -26,12 +25,17 @@ from yiti.core.selectors import AuditFilters, audit_display, audit_events
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
 from yiti.org.forms import AuditFilterForm, TokenCreateForm, apply_error
+from yiti.org.notices import kind_label, kinds_of, notifications_expire, notifications_filtered
+from yiti.org.ratelimit import login_check
 from yiti.org.roles import Perm
 from yiti.org.selectors import notifications_of, tokens_of
 from yiti.org.services import (
-    login_allowed,
+    first_password_expired,
     login_attempt_record,
+    login_key,
+    must_change_password,
     notification_mark_read,
+    own_password_changed,
     token_create,
 )
 from yiti.org.services import token_revoke as token_revoke_service
@@ -59,21 +63,35 @@ class SignInView(LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
-        if not login_allowed(username=username, ip=client_ip(request)):
+        decision = login_check(key=login_key(username), ip=client_ip(request))
+        if not decision.allowed:
             form = self.get_form_class()(request, initial={"username": username})
             context = self.get_context_data(
-                form=form,
-                rate_limited=True,
-                retry_minutes=max(1, math.ceil(settings.YITI_LOGIN_WINDOW_SECONDS / 60)),
+                form=form, rate_limited=True, retry_minutes=decision.retry_minutes
             )
-            return self.render_to_response(context, status=429)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(decision.retry_after)
+            return response
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: Any) -> HttpResponse:
-        login_attempt_record(
-            username=form.get_user().get_username(), ip=client_ip(self.request), succeeded=True
-        )
-        return super().form_valid(form)
+        user = form.get_user()
+        ip = client_ip(self.request)
+        if first_password_expired(user):
+            # the password an administrator chose was never replaced in time: it no longer
+            # opens the account (a new one, or a set-password link, is needed)
+            login_attempt_record(username=user.get_username(), ip=ip, succeeded=False)
+            context = self.get_context_data(form=form, password_expired=True)
+            return self.render_to_response(context, status=403)
+        login_attempt_record(username=user.get_username(), ip=ip, succeeded=True)
+        response = super().form_valid(form)
+        if must_change_password(user):
+            messages.info(
+                self.request,
+                _("Choose your own password now: the first password you were given expires."),
+            )
+            return redirect("org:password_change")
+        return response
 
     def form_invalid(self, form: Any) -> HttpResponse:
         login_attempt_record(
@@ -165,13 +183,31 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET"])
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The user's in-app notifications: SLA warnings and breaches, care escalations, …"""
+    """The user's notifications, grouped by kind: what still needs him (unread) by default,
+    everything with ``?show=all``. Notifications whose subject is done (a resolved ticket, a
+    campaign signed off) are put away first (``notices.notifications_expire``)."""
+    user = acting_user(request)
+    notifications_expire(user=user)
+    kinds = kinds_of(user)
+    kind = request.GET.get("kind", "")
+    if kind not in {k.kind for k in kinds}:
+        kind = ""
+    unread_only = request.GET.get("show") != "all"
     page = paginate(
-        notifications_of(acting_user(request)),
+        notifications_filtered(user, kind=kind, unread_only=unread_only),
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    return render(request, "org/notifications.html", {"page": page})
+    for n in page.items:
+        n.kind_label = kind_label(n.kind)
+    context = {
+        "page": page,
+        "kinds": kinds,
+        "kind": kind,
+        "unread_only": unread_only,
+        "unread_total": sum(k.unread for k in kinds),
+    }
+    return render(request, "org/notifications.html", context)
 
 
 @login_required
@@ -204,6 +240,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.save()
+        own_password_changed(user=form.user)  # a first password no longer needs changing
         update_session_auth_hash(request, form.user)  # stay signed in on this device
         audit_record(actor=user, action="org.password_change", obj=user, changes={})
         messages.success(request, _("Your password was changed."))
@@ -223,6 +260,7 @@ class PasswordSetView(PasswordResetConfirmView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        own_password_changed(user=form.user)
         audit_record(actor=form.user, action="org.password_set_by_link", obj=form.user, changes={})
         messages.success(self.request, _("Your password is set. Sign in with it."))
         return response
