@@ -45,6 +45,7 @@ def test_campaign_page_links_to_the_credit_page_which_shows_units_models_and_ord
     assert 'data-revenue="450.00"' in body  # linear: half each to 市场部 and 杭州分公司
     assert "杭州分公司" in body and "市场部" in body
     assert 'id="model-comparison"' in body
+    assert 'data-channel="call"' in body and 'data-channel="sms"' in body
     assert "50 % 杭州分公司 — Phone call on 12-03" in body
     assert f"/customers/{world.customers[0].pk}/" in body
     # the marketing department sees the aggregates but not the Hangzhou customer's order
@@ -112,6 +113,8 @@ def test_api_credit_orders_and_plan(world, joint, credited, api_as):
     revenue = {u["unit"]["code"]: Decimal(u["revenue"]) for u in body["units"]}
     assert revenue == {"mkt": Decimal("450.00"), "hz": Decimal("450.00"), "nb": Decimal(0)}
     assert Decimal(body["total_revenue"]) == Decimal("900.00")
+    channels = {c["channel"]: Decimal(c["revenue"]) for c in body["channels"]}
+    assert channels == {"sms": Decimal("450.00"), "call": Decimal("450.00")}
 
     hidden = api_as("cm").get(f"/attribution/campaigns/{joint.pk}/orders")
     assert hidden.json()["items"] == []

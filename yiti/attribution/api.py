@@ -65,10 +65,18 @@ class UnitCreditOut(Schema):
     margin: Decimal
 
 
+class ChannelCreditOut(Schema):
+    channel: str = Field(description="The touches' channel; empty for the agreed shares.")
+    conversions: float
+    revenue: Decimal
+    margin: Decimal
+
+
 class CampaignCreditOut(Schema):
     campaign: CampaignRef
     plan: PlanOut
     units: list[UnitCreditOut]
+    channels: list[ChannelCreditOut]
     total_orders: int
     total_revenue: Decimal
     total_margin: Decimal
@@ -185,6 +193,15 @@ def _credit_out(credit: selectors.CampaignCredit) -> CampaignCreditOut:
                 margin=line.margin,
             )
             for line in credit.units
+        ],
+        channels=[
+            ChannelCreditOut(
+                channel=line.channel,
+                conversions=line.conversions,
+                revenue=line.revenue,
+                margin=line.margin,
+            )
+            for line in credit.channels
         ],
         total_orders=credit.total_orders,
         total_revenue=credit.total_revenue,

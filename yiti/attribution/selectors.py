@@ -178,11 +178,21 @@ class UnitLine:
 
 
 @dataclass(frozen=True)
+class ChannelLine:
+    channel: str  # "" for the agreed shares
+    label: str
+    conversions: float
+    revenue: Decimal
+    margin: Decimal
+
+
+@dataclass(frozen=True)
 class CampaignCredit:
     campaign: Campaign
     plan: AttributionPlan
     saved: bool  # False: the campaign has no plan yet (linear, by touches)
     units: list[UnitLine]
+    channels: list[ChannelLine]
     total_revenue: Decimal
     total_margin: Decimal
     total_orders: int
@@ -199,9 +209,9 @@ def _require_campaign(user: Any, campaign: Campaign | int) -> Campaign:
 
 
 def campaign_credit(user: Any, campaign: Campaign | int) -> CampaignCredit:
-    """The stored credit of a campaign per unit (owner and participating units first, with
-    nothing when they earned nothing), under its chosen model and agreement. Aggregates: open
-    to everyone who may see campaigns. Two queries."""
+    """The stored credit of a campaign per unit (its owner and participating units, with
+    nothing when they earned nothing) and per channel, under its chosen model and agreement.
+    Aggregates: open to everyone who may see campaigns. A few grouped queries."""
     campaign = _require_campaign(user, campaign)
     plan = plan_of(campaign)
     agreed = {s.unit_id: s.percent for s in plan.shares.all()} if plan.pk else {}
@@ -240,11 +250,28 @@ def campaign_credit(user: Any, campaign: Campaign | int) -> CampaignCredit:
             )
         )
     lines.sort(key=lambda line: (-line.revenue, line.unit.path))
+    channels = [
+        ChannelLine(
+            channel=r["channel"],
+            label=str(CHANNEL_LABELS.get(r["channel"], r["channel"]))
+            if r["channel"]
+            else _("Agreed shares"),
+            conversions=float(r["conversions"] or 0),
+            revenue=_money(r["revenue"]),
+            margin=_money(r["margin"]),
+        )
+        for r in Credit.objects.filter(campaign=campaign)
+        .order_by()
+        .values("channel")
+        .annotate(conversions=Sum("share"), revenue=Sum("revenue"), margin=Sum("margin"))
+        .order_by("-revenue", "channel")
+    ]
     return CampaignCredit(
         campaign=campaign,
         plan=plan,
         saved=plan.pk is not None,
         units=lines,
+        channels=channels,
         total_revenue=_money(totals["revenue"]),
         total_margin=_money(totals["margin"]),
         total_orders=int(totals["orders"] or 0),
