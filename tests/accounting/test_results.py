@@ -140,3 +140,26 @@ def test_page_and_xlsx_export(world, book, as_user):
     assert as_user("am_hz").get("/accounting/").url.endswith("/accounting/scorecards/")
     bad = rm.get("/accounting/", {"start": "2026-11-30", "end": "2026-11-01"})
     assert bad.status_code == 422
+
+
+def test_query_count_does_not_grow_with_the_book(world, book):
+    """Set-based: the same number of queries for twice the orders, tickets and units."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from yiti.org.services import unit_create
+
+    admin = world.org.users["admin"]
+    selectors.results_for(admin, start=DEC[0], end=DEC[1])  # the user's scope cached
+    with CaptureQueriesContext(connection) as first:
+        selectors.results_for(admin, start=DEC[0], end=DEC[1])
+    sz = unit_create(name="苏州分公司", code="sz", kind="branch", parent=world.org.east)
+    for i, c in enumerate(world.customers):
+        order(c, world.plan, amount=129, margin=50, at=bj(2026, 11, 10 + i), unit=sz)
+        ticket_create(
+            actor=None, customer=c, kind="consultation", subject="问", opened_at=bj(2026, 11, 20)
+        )
+    with CaptureQueriesContext(connection) as second:
+        r = selectors.results_for(admin, start=DEC[0], end=DEC[1])
+    assert len(second.captured_queries) == len(first.captured_queries)
+    assert next(u for u in r.units if u.unit == sz).own.orders == 8
