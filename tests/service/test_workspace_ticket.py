@@ -116,3 +116,22 @@ def test_a_complaint_names_its_campaign_by_a_picker_and_shows_its_name(
         },
     )
     assert response.status_code == 422 and not Ticket.objects.filter(subject="无此活动").exists()
+
+
+def test_the_queue_counts_its_tickets_and_names_the_campaign(agent, org, customers, policies):
+    from yiti.service.services import routing_rule_save, ticket_create
+
+    campaign = make_campaign(org, code="video", name="视频会员赠话费")
+    routing_rule_save(actor=org.users["rm_east"], target_unit=org.east, territory=org.east)
+    ticket_create(
+        actor=org.users["svc_east"],
+        customer=customers["hz"],
+        kind="complaint",
+        subject="赠送话费未到账",
+        complaint_class="fulfilment",
+        campaign_id=campaign.pk,
+    )
+    page = agent.get(f"/service/queue/{org.east.pk}/").content.decode()
+    assert "1 ticket in all" in page
+    assert "视频会员赠话费" in page and f"campaign {campaign.pk}" not in page
+    assert "from:(#filters select)" in page and 'id="saved-filters"' in page

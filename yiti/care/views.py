@@ -34,6 +34,7 @@ from yiti.core.errors import Conflict, NotFound, ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.web import yiti_errors
+from yiti.customers.saved_filters import saved_filters_of
 from yiti.customers.selectors import contact_points_for
 from yiti.engagement.selectors import timeline
 from yiti.org.access import access_for
@@ -71,8 +72,16 @@ def queue(request: HttpRequest) -> HttpResponse:
         "kinds": TaskKind.choices,
         "units": units_visible(request.user),
         "can_manage": can_manage(access),
+        "saved_filters": saved_filters_of(_actor(request), "care"),
+        "current_query": _query_without_page(request),
     }
     return render_page_or_partial(request, "care/queue.html", "care/_queue_results.html", context)
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return str(query.urlencode())
 
 
 # --- task ------------------------------------------------------------------------------------

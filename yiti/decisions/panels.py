@@ -116,8 +116,13 @@ def campaign_choices(user: Any) -> list[tuple[int, str]]:
     return first + rest
 
 
+def campaign_names(user: Any) -> list[tuple[int, str]]:
+    return list(Campaign.objects.values_list("pk", "name"))
+
+
 def register_pickers() -> None:
     register_choices("campaign", campaign_choices)
+    register_choices("campaign_name", campaign_names)
 
 
 def register() -> None:

@@ -24,6 +24,7 @@ from yiti.core.htmx import is_htmx, render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.panels import render_panels
 from yiti.core.web import yiti_errors
+from yiti.customers.saved_filters import saved_filters_of
 from yiti.customers.selectors import contact_points_for, customer_get_for
 from yiti.engagement.selectors import is_suppressed, timeline
 from yiti.org.access import access_for
@@ -57,6 +58,8 @@ from yiti.service.sla import sla_notes
 
 # --- queues ----------------------------------------------------------------------------------
 
+COUNT_CAP = 10_000  # lists count their matches up to here
+
 
 @login_required
 @require_GET
@@ -78,12 +81,28 @@ def queue(request: HttpRequest, unit_id: int) -> HttpResponse:
     """One unit's queue with filters; htmx swaps only the results."""
     unit = selectors.queue_unit(request.user, unit_id)
     filters = TicketFilters.from_mapping(request.GET)
+    tickets = selectors.queue(request.user, unit.pk, filters)
     page = paginate(
-        selectors.queue(request.user, unit.pk, filters),
+        tickets,
         page=parse_page(request.GET.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
-    context: dict[str, Any] = {"unit": unit, "page": page, "filters": filters}
+    total = tickets[: COUNT_CAP + 1].count()  # bounded: a huge queue costs no more
+    named = {t.campaign_id for t in page.items if t.campaign_id}
+    names = dict(choices_for("campaign_name", request.user) or []) if named else {}
+    for t in page.items:
+        t.campaign_name = names.get(t.campaign_id, "") if t.campaign_id else ""
+    query = request.GET.copy()
+    query.pop("page", None)
+    context: dict[str, Any] = {
+        "unit": unit,
+        "page": page,
+        "filters": filters,
+        "total": min(total, COUNT_CAP),
+        "total_capped": total > COUNT_CAP,
+        "saved_filters": saved_filters_of(_actor(request), "tickets"),
+        "current_query": query.urlencode(),
+    }
     if not is_htmx(request):
         context.update(
             queue_units=selectors.queue_units(request.user),
