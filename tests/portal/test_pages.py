@@ -322,3 +322,21 @@ def test_the_page_fits_a_phone(world, portal_client):
     page = portal_client(0).get("/portal/").content.decode()
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page
     assert "portal/portal.css" in page
+
+
+def test_the_home_page_reads_a_fixed_number_of_queries(world, portal_client, running):
+    """However many requests, orders and messages: the home page's query count is fixed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = portal_client(0)
+    client.get("/portal/")  # warm: the offer catalogue is compiled once per process
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/portal/").status_code == 200
+    for i in range(3):
+        client.post("/portal/tickets/new/", {"kind": "repair", "subject": f"坏了{i}"})
+    sent_portal_wave(running, world)
+    client.get("/portal/")  # a new campaign: the catalogue is compiled again, once
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/portal/").status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries) <= 8
