@@ -197,9 +197,12 @@ def test_the_schedule_computes_last_month_and_last_week(org):
     assert slot_period("ranking", "2026-11-18T05:45:00+08:00", current=True) == NOVEMBER
 
 
-def test_a_month_in_the_future_is_refused(org):
+def test_a_month_in_the_future_or_before_2000_is_refused(org):
     with pytest.raises(ValidationFailed):
         ranking_compute(month=nov(1).date().replace(year=2027))
+    with pytest.raises(ValidationFailed) as caught:
+        ranking_compute(month=nov(1).date().replace(year=1999))
+    assert caught.value.code == "quality_period_too_early"
 
 
 def test_compute_now_runs_in_the_worker(org, month, settings, django_capture_on_commit_callbacks):

@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from yiti.core.errors import NotFound, ValidationFailed
+from yiti.core.ids import MAX_ID
 from yiti.customers.models import Product
 from yiti.org.choices import UnitKind
 from yiti.quality import selectors, services
@@ -336,14 +337,18 @@ class TopicOut(Schema):
 class TopicIn(Schema):
     name: str = Field(max_length=80)
     applies_to: Literal["", "consultation", "complaint"] = ""
-    product: int | None = None
-    campaign_id: int | None = None
+    product: int | None = Field(None, ge=1, le=MAX_ID, description="Product id.")
+    campaign_id: int | None = Field(None, ge=1, le=MAX_ID)
     keywords: str = Field("", max_length=255)
     active: bool = True
 
 
 class TicketTopicIn(Schema):
-    topic: int | None = Field(description="Topic id; null clears it.")
+    topic: int | None = Field(ge=1, le=MAX_ID, description="Topic id; null clears it.")
+
+
+def _id(description: str) -> Any:
+    return Path(..., ge=1, le=MAX_ID, description=description)
 
 
 def _product(product_id: int | None) -> Product | None:
@@ -385,7 +390,9 @@ def topics_create(request: HttpRequest, payload: TopicIn) -> Status[TopicOut]:
 
 
 @router.put("/topics/{topic_id}", response=TopicOut, summary="Change a topic")
-def topics_update(request: HttpRequest, topic_id: int, payload: TopicIn) -> TopicOut:
+def topics_update(
+    request: HttpRequest, payload: TopicIn, topic_id: int = _id("Topic id.")
+) -> TopicOut:
     topic = topic_save(
         actor=_user(request),
         topic=_topic(topic_id),
@@ -402,7 +409,9 @@ def topics_update(request: HttpRequest, topic_id: int, payload: TopicIn) -> Topi
 @router.post(
     "/tickets/{ticket_id}/topic", response=TopicOut | None, summary="Choose a ticket's topic"
 )
-def ticket_topic(request: HttpRequest, ticket_id: int, payload: TicketTopicIn) -> TopicOut | None:
+def ticket_topic(
+    request: HttpRequest, payload: TicketTopicIn, ticket_id: int = _id("Ticket id.")
+) -> TopicOut | None:
     user = _user(request)
     ticket = ticket_get_for(user, ticket_id)
     topic = _topic(payload.topic) if payload.topic is not None else None

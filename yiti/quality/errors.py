@@ -10,6 +10,7 @@ class QualityErrorCode(StrEnum):
     BAD_MONTH = "quality_bad_month"
     BAD_WEEK = "quality_bad_week"
     FUTURE_PERIOD = "quality_future_period"
+    PERIOD_TOO_EARLY = "quality_period_too_early"
     TARGET_ON_WRONG_SIDE = "quality_target_on_wrong_side"
     BAD_NUMBER = "quality_bad_number"
     ALREADY_RUNNING = "quality_already_running"

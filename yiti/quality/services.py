@@ -160,8 +160,17 @@ def indicator_defaults_restore(*, actor: User | None) -> int:
 # --- computations -----------------------------------------------------------------------------
 
 
+EARLIEST = date(2000, 1, 1)
+
+
 def _check_past(first: date, field: str) -> None:
     today = local_date(timezone.now())
+    if first < EARLIEST:
+        raise ValidationFailed(
+            _("Choose a period from the year 2000 on."),
+            field=field,
+            code=QualityErrorCode.PERIOD_TOO_EARLY,
+        )
     if first > today:
         raise ValidationFailed(
             _("That period has not begun yet."), field=field, code=QualityErrorCode.FUTURE_PERIOD
@@ -312,15 +321,15 @@ def run_request(*, actor: User | None, kind: str, start: date) -> QualityRun:
     (queued). Refused while the same period is being computed."""
     require_compute(actor)
     if kind == RunKind.RANKING:
-        first, last = month_start(start), month_end(start)
-        field = "month"
+        first, field = month_start(start), "month"
+        _check_past(first, field)
+        last = month_end(start)
     elif kind == RunKind.THEMES:
-        first = week_start(start)
+        first, field = week_start(start), "week"
+        _check_past(first, field)
         last = first + timedelta(days=6)
-        field = "week"
     else:
         raise ValidationFailed(_("Unknown computation."), field="kind")
-    _check_past(first, field)
     from yiti.quality.tasks import quality_compute
 
     with transaction.atomic():
