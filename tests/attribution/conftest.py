@@ -43,16 +43,27 @@ def launch(campaign: Campaign) -> None:
     campaign.refresh_from_db()
 
 
-def touch(campaign, customer, channel: str, at: datetime, *, actor=None, outcome="delivered"):
+def touch(
+    campaign,
+    customer,
+    channel: str,
+    at: datetime,
+    *,
+    actor=None,
+    outcome="delivered",
+    inbound=False,
+):
+    """As the channels record it: a send by the system has no user and no unit; a call,
+    visit or the customer's own answer carries the customer's unit."""
     return Interaction.objects.create(
         customer=customer,
         occurred_at=at,
         channel=channel,
-        direction="out",
+        direction="in" if inbound else "out",
         purpose="marketing",
         outcome=outcome,
         actor=actor,
-        unit=customer.unit if actor is not None else None,
+        unit=customer.unit if actor is not None or inbound else None,
         campaign_id=campaign.pk,
     )
 

@@ -40,10 +40,12 @@ def rows(campaign):
 
 
 def by_unit(campaign):
-    return {
-        r.unit.code: (r.revenue, r.margin)
-        for r in Credit.objects.filter(campaign=campaign).select_related("unit")
-    }
+    """Revenue and margin per unit code, summed over the unit's rows."""
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for r in Credit.objects.filter(campaign=campaign).select_related("unit"):
+        revenue, margin = totals.get(r.unit.code, (Decimal(0), Decimal(0)))
+        totals[r.unit.code] = (revenue + r.revenue, margin + r.margin)
+    return totals
 
 
 def run(joint):
@@ -153,6 +155,16 @@ def test_a_rerun_gives_the_same_rows(world, joint, three_touches):
     assert rows(joint) == first
     assert sum(r[5] for r in first) == Decimal("960.00")
     assert sum(r[6] for r in first) == Decimal("384.00")
+
+
+def test_the_customers_own_answer_follows_the_campaign_not_the_customers_branch(world, joint):
+    c = world.customers[0]  # a Hangzhou customer
+    touch(joint, c, "sms", bj(2026, 12, 1, 10))
+    touch(joint, c, "sms", bj(2026, 12, 2, 10), outcome="opened", inbound=True)
+    touch(joint, c, "portal", bj(2026, 12, 3, 10), outcome="responded", inbound=True)
+    order(world, c, bj(2026, 12, 6, 9))
+    run(joint)
+    assert by_unit(joint) == {"mkt": (Decimal("960.00"), Decimal("384.00"))}
 
 
 def test_orders_outside_the_lookback_other_products_and_cancelled_orders_get_nothing(world, joint):

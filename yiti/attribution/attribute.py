@@ -4,7 +4,9 @@ and for the campaign page's comparison of the models (nothing is written here).
 
 The unit of a touch is the participating (or owner) unit that made it: the deepest such unit
 that holds the acting user's current membership, else the one that holds the unit recorded
-on the contact, else the owner unit (a broadcast sent by the system). The models see each
+on the contact, else the owner unit — a broadcast sent by the system, and the customer's own
+answers and portal views without a user (the timeline records the customer's unit on those,
+not the sender's). The models see each
 (unit, channel) pair as one "channel", so branch A's calls and branch B's calls are told
 apart by Markov and Shapley.
 """

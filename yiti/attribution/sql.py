@@ -26,7 +26,7 @@ from django.db.models.functions import Round
 from yiti.core.arrays import int_rows
 from yiti.customers.choices import OrderStatus
 from yiti.customers.models import Order
-from yiti.engagement.choices import InteractionChannel, Outcome
+from yiti.engagement.choices import Direction, InteractionChannel, Outcome
 from yiti.engagement.models import Interaction
 
 CHANNELS: tuple[str, ...] = tuple(InteractionChannel.values)
@@ -67,6 +67,17 @@ def _channel_code() -> Case:
     )
 
 
+def _made_by() -> Case:
+    """The unit recorded as making the contact: none for the customer's own answers and
+    visits without a user (a reply by link, a portal view) — they follow the campaign, and
+    the timeline records the customer's unit there, not the sender's."""
+    return Case(
+        When(direction=Direction.INBOUND, actor__isnull=True, then=Value(None)),
+        default=F("unit_id"),
+        output_field=IntegerField(),
+    )
+
+
 def touches_qs(
     campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
 ) -> QuerySet[Interaction]:
@@ -81,13 +92,13 @@ def touches_qs(
 def touch_rows(
     campaign_id: int, *, start: datetime | None = None, end: datetime | None = None
 ) -> np.ndarray:
-    """``(n, 6)``: id, customer, epoch, channel code (``CHANNELS``), unit (0: none), actor
-    (0: none), in no particular order."""
+    """``(n, 6)``: id, customer, epoch, channel code (``CHANNELS``), unit that made it (0:
+    none, see ``_made_by``), actor (0: none), in no particular order."""
     qs = (
         touches_qs(campaign_id, start=start, end=end)
         .order_by()
-        .annotate(at=Epoch(F("occurred_at")), ch=_channel_code())
-        .values_list("id", "customer_id", "at", "ch", "unit_id", "actor_id")
+        .annotate(at=Epoch(F("occurred_at")), ch=_channel_code(), made_by=_made_by())
+        .values_list("id", "customer_id", "at", "ch", "made_by", "actor_id")
     )
     return int_rows(qs, 6)
 
