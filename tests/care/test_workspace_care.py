@@ -11,6 +11,8 @@ import pytest
 from tests.care.conftest import sh
 from yiti.care.models import CareTask
 from yiti.care.services import followups_generate
+from yiti.core.models import AuditEvent
+from yiti.service.models import Ticket
 
 
 @pytest.fixture
@@ -56,3 +58,35 @@ def test_the_task_the_ticket_and_the_complaint_link_both_ways(as_user, task):
     assert f'href="/care/tasks/{task.pk}/"' in followed
     opened = service.get(f"/service/tickets/{complaint}/").content.decode()
     assert 'id="opened-by-care"' in opened and f'href="/care/tasks/{task.pk}/"' in opened
+
+
+def test_a_survey_complaint_says_what_the_call_followed_and_its_class_can_be_corrected(
+    org, as_user, task
+):
+    csat = task.rule.survey_template.questions.get(kind="csat")
+    as_user("care_east").post(
+        f"/care/tasks/{task.pk}/attempt/", {"outcome": "reached", f"q{csat.pk}": "1"}
+    )
+    task.refresh_from_db()
+    complaint = Ticket.objects.get(pk=task.complaint_ticket_id)
+    # the subject names the ticket the call followed, not the question's text
+    assert task.ticket.subject in complaint.subject and "1/5" in complaint.subject
+    assert csat.text not in complaint.subject
+    # the agent corrects the class; a reason of another class is refused
+    service = as_user("svc_east")
+    refused = service.post(
+        f"/service/tickets/{complaint.pk}/classify/",
+        {"complaint_class": "staff_conduct", "complaint_reason": "gift_late"},
+    )
+    assert refused.status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.complaint_reason != "gift_late"
+    service.post(
+        f"/service/tickets/{complaint.pk}/classify/",
+        {"complaint_class": "fulfilment", "complaint_reason": "gift_late"},
+    )
+    complaint.refresh_from_db()
+    assert (complaint.complaint_class, complaint.complaint_reason) == ("fulfilment", "gift_late")
+    note = complaint.events.filter(kind="note").last()
+    assert note is not None and not note.public
+    assert AuditEvent.objects.filter(action="ticket.classify", object_id=str(complaint.pk)).exists()

@@ -8,10 +8,15 @@ Flows that cross into other apps are explicit calls: every attempt lands on the 
 Complaint class of a dissatisfied answer (issue 3 item 7):
 
 * the question's own ``complaint_class`` when set (data, editable per template);
-* else a question rating the salesperson or the service (``target`` sales/service):
-  staff conduct, naming the salesperson of the order or the agent of the source ticket;
-* else an order's satisfaction call: fulfilment;
-* else (a repair or complaint follow-up): staff conduct.
+* else the answer's context: a follow-up of a complaint keeps that complaint's class (the
+  customer is still unhappy about the same thing); on an order's satisfaction call the
+  salesperson's rating is staff conduct (naming him) and the service after the sale
+  (delivery, installation, the gift) is fulfilment;
+* else a question rating the service of a ticket: staff conduct, naming its agent;
+* else an order's call: fulfilment; a repair follow-up: staff conduct.
+
+The agent who reads the complaint may correct the class on the ticket
+(``service.complaints.complaint_classify``). Its subject names what the call followed.
 """
 
 from __future__ import annotations
@@ -819,6 +824,13 @@ def complaint_class_for(question: SurveyQuestion, task: CareTask | None) -> str:
     """See the module docstring: the mapping from a dissatisfied question to a complaint class."""
     if question.complaint_class:
         return question.complaint_class
+    source = task.ticket if task is not None and task.ticket_id else None
+    if source is not None and source.kind == TicketKind.COMPLAINT and source.complaint_class:
+        return source.complaint_class
+    if task is not None and task.order_id is not None:
+        if question.target == QuestionTarget.SALES:
+            return ComplaintClass.STAFF_CONDUCT
+        return ComplaintClass.FULFILMENT
     if question.target in (QuestionTarget.SALES, QuestionTarget.SERVICE):
         return ComplaintClass.STAFF_CONDUCT
     if task is not None and task.order_id is not None:
@@ -870,6 +882,23 @@ def _answers_store(
     return response
 
 
+def _complaint_subject(task: CareTask | None, question: SurveyQuestion, score: Any) -> str:
+    """What the complaint is about, in the words of the queue: what the call followed and
+    what was rated, not the question's text."""
+    what = str(question.get_target_display()) if question.target else _("overall")
+    if task is not None and task.ticket_id and task.ticket is not None:
+        source = _("ticket “%(subject)s”") % {"subject": task.ticket.subject}
+    elif task is not None and task.order_id and task.order is not None:
+        source = _("order of %(product)s") % {"product": task.order.product.name}
+    else:
+        source = _("care call")
+    return _("Dissatisfied after %(source)s: %(what)s %(score)s/5") % {
+        "source": source,
+        "what": what,
+        "score": score,
+    }
+
+
 def _complaint_open(
     *, actor: User | None, response: SurveyResponse, unhappy: list[SurveyAnswer]
 ) -> Ticket:
@@ -895,10 +924,7 @@ def _complaint_open(
         actor=actor,
         customer=response.customer,
         kind=TicketKind.COMPLAINT,
-        subject=(
-            _("Dissatisfied: %(question)s (%(score)s/5)")
-            % {"question": question.text, "score": worst.score}
-        )[:200],
+        subject=_complaint_subject(task, question, worst.score)[:200],
         description=description,
         priority="high",
         channel="care",

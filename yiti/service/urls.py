@@ -13,6 +13,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/transition/", views.ticket_transition, name="ticket_transition"),
     path("tickets/<int:ticket_id>/reply/", views.ticket_reply, name="ticket_reply"),
     path("tickets/<int:ticket_id>/assign/", views.ticket_assign, name="ticket_assign"),
+    path("tickets/<int:ticket_id>/classify/", views.ticket_classify, name="ticket_classify"),
     path("tickets/<int:ticket_id>/topic/", topic_views.ticket_topic, name="ticket_topic"),
     path("sla/", views.policy_list, name="policies"),
     path("sla/new/", views.policy_edit, name="policy_create"),

@@ -5,6 +5,7 @@ Thin: forms read the input, selectors scope the reads, services make every chang
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from django import forms
@@ -36,10 +37,12 @@ from yiti.service import holidays, selectors, services, workflow
 from yiti.service.choices import (
     COMPLAINT_REASON_CLASS,
     ComplaintClass,
+    ComplaintReason,
     SlaState,
     TicketKind,
     TicketStatus,
 )
+from yiti.service.complaints import complaint_classify
 from yiti.service.filters import STATUS_ALL, STATUS_OPEN, TicketFilters
 from yiti.service.forms import (
     AssignForm,
@@ -174,6 +177,11 @@ def _ticket_context(
         "suppressed": is_suppressed(customer),
         # panels of higher apps beside the ticket (the next best action, from decisions)
         "panels": render_panels("ticket", request, ticket),
+        "complaint_classes": ComplaintClass.choices,
+        "complaint_reasons": ComplaintReason.choices,
+        "reason_classes_json": json.dumps(
+            {str(k): str(v) for k, v in COMPLAINT_REASON_CLASS.items()}
+        ),
         # the campaign's name, from the app above (a complaint stores only its id)
         "campaign_name": "".join(
             html for _key, html in render_panels("ticket_campaign", request, ticket)
@@ -259,6 +267,26 @@ def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
             return _back(ticket)
     context = _ticket_context(request, ticket, assign_form=form)
     return render(request, "service/ticket_detail.html", context, status=422)
+
+
+@login_required
+@yiti_errors
+@require_POST
+def ticket_classify(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Correct a complaint's class and reason (an internal note says what changed)."""
+    ticket = selectors.ticket_get_for(request.user, ticket_id)
+    try:
+        complaint_classify(
+            actor=_actor(request),
+            ticket=ticket,
+            complaint_class=request.POST.get("complaint_class", ""),
+            complaint_reason=request.POST.get("complaint_reason", ""),
+        )
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Complaint class saved."))
+    return _back(ticket)
 
 
 # --- new ticket ------------------------------------------------------------------------------

@@ -122,3 +122,34 @@
   document.addEventListener("DOMContentLoaded", function () { enhanceAll(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enhanceAll(event.target); });
 })();
+/* A complaint's class and reason: <form data-class-reason='{"reason": "class", …}'> — the class
+   narrows the reasons to its own; a reason fills an empty class, never overwrites it. */
+(function () {
+  "use strict";
+  function parts(form) {
+    var map = {};
+    try { map = JSON.parse(form.getAttribute("data-class-reason") || "{}"); } catch (e) { map = {}; }
+    return { map: map, klass: form.querySelector("[name=complaint_class]"), reason: form.querySelector("[name=complaint_reason]") };
+  }
+  function narrow(form) {
+    var p = parts(form);
+    if (!p.klass || !p.reason) { return; }
+    Array.prototype.forEach.call(p.reason.options, function (opt) {
+      var own = p.map[opt.value];
+      opt.hidden = Boolean(p.klass.value && opt.value && own && own !== p.klass.value);
+    });
+    if (p.reason.selectedIndex > 0 && p.reason.options[p.reason.selectedIndex].hidden) { p.reason.value = ""; }
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-class-reason]");
+    if (!form) { return; }
+    var p = parts(form);
+    if (event.target === p.reason && p.klass && !p.klass.value && p.map[p.reason.value]) {
+      p.klass.value = p.map[p.reason.value];
+    }
+    narrow(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-class-reason]").forEach(narrow);
+  });
+})();
