@@ -46,6 +46,15 @@ def test_segmentation_keeps_words_and_drops_stop_words():
     assert not terms & STOP
     assert not any(len(t) < 2 for t in terms)
     assert themes.terms_of("12345 ，。！？ …") == set()
+    # personal names (a customer's, an employee's) and phone numbers are never terms
+    named = themes.terms_of("我是张三，电话13800138000，王小明经理说路由器下周发货")
+    assert "路由器" in named and not {"张三", "王小明", "13800138000"} & named
+
+
+def test_topic_keywords_stay_whole(org):
+    topic_save(actor=None, name="彩铃首月免费", keywords="视频彩铃")
+    themes.teach(themes.topic_words())
+    assert "视频彩铃" in themes.terms_of("开通视频彩铃后被扣费")
 
 
 def test_rising_rule_scales_last_week_by_the_volume():

@@ -5,7 +5,8 @@ A *document* is one ticket (its subject and description when opened in the week,
 replies written in the week) or one survey response (its text answers). Each is segmented
 with jieba (accurate mode; the topic catalogue's names and keywords are taught to it so they
 stay whole); stop words (``stopwords_zh.txt``), single characters, numbers and punctuation are
-dropped. A term counts once per document. The counts are kept per week and per unit of the
+dropped, and so are the parts of speech that say nothing about a topic, personal names
+first (no customer's name becomes a hot term). A term counts once per document. The counts are kept per week and per unit of the
 customer concerned, so any scope adds up the rows of its units.
 
 A term is **rising** when it occurs in at least ``MIN_DOCUMENTS`` documents of the week and in
@@ -42,6 +43,9 @@ TERMS_PER_UNIT = 400  # the most frequent terms kept per unit and week
 EXAMPLES_PER_TERM = 5
 TERM_CHARS = 40
 MINED_KINDS = (TicketKind.COMPLAINT, TicketKind.CONSULTATION)
+# jieba's part-of-speech tags dropped: personal names, numerals and quantifiers, pronouns,
+# adverbs, prepositions, conjunctions, particles, time words, interjections, punctuation
+DROPPED_TAGS = ("nr", "m", "q", "r", "d", "p", "c", "u", "t", "e", "y", "o", "w", "x")
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"^[a-z][a-z0-9+\-]*$")
@@ -68,6 +72,14 @@ def _tokenizer() -> Any:
     return tokenizer
 
 
+@cache
+def _tagger() -> Any:
+    """jieba's part-of-speech tagger over the same dictionary (and the words taught to it)."""
+    from jieba import posseg
+
+    return posseg.POSTokenizer(_tokenizer())
+
+
 def teach(words: Iterable[str]) -> None:
     """Keep these words whole when segmenting (the topic catalogue's names and keywords)."""
     tokenizer = _tokenizer()
@@ -75,7 +87,7 @@ def teach(words: Iterable[str]) -> None:
         for word in words:
             word = word.strip()
             if len(word) >= 2:
-                tokenizer.add_word(word, freq=20000)
+                tokenizer.add_word(word, freq=20000, tag="n")
 
 
 def topic_words() -> list[str]:
@@ -88,10 +100,13 @@ def topic_words() -> list[str]:
 
 def terms_of(text: str) -> set[str]:
     """The distinct terms of one text: jieba's words less stop words, single characters,
-    numbers and punctuation."""
+    numbers, punctuation, and the parts of speech that carry no topic — among them personal
+    names (``nr``), so a customer's or an employee's name never shows as a hot term."""
     stop = stop_words()
     out = set()
-    for token in _tokenizer().lcut(text or ""):
+    for token, flag in _tagger().lcut(text or ""):
+        if flag.startswith(DROPPED_TAGS):
+            continue
         word = token.strip().lower()
         if len(word) < 2 or len(word) > TERM_CHARS or word in stop:
             continue
