@@ -391,7 +391,8 @@ def home(request: HttpRequest) -> dict[str, Any]:
         "name": customer.name,
         "open_tickets": [_ticket(t) for t in selectors.open_tickets_of(customer)],
         "orders_in_progress": [
-            _order(o) for o in selectors.orders_of(customer, in_progress=True, limit=5)
+            _order(o)
+            for o in selectors.orders_of(customer, in_progress=True, limit=5, tickets=False)
         ],
         "unread_messages": selectors.unread_count(customer),
         "offers": [_offer(o) for o in selectors.offers_for(customer, top=3)],

@@ -203,21 +203,27 @@ class OrderView:
     step: int  # 1 received, 2 being processed, 3 done; 0 cancelled
 
 
-def orders_of(customer: Customer, *, in_progress: bool = False, limit: int = 50) -> list[OrderView]:
+def orders_of(
+    customer: Customer, *, in_progress: bool = False, limit: int = 50, tickets: bool = True
+) -> list[OrderView]:
     orders = Order.objects.filter(customer=customer).select_related("product")
     if in_progress:
         orders = orders.filter(status__in=(OrderStatus.PENDING, OrderStatus.PROCESSING))
     rows = list(orders.order_by("-ordered_at", "-id")[:limit])
-    tickets = {
-        t.order_id: t
-        for t in Ticket.objects.filter(
-            order_id__in=[o.pk for o in rows], kind=TicketKind.ORDER_PROCESSING
-        ).order_by("opened_at")
-    }
+    by_order = (
+        {
+            t.order_id: t
+            for t in Ticket.objects.filter(
+                order_id__in=[o.pk for o in rows], kind=TicketKind.ORDER_PROCESSING
+            ).order_by("opened_at")
+        }
+        if tickets and rows
+        else {}
+    )
     out = []
     for order in rows:
         step = ORDER_STEPS.index(order.status) + 1 if order.status in ORDER_STEPS else 0
-        out.append(OrderView(order=order, ticket=tickets.get(order.pk), step=step))
+        out.append(OrderView(order=order, ticket=by_order.get(order.pk), step=step))
     return out
 
 
@@ -239,6 +245,20 @@ def messages_of(customer: Customer) -> QuerySet[InboxMessage]:
 
 def unread_count(customer: Customer) -> int:
     return messages_of(customer).filter(read_at__isnull=True).count()
+
+
+UNREAD_CAP = 99
+
+
+def unread_of(customer: Customer, *, show: int = 3) -> tuple[int, list[InboxMessage]]:
+    """How many messages are unread (counted up to 99, shown as "99+") and the newest few,
+    in one query."""
+    rows = list(
+        messages_of(customer)
+        .filter(read_at__isnull=True)
+        .only("id", "subject", "created_at", "customer_id")[: UNREAD_CAP + 1]
+    )
+    return len(rows), rows[:show]
 
 
 def message_for(customer: Customer, message_id: int) -> InboxMessage:

@@ -173,11 +173,13 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @portal_page
 def home(request: HttpRequest) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
+    unread, latest = selectors.unread_of(customer)
     context = {
         "tickets": selectors.open_tickets_of(customer),
-        "orders": selectors.orders_of(customer, in_progress=True, limit=5),
-        "unread": selectors.unread_count(customer),
-        "messages": list(selectors.messages_of(customer).filter(read_at__isnull=True)[:3]),
+        "orders": selectors.orders_of(customer, in_progress=True, limit=5, tickets=False),
+        "unread": unread,
+        "unread_more": unread > selectors.UNREAD_CAP,
+        "messages": latest,
         "offers": selectors.offers_for(customer, top=3),
         "nav": "home",
     }
