@@ -182,7 +182,17 @@ def campaign_funnel(campaign: Campaign) -> list[WaveFunnel]:
     """The funnel of every wave: two grouped queries for the whole campaign."""
     waves = list(campaign.waves.select_related("offer", "source_wave").order_by("number"))
     funnels = {w.pk: WaveFunnel(wave=w) for w in waves}
-    contacted = Q(status__in=CONTACTED_STATUSES)
+    # Each step counts the contacts that got at least that far, so a funnel only narrows: a
+    # reply proves the message arrived (a portal or push message has no delivery receipt, a
+    # call that was answered no "delivered" time), a conversion counts as the strongest reply.
+    converted = Q(converted_at__isnull=False) & Q(status__in=CONTACTED_STATUSES)
+    responded = Q(responded_at__isnull=False) | converted
+    delivered = (
+        Q(delivered_at__isnull=False)
+        | Q(opened_at__isnull=False)
+        | Q(outcome="reached")
+        | responded
+    )
     rows = (
         Delivery.objects.filter(campaign=campaign)
         .order_by()
@@ -191,20 +201,12 @@ def campaign_funnel(campaign: Campaign) -> list[WaveFunnel]:
             audience=Count("id"),
             excluded=Count("id", filter=Q(status=DeliveryStatus.EXCLUDED)),
             planned=Count("id", filter=~Q(status=DeliveryStatus.EXCLUDED)),
-            sent=Count("id", filter=Q(sent_at__isnull=False)),
-            delivered=Count(
-                "id",
-                filter=Q(delivered_at__isnull=False)
-                | (
-                    Q(channel__in=(WaveChannel.CALL, WaveChannel.VISIT))
-                    & Q(responded_at__isnull=False)
-                )
-                | Q(outcome="reached"),
-            ),
-            opened=Count("id", filter=Q(opened_at__isnull=False)),
-            responded=Count("id", filter=Q(responded_at__isnull=False)),
+            sent=Count("id", filter=Q(sent_at__isnull=False) | delivered),
+            delivered=Count("id", filter=delivered),
+            opened=Count("id", filter=Q(opened_at__isnull=False) | responded),
+            responded=Count("id", filter=responded),
             accepted=Count("id", filter=Q(response="accepted")),
-            converted=Count("id", filter=Q(converted_at__isnull=False) & contacted),
+            converted=Count("id", filter=converted),
             failed=Count(
                 "id", filter=Q(status__in=(DeliveryStatus.FAILED, DeliveryStatus.REJECTED))
             ),

@@ -84,6 +84,20 @@ def scheduler_tick(now: datetime | None = None) -> list[str]:
     return fired
 
 
+def schedule_mark_done(name: str, *, now: datetime | None = None) -> bool:
+    """Record the latest slot of ``name`` as run without enqueuing it: for work just done by
+    other means (the demo seed fits the value model itself), so the first tick does not run it
+    again on unchanged data. False when that slot had been recorded already."""
+    schedule = _registry[name]
+    slot = schedule.latest_slot(now or timezone.now())
+    try:
+        with transaction.atomic():
+            ScheduledRun.objects.create(name=name, slot_at=slot)
+    except IntegrityError:
+        return False
+    return True
+
+
 def scheduler_loop(stop: threading.Event, *, interval: float = 20.0) -> None:
     """Tick until ``stop`` is set. Runs in a thread beside the task worker."""
     from django.db import close_old_connections

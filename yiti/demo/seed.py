@@ -38,6 +38,7 @@ from django.utils import timezone
 from faker import Faker
 from faker.providers.person.zh_CN import Provider as ZhPerson
 
+from yiti.core.scheduling import schedule_mark_done
 from yiti.core.search import search_key
 from yiti.customers.choices import (
     Channel,
@@ -667,6 +668,9 @@ def seed(
         progress("Fitting the value model: tiers, churn risk, retention calls…")
         t = time.perf_counter()
         fit = value_refit(trigger=FitTrigger.SEED)
+        # the weekly refit's latest slot is this fit: the worker's first tick must not refit
+        # the same orders again (and report tier changes that are not)
+        schedule_mark_done("decisions.value_refit")
         report.value_fit = f"#{fit.pk} {fit.status}" + (f": {fit.error}" if fit.error else "")
         report.phases[VALUE_PHASE] = time.perf_counter() - t
     if options.campaigns and not campaigns_seeded():

@@ -4,8 +4,9 @@ hundred tickets of every kind walked into every state through the services.
 Called by ``yiti seed`` (``seed_service(rng=..., customers_sample=..., users=..., units=...)``).
 Tickets open over the last four weeks; older ones that are still open breach their SLA when
 the sweep runs at the end (recorded without notifying anyone: it is history). Complaints carry
-a class and a reason and point at the demo campaigns 1–3; some orders are taken by sales and
-handed over as order-processing tickets.
+a class and a reason; none names a campaign here (the desk is seeded before any campaign has
+reached anyone — the campaign seed files the complaints its SMS drew); some orders are taken by
+sales and handed over as order-processing tickets.
 """
 
 from __future__ import annotations
@@ -262,9 +263,6 @@ def seed_service(
                     ]
                 ),
                 complaint_reason=reason,
-                campaign_id=(i % 3) + 1
-                if kind == TicketKind.COMPLAINT and pick.random() < 0.7
-                else None,
                 opened_at=opened,
             )
         final = pick.weighted(FINAL_WEIGHTS) if ticket.assignee_id else S.NEW
