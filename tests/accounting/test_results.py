@@ -163,3 +163,38 @@ def test_query_count_does_not_grow_with_the_book(world, book):
         r = selectors.results_for(admin, start=DEC[0], end=DEC[1])
     assert len(second.captured_queries) == len(first.captured_queries)
     assert next(u for u in r.units if u.unit == sz).own.orders == 8
+
+
+def test_stored_days_give_the_same_results_and_a_new_cost_unbuilds_its_day(world, book):
+    """Given November built day by day (as the nightly job does), the page's figures are the
+    same as computed live; a cost line entered for a built day counts at once."""
+    from yiti.accounting import daily
+    from yiti.accounting.models import DailyResult, ResultDay
+
+    admin = world.org.users["admin"]
+    live = selectors.results_for(admin, start=DEC[0], end=DEC[1])
+    assert daily.days_build(start=DEC[0], end=DEC[1]) == 30
+    assert ResultDay.objects.count() == 30 and DailyResult.objects.exists()
+    stored = selectors.results_for(admin, start=DEC[0], end=DEC[1])
+    assert stored.total.as_dict() == live.total.as_dict()
+    assert {r.unit.code: r.total.as_dict() for r in stored.units} == {
+        r.unit.code: r.total.as_dict() for r in live.units
+    }
+    services.cost_line_add(
+        actor=world.org.users["cm"],
+        campaign=book,
+        unit=world.org.hz,
+        kind="other",
+        description="补录",
+        unit_cost="50",
+        incurred_on=date(2026, 11, 15),
+    )
+    assert not ResultDay.objects.filter(day=date(2026, 11, 15)).exists()
+    after = selectors.results_for(admin, start=DEC[0], end=DEC[1])
+    assert after.total.campaign_cost == live.total.campaign_cost + Decimal("50.00")
+    # the nightly job builds the last week again, today never
+    assert daily.nightly(now=bj(2026, 11, 20, 2, 40)) == 7
+    assert ResultDay.objects.filter(day=date(2026, 11, 15)).exists()
+    assert selectors.results_for(admin, start=DEC[0], end=DEC[1]).total.as_dict() == (
+        after.total.as_dict()
+    )

@@ -18,4 +18,5 @@ class AccountingConfig(AppConfig):
         from yiti.core.scheduling import register_schedule
 
         register_schedule("accounting.scorecards", "30 6 * * 1", tasks.scorecards_weekly)
+        register_schedule("accounting.results", "40 2 * * *", tasks.results_nightly)
         panels.register()

@@ -138,3 +138,50 @@ class ScorecardSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.week_start} · {self.user_id}: #{self.rank}"
+
+
+class DailyResult(models.Model):
+    """One unit's own results for one product (``product_key`` 0: no product) on one local
+    day, as ``accounting.results`` computes them: what the unit × product page sums for the
+    days already built (``ResultDay``), so a year is one grouped read of small rows instead of
+    a scan of every order, credit row, contact and ticket of the year."""
+
+    day = models.DateField()
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    product_key = models.BigIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    margin = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    orders = models.PositiveIntegerField(default=0)
+    credit_revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    credit_margin = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    campaign_cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    cost_to_serve = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["day", "unit_id", "product_key"]
+        verbose_name = _("daily result")
+        verbose_name_plural = _("daily results")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "unit", "product_key"], name="daily_result_day_unit_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.unit_id} · {self.product_key}"
+
+
+class ResultDay(models.Model):
+    """A local day whose ``DailyResult`` rows are built (after the day ended). A day without
+    a row — today, or one whose costs changed since — is computed live."""
+
+    day = models.DateField(unique=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("built result day")
+        verbose_name_plural = _("built result days")
+
+    def __str__(self) -> str:
+        return f"{self.day} built {self.built_at:%Y-%m-%d %H:%M}"

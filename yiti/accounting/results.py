@@ -112,10 +112,11 @@ class Results:
     cells: dict[tuple[int, int], Figures]  # (unit, product) → the unit's own figures
 
 
-def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
-    """Every unit's own figures per product, over the whole company."""
+def cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
+    """Every unit's own figures per product, over the whole company, computed live from
+    the sources (``accounting.daily`` keeps them per day for the days that have ended)."""
     since, until = bounds(start, end)
-    cells: dict[tuple[int, int], Figures] = defaultdict(Figures)
+    out: dict[tuple[int, int], Figures] = defaultdict(Figures)
 
     # revenue and margin of the orders taken
     for unit_id, product_id, revenue, margin, n in (
@@ -126,14 +127,14 @@ def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
         .values_list("u", "product_id")
         .annotate(revenue=Sum("amount"), margin=Sum("margin"), n=Count("id"))
     ):
-        f = cells[(unit_id, product_id)]
+        f = out[(unit_id, product_id)]
         f.revenue += Decimal(revenue or 0)
         f.margin += Decimal(margin or 0)
         f.orders += n
 
     # attributed campaign credit
     for c in credit.unit_product_credit(start=start, end=end):
-        f = cells[(c["unit_id"], c["product_id"])]
+        f = out[(c["unit_id"], c["product_id"])]
         f.credit_revenue += c["revenue"]
         f.credit_margin += c["margin"]
 
@@ -150,7 +151,7 @@ def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
             keys = sorted(products.get(row.campaign_id) or {NO_PRODUCT})
             part = row.amount / len(keys)
             for product_id in keys:
-                cells[(row.unit_id, product_id)].campaign_cost += part
+                out[(row.unit_id, product_id)].campaign_cost += part
 
     # cost to serve at the value model's unit costs
     unit_cost = unit_costs_current()
@@ -163,7 +164,7 @@ def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
         item = TICKET_COST_ITEMS.get(kind)
         if item is not None:
             cost = Decimal(unit_cost.get(item, 0)) * n
-            cells[(unit_id, product_id or NO_PRODUCT)].cost_to_serve += cost
+            out[(unit_id, product_id or NO_PRODUCT)].cost_to_serve += cost
     care = Decimal(unit_cost.get(CostItem.CARE_CALL, 0))
     for unit_id, product_id, n in (
         CareAttempt.objects.filter(at__gte=since, at__lt=until)
@@ -171,7 +172,7 @@ def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
         .values_list("task__customer__unit_id", "task__order__product_id")
         .annotate(n=Count("id"))
     ):
-        cells[(unit_id, product_id or NO_PRODUCT)].cost_to_serve += care * n
+        out[(unit_id, product_id or NO_PRODUCT)].cost_to_serve += care * n
     visit = Decimal(unit_cost.get(CostItem.VISIT, 0))
     for unit_id, n in (
         Interaction.objects.filter(
@@ -184,11 +185,11 @@ def _cells(start: date, end: date) -> dict[tuple[int, int], Figures]:
         .values_list("customer__unit_id")
         .annotate(n=Count("id"))
     ):
-        cells[(unit_id, NO_PRODUCT)].cost_to_serve += visit * n
-    for f in cells.values():
+        out[(unit_id, NO_PRODUCT)].cost_to_serve += visit * n
+    for f in out.values():
         f.campaign_cost = f.campaign_cost.quantize(Decimal("0.01"))
         f.cost_to_serve = f.cost_to_serve.quantize(Decimal("0.01"))
-    return cells
+    return out
 
 
 def unit_product_results(
@@ -196,7 +197,9 @@ def unit_product_results(
 ) -> Results:
     """The results of the units in ``scope`` (None: every unit), optionally only ``root`` and
     the units below it, each unit with its own figures and its subtree's total."""
-    cells = _cells(start, end)
+    from yiti.accounting import daily  # stored days, the rest live
+
+    by_cell = daily.cells(start, end)
     units_qs = OrgUnit.objects.order_by("path")
     if scope is not None:
         units_qs = units_qs.filter(pk__in=scope)
@@ -207,7 +210,7 @@ def unit_product_results(
     own: dict[int, Figures] = defaultdict(Figures)
     own_products: dict[int, dict[int, Figures]] = defaultdict(lambda: defaultdict(Figures))
     paths = {u.pk: u.path for u in units}
-    for (unit_id, product_id), f in cells.items():
+    for (unit_id, product_id), f in by_cell.items():
         if unit_id not in visible:
             continue
         own[unit_id].add(f)
@@ -253,5 +256,5 @@ def unit_product_results(
         units=rows,
         products=product_rows,
         total=grand,
-        cells={k: v for k, v in cells.items() if k[0] in visible},
+        cells={k: v for k, v in by_cell.items() if k[0] in visible},
     )

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from yiti.accounting import rules
+from yiti.accounting import daily, rules
 from yiti.accounting.choices import CostKind
 from yiti.accounting.errors import AccountingErrorCode as Code
 from yiti.accounting.models import CampaignBudget, ContactCost, CostLine, ScorecardSnapshot
@@ -128,6 +128,7 @@ def cost_line_add(
         incurred_on=incurred_on,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    daily.day_unbuild(incurred_on)  # the stored day no longer holds; live until rebuilt
     audit_record(
         actor=actor,
         action="campaign.cost_add",
@@ -170,6 +171,7 @@ def cost_line_delete(*, actor: User | None, line: CostLine, reason: str = "") ->
             "reason": (reason or "").strip()[:255],
         },
     )
+    daily.day_unbuild(line.incurred_on)
     line.delete()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django_tasks import task
 
+from yiti.accounting import daily
 from yiti.accounting.scorecards import last_week, scorecards
 from yiti.accounting.services import scorecards_snapshot
 
@@ -34,3 +35,10 @@ def scorecards_weekly(slot: str | None = None) -> dict[str, Any]:
     """Last week's scorecards, for the week before ``slot`` (the scheduled time)."""
     now = datetime.fromisoformat(slot) if slot else None
     return {"account_managers": snapshot_week(now=now)}
+
+
+@task(queue_name="reports")
+def results_nightly(slot: str | None = None) -> dict[str, Any]:
+    """Store the unit × product results of the last days (``accounting.daily``)."""
+    now = datetime.fromisoformat(slot) if slot else None
+    return {"days": daily.nightly(now=now)}
