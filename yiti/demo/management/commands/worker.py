@@ -3,10 +3,17 @@ and the scheduler that enqueues periodic jobs."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import time
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import InterfaceError, OperationalError, connections
 
 from yiti.demo.server import SchedulerThread
+
+logger = logging.getLogger("yiti.worker")
 
 
 class Command(BaseCommand):
@@ -48,7 +55,28 @@ class Command(BaseCommand):
             scheduler = SchedulerThread()
             scheduler.start()
         try:
-            call_command("db_worker", *argv, verbosity=opts.get("verbosity", 1))
+            _run_reconnecting(argv, verbosity=int(opts.get("verbosity", 1)))  # type: ignore[call-overload]
         finally:
             if scheduler is not None:
                 scheduler.stop()
+
+
+def _run_reconnecting(argv: list[str], *, verbosity: int) -> None:
+    """Run db_worker; when the database connection is lost (a restart, a failover, a backend
+    terminated) close it, wait (1 s, doubling to 30 s) and run again, so the worker survives
+    and finishes its queue. The task that was running is retried by its own recovery (a
+    sending batch's lease ends and the dispatch job hands it on)."""
+    delay = 1.0
+    while True:
+        try:
+            call_command("db_worker", *argv, verbosity=verbosity)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("database connection lost (%s); reconnecting in %.0f s", exc, delay)
+            # db_worker's own signal handlers belong to the worker that just ended: while we
+            # wait, SIGTERM and SIGINT stop the process as usual
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            connections.close_all()
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
