@@ -498,6 +498,11 @@ def seed_campaigns(*, seed: int, company: Company, now: datetime | None = None) 
         benefit=BenefitKind.DISCOUNT,
         benefit_value=5,
         terms="政企客户新装千兆专线，年费九五折。",
+        # for organisations only: the next best action never proposes it to a person
+        eligibility={
+            "match": "all",
+            "conditions": [{"field": "kind", "op": "in", "value": [CustomerKind.ORGANISATION]}],
+        },
     )
 
     call_mix = [

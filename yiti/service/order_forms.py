@@ -66,6 +66,8 @@ class OrderForm(forms.Form):
             Q(pk__in=sellers_for(customer).values("pk")) | Q(pk=user.pk), is_active=True
         ).order_by("display_name", "username")
         self.fields["sold_by"].queryset = sellers  # type: ignore[attr-defined]
+        for name in ("product", "sold_by"):  # pickers with search (app.js)
+            self.fields[name].widget.attrs["data-search"] = "1"
 
     def clean_token(self) -> str:
         token = (self.cleaned_data.get("token") or "").strip()
