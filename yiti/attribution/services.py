@@ -217,29 +217,32 @@ def credit_attribute(
     keep = in_period[allocation.order]
     order_idx = allocation.order[keep]
     touch_row = allocation.touch_row[keep]
-    has_touch = touch_row >= 0
-    safe_row = np.where(has_touch, touch_row, 0)
+    has_touch = (touch_row >= 0).tolist()
+    safe_row = np.where(touch_row >= 0, touch_row, 0) if len(cb.touches) else None
+    zeros = [0] * len(order_idx)
+    touch_ids = cb.touches[safe_row, T_ID].tolist() if safe_row is not None else zeros
+    touched = cb.touches[safe_row, T_AT].tolist() if safe_row is not None else zeros
+    codes = cb.touches[safe_row, T_CHANNEL].tolist() if safe_row is not None else zeros
     order_ids = orders[order_idx, O_ID].tolist()
     ordered_at = _aware(orders[order_idx, O_AT])
-    touch_ids = np.where(has_touch, cb.touches[safe_row, T_ID] if len(cb.touches) else 0, 0)
-    touched = cb.touches[safe_row, T_AT] if len(cb.touches) else np.zeros(len(safe_row))
-    channel_codes = cb.touches[safe_row, T_CHANNEL] if len(cb.touches) else np.zeros(len(safe_row))
+    units = allocation.unit[keep].tolist()
+    shares = allocation.share[keep].tolist()
+    revenue = allocation.revenue[keep].tolist()
+    margin = allocation.margin[keep].tolist()
     cents = Decimal("0.01")
     rows = [
         Credit(
             order_id=order_ids[i],
             campaign_id=campaign.pk,
-            unit_id=int(allocation.unit[keep][i]),
+            unit_id=units[i],
             basis=CreditBasis.TOUCH if has_touch[i] else CreditBasis.AGREEMENT,
-            channel=CHANNELS[int(channel_codes[i])]
-            if has_touch[i] and int(channel_codes[i]) < len(CHANNELS)
-            else "",
-            touch_id=int(touch_ids[i]) if has_touch[i] else None,
-            touched_at=datetime.fromtimestamp(int(touched[i]), tz=UTC) if has_touch[i] else None,
+            channel=CHANNELS[codes[i]] if has_touch[i] and codes[i] < len(CHANNELS) else "",
+            touch_id=touch_ids[i] if has_touch[i] else None,
+            touched_at=datetime.fromtimestamp(touched[i], tz=UTC) if has_touch[i] else None,
             model=terms.model,
-            share=float(allocation.share[keep][i]),
-            revenue=Decimal(int(allocation.revenue[keep][i])) * cents,
-            margin=Decimal(int(allocation.margin[keep][i])) * cents,
+            share=shares[i],
+            revenue=Decimal(revenue[i]) * cents,
+            margin=Decimal(margin[i]) * cents,
             ordered_at=ordered_at[i],
             computed_at=now,
         )
