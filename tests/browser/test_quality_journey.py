@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from tests.quality.conftest import NOVEMBER, NOW, build_month, sh
+from tests.quality.test_hot_issues import build_corpus
 from yiti.quality.services import ranking_compute
 from yiti.service.models import Ticket
 
@@ -26,6 +27,7 @@ def ranked(org, monkeypatch):
     )
     ranking_compute(month=NOVEMBER.replace(month=10))
     ranking_compute(month=NOVEMBER)
+    build_corpus(org)
     return month
 
 
@@ -80,8 +82,16 @@ def test_region_manager_sees_his_units_quality_ranking(page, org, ranked):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/quality/ranking/?month=2026-11")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.goto("/quality/hot/")
+    # the week's hot issues: the router gift is rising, with the complaints behind it
+    page.click("#q-tab-hot")
+    page.wait_for_url("**/quality/hot/")
+    router = page.locator("#rising li[data-term='路由器']")
+    assert router.count() == 1
+    assert router.locator(".q-examples a").count() == 3
+    assert page.locator("#rising li[data-term='宽带']").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    router.locator(".q-examples a").first.click()
+    page.wait_for_url("**/service/tickets/*/")
     page.goto("/quality/indicators/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []

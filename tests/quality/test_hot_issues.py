@@ -68,6 +68,11 @@ def test_rising_rule_scales_last_week_by_the_volume():
 
 @pytest.fixture
 def corpus(org):
+    return build_corpus(org)
+
+
+def build_corpus(org):
+    """Week A: broadband speed; week B: the router gift (rising), mined for both weeks."""
     hz = customer_create(actor=None, name="赵六", unit=org.hz, contacts=[])
     bj = customer_create(actor=None, name="钱七", unit=org.bj, contacts=[])
     tickets = []

@@ -100,6 +100,15 @@ def test_the_ranking_api_is_scoped_like_the_page(org, ranked):
     )
     denied = client.get("/api/v1/quality/ranking", headers=api_for(org, "am_hz"))
     assert denied.status_code == 403
+    # one unit's months, newest first; another region's unit is not found
+    history = client.get(
+        f"/api/v1/quality/ranking/units/{org.hz.pk}", headers=api_for(org, "rm_east")
+    ).json()
+    assert [(h["month"], h["rank"]) for h in history] == [("2026-11-01", 3), ("2026-10-01", 1)]
+    other = client.get(
+        f"/api/v1/quality/ranking/units/{org.bj.pk}", headers=api_for(org, "rm_east")
+    )
+    assert other.status_code == 404
 
 
 def test_changing_a_weight_changes_the_next_computation(org, month):

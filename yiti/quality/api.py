@@ -32,6 +32,10 @@ def _user(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
+def _id(description: str) -> Any:
+    return Path(..., ge=1, le=MAX_ID, description=description)
+
+
 # --- indicators --------------------------------------------------------------------------------
 
 
@@ -195,6 +199,36 @@ def ranking(request: HttpRequest, query: Query[RankingQuery]) -> RankingOut:
     )
 
 
+class HistoryOut(Schema):
+    month: date
+    score: float | None
+    rank: int | None
+    ranked_of: int
+    coverage: float
+    indicators: dict[str, Any] = Field(
+        description="Per indicator code: value, num, den, score, weight, target, floor, contribution."
+    )
+
+
+@router.get(
+    "/ranking/units/{unit_id}",
+    response=list[HistoryOut],
+    summary="One unit's monthly scores, newest first (12 months)",
+)
+def ranking_unit(request: HttpRequest, unit_id: int = _id("Unit id.")) -> list[HistoryOut]:
+    return [
+        HistoryOut(
+            month=s.month,
+            score=s.score,
+            rank=s.rank,
+            ranked_of=s.ranked_of,
+            coverage=s.coverage,
+            indicators=s.indicators,
+        )
+        for s in selectors.unit_history(_user(request), unit_id)
+    ]
+
+
 # --- rising topics -----------------------------------------------------------------------------
 
 
@@ -345,10 +379,6 @@ class TopicIn(Schema):
 
 class TicketTopicIn(Schema):
     topic: int | None = Field(ge=1, le=MAX_ID, description="Topic id; null clears it.")
-
-
-def _id(description: str) -> Any:
-    return Path(..., ge=1, le=MAX_ID, description=description)
 
 
 def _product(product_id: int | None) -> Product | None:

@@ -233,11 +233,16 @@ def ranking(user: Any, *, month: date | None = None, kind: str = "") -> Ranking:
 
 
 def unit_history(user: Any, unit_id: int, *, months: int = 12) -> list[UnitScore]:
-    """One unit's scores, newest first (within the user's scope)."""
-    rows = list(ranking_scores(user).filter(unit_id=unit_id).order_by("-month")[:months])
-    if not rows and not OrgUnit.objects.filter(pk=unit_id).exists():
+    """One unit's scores, newest first; a unit outside the user's scope is not found."""
+    access = require_ranking(user)
+    scope = unit_scope(access, RANKING_ALL)
+    if (scope is not None and unit_id not in scope) or not OrgUnit.objects.filter(
+        pk=unit_id
+    ).exists():
         raise NotFound(_("Unit not found."))
-    return rows
+    return list(
+        UnitScore.objects.filter(unit_id=unit_id).select_related("unit").order_by("-month")[:months]
+    )
 
 
 # --- hot issues --------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def ranking(request: HttpRequest) -> HttpResponse:
         "sparks": {row.unit_id: charts.sparkline(row.trend) for row in view.rows},
         "can_compute": can_compute(access_for(request.user)),
         "legend": charts.legend(view.codes),
+        "this_month": services.slot_period(RunKind.RANKING, None, current=True),
     }
     return render_page_or_partial(
         request, "quality/ranking.html", "quality/_ranking_results.html", context
