@@ -354,3 +354,16 @@ def test_the_api_answers_the_home_page_counts(book, org, web_as):
     web = {url for url, _key, _n in counts_on(page)}
     assert {c["url"] for c in account["counts"]} == web
     assert Api(token=None).get("/insights/home").status_code == 401
+
+
+@pytest.mark.parametrize("username", ["svc_east", "cm", "fin", "rm_east"])
+def test_the_lines_waiting_for_a_signature_are_those_the_campaign_page_lets_him_sign(
+    book, web_as, username
+):
+    client = web_as(username)
+    page = client.get("/").content.decode()
+    rows = re.findall(r'<a href="(/campaigns/\d+/)" data-sign="(\d+)"', page)
+    assert rows, "no line to sign"
+    for url, n in rows:
+        detail = client.get(url).content.decode()
+        assert len(re.findall(r'action="/campaigns/\d+/checklist/\d+/sign/"', detail)) == int(n)
