@@ -78,3 +78,14 @@ def test_results_and_scorecards_scoped(world, scorecard_book, api_as):
     assert mine[0]["sold_margin"] == "484.00" and mine[0]["out_of"] == 2
     assert api_as("cm").get("/accounting/scorecards", period).status_code == 403
     assert api_as("am_hz").get("/accounting/scorecards/weeks/2026-11-02").json() == []
+
+
+def test_wave_holdout_over_the_campaigns_api(world, make_campaign, api_as):
+    campaign = make_campaign()
+    wave = campaign.waves.get(number=1)
+    cm = api_as("cm")
+    r = cm.patch(f"/campaigns/waves/{wave.pk}", {"holdout_share": "0.2"})
+    assert r.status_code == 200
+    assert r.json()["holdout_share"] == "0.200" and r.json()["holdout_seed"] is None
+    too_much = cm.patch(f"/campaigns/waves/{wave.pk}", {"holdout_share": "0.6"})
+    assert too_much.status_code == 422 and too_much.json()["field"] == "holdout_share"

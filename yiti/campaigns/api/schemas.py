@@ -389,6 +389,8 @@ class WaveOut(Schema):
     calls_per_agent_hour: int
     capacity: int | None = Field(description="Calls the agents can make (call waves).")
     visit_min_value: Decimal | None
+    holdout_share: Decimal = Field(description="Share of the audience held out as a control group.")
+    holdout_seed: int | None = Field(description="The recorded seed of the control group.")
     status: str
     planned_at: datetime | None
     plan_summary: dict[str, Any] = Field(description="The last plan (as POST .../plan answers).")
@@ -417,6 +419,8 @@ class WaveOut(Schema):
             calls_per_agent_hour=w.calls_per_agent_hour,
             capacity=w.capacity,
             visit_min_value=None if w.visit_min_value is None else Decimal(w.visit_min_value),
+            holdout_share=Decimal(w.holdout_share),
+            holdout_seed=w.holdout_seed,
             status=w.status,
             planned_at=w.planned_at,
             plan_summary=w.plan_summary or {},
@@ -636,6 +640,13 @@ class WaveIn(Schema):
     visit_min_value: Decimal | None = Field(
         None, ge=0, description="Follow-ups: customers worth this much get a visit instead."
     )
+    holdout_share: Decimal | None = Field(
+        None,
+        ge=0,
+        le=Decimal("0.5"),
+        description="Hold out this share (0–0.5) of the eligible, reachable audience as a "
+        "control group (excluded as `holdout`, seeded and recorded at the first plan).",
+    )
 
 
 class WavePatch(Schema):
@@ -658,6 +669,7 @@ class WavePatch(Schema):
     hours: Decimal | None = Field(None, ge=0)
     calls_per_agent_hour: int | None = Field(None, ge=0, le=200)
     visit_min_value: Decimal | None = Field(None, ge=0)
+    holdout_share: Decimal | None = Field(None, ge=0, le=Decimal("0.5"))
 
 
 class PlanIn(Schema):
