@@ -552,7 +552,9 @@ def test_list_query_count_does_not_grow_with_customers(api_as, org):
 @pytest.mark.parametrize("unit", ["¹", "٣", "99999999999999999999999", 2**64])
 def test_a_unit_reference_that_is_no_id_is_422_not_a_server_error(api_as, org, unit):
     response = api_as("admin").post("/customers", new_customer(unit=unit))
-    assert_error(response, 422, "unknown_unit", field="unit")
+    # a JSON number past the 64-bit ids breaks the schema's bound; text is looked up
+    code = "validation_error" if isinstance(unit, int) else "unknown_unit"
+    assert_error(response, 422, code, field="unit")
     assert not Customer.objects.exists()
 
 

@@ -53,6 +53,10 @@ _SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file
 _UNION_TAGS = frozenset({"int", "str", "bool", "float", "none", "date", "datetime", "decimal"})
 
 
+def _after_index(parts: Sequence[Any], i: int) -> bool:
+    return i > 0 and isinstance(parts[i - 1], int)
+
+
 def _field_of(loc: Sequence[Any]) -> str | None:
     """``("body", "payload", "contacts", 0, "value")`` -> ``"contacts.0.value"``.
 
@@ -64,8 +68,15 @@ def _field_of(loc: Sequence[Any]) -> str | None:
         source = parts.pop(0)
         if source == "body" and len(parts) > 1:
             parts.pop(0)
+    # a union tag follows the field it belongs to; after a list index it is a field's name
+    # (``exceptions.0.date``)
     parts = [
-        p for p in parts if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p or "-" in p))
+        p
+        for i, p in enumerate(parts)
+        if not (
+            isinstance(p, str)
+            and ("[" in p or "-" in p or (p in _UNION_TAGS and not _after_index(parts, i)))
+        )
     ]
     return ".".join(str(p) for p in parts) or None
 

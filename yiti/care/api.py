@@ -21,6 +21,7 @@ from yiti.care.models import CareAttempt, CareTask, SurveyResponse, SurveyTempla
 from yiti.care.rules import can_use_care, require_work
 from yiti.core.errors import NotFound, PermissionDenied
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.core.schema_types import Id, Int, Text
 from yiti.org.access import access_for
 from yiti.org.api import UserRef
 
@@ -122,16 +123,18 @@ class AttemptOut(Schema):
 
 
 class AnswerIn(Schema):
-    question_id: int
-    score: int | None = None
-    text: str = Field("", max_length=5000)
+    question_id: Id
+    score: Int | None = Field(None, ge=0, le=10, description="A rating question's score.")
+    text: Text = Field("", max_length=5000)
 
 
 class AttemptIn(Schema):
     outcome: AttemptOutcome
-    note: str = Field("", max_length=5000)
+    note: Text = Field("", max_length=5000)
     answers: list[AnswerIn] = Field(
-        default_factory=list, description="Survey answers; only with outcome reached."
+        default_factory=list,
+        max_length=100,
+        description="Survey answers; only with outcome reached.",
     )
 
 
@@ -244,7 +247,7 @@ class ResponseQuery(Schema):
 
 
 class SubmitIn(Schema):
-    answers: list[AnswerIn]
+    answers: list[AnswerIn] = Field(max_length=100)
 
 
 def _answers(items: list[AnswerIn]) -> dict[int, Any]:

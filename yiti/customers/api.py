@@ -8,7 +8,7 @@ reveal it (``?reveal=true``), holds ``pii.reveal``, and the reveal is audited.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from pydantic import ConfigDict, field_validator
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.ids import MAX_ID, parse_id
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.core.schema_types import Flag, Id, IsoDate, Text
 from yiti.customers import selectors, services
 from yiti.customers.choices import (
     Channel,
@@ -167,45 +168,49 @@ class RevealQuery(Schema):
     )
 
 
+# a unit named by its id (a JSON integer) or its code (text)
+UnitRefIn = Id | Annotated[Text, Field(min_length=1, max_length=64)]
+
+
 class ContactIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     kind: ContactKind
-    value: str = Field(max_length=254)
-    label: str = Field("", max_length=40)
-    primary: bool = False
+    value: Text = Field(min_length=1, max_length=254)
+    label: Text = Field("", max_length=40)
+    primary: Flag = False
 
 
 class CustomerIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=200)
+    name: Text = Field(max_length=200)
     kind: CustomerKind = CustomerKind.PERSON
-    unit: int | str = Field(description="Unit id or code.")
-    owner: int | None = Field(None, description="Account manager (user id).")
-    external_id: str | None = Field(None, max_length=64)
-    city: str = Field("", max_length=60)
-    address: str = Field("", max_length=255)
-    industry: str = Field("", max_length=60)
-    note: str = Field("", max_length=10_000)
-    birth_date: date | None = None
-    since: date | None = None
+    unit: UnitRefIn = Field(description="Unit id or code.")
+    owner: Id | None = Field(None, description="Account manager (user id).")
+    external_id: Text | None = Field(None, max_length=64)
+    city: Text = Field("", max_length=60)
+    address: Text = Field("", max_length=255)
+    industry: Text = Field("", max_length=60)
+    note: Text = Field("", max_length=10_000)
+    birth_date: IsoDate | None = None
+    since: IsoDate | None = None
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
 
 
 class CustomerPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=200)
+    name: Text | None = Field(None, max_length=200)
     kind: CustomerKind | None = None
-    unit: int | str | None = Field(None, description="Unit id or code.")
-    external_id: str | None = Field(None, max_length=64)
-    city: str | None = Field(None, max_length=60)
-    address: str | None = Field(None, max_length=255)
-    industry: str | None = Field(None, max_length=60)
-    note: str | None = Field(None, max_length=10_000)
-    birth_date: date | None = None
-    since: date | None = None
+    unit: UnitRefIn | None = Field(None, description="Unit id or code.")
+    external_id: Text | None = Field(None, max_length=64)
+    city: Text | None = Field(None, max_length=60)
+    address: Text | None = Field(None, max_length=255)
+    industry: Text | None = Field(None, max_length=60)
+    note: Text | None = Field(None, max_length=10_000)
+    birth_date: IsoDate | None = None
+    since: IsoDate | None = None
 
 
 class ConsentStateOut(Schema):
@@ -236,9 +241,9 @@ class ConsentIn(Schema):
 
     channel: Channel
     purpose: Purpose
-    granted: bool
+    granted: Flag
     source: ConsentSource = ConsentSource.API
-    note: str = Field("", max_length=255)
+    note: Text = Field("", max_length=255)
 
 
 # --- helpers --------------------------------------------------------------------------------

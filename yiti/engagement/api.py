@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from typing import Any, Literal
+from datetime import datetime, time
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict
+from pydantic import BeforeValidator, ConfigDict
 
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.core.schema_types import Clock, Flag, Id, Int, IsoDate, IsoDateTime, Text
 from yiti.customers.selectors import customer_get_for
 from yiti.engagement import selectors, services
 from yiti.engagement.choices import (
@@ -26,6 +27,19 @@ from yiti.engagement.models import ContactPolicyRule, Interaction, QuietHours, S
 from yiti.org.api import UserRef
 
 router = Router(tags=["interactions"])
+MAX_WINDOW_DAYS = services.MAX_WINDOW_DAYS
+
+
+def _number(value: Any) -> Any:
+    """A JSON number (not a boolean, not text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+MAX_CONTACTS = 10_000  # a cap on contacts in a window (the column is a 32-bit integer)
+Weight = Annotated[float, BeforeValidator(_number), Field(ge=0, le=10, allow_inf_nan=False)]
+Weekday = Annotated[Int, Field(ge=0, le=6)]
 
 
 class InteractionOut(Schema):
@@ -89,13 +103,17 @@ class InteractionIn(Schema):
     direction: Direction
     purpose: InteractionPurpose
     outcome: Outcome = Outcome.COMPLETED
-    subject: str = Field("", max_length=200)
-    body: str = Field("", max_length=20_000)
-    occurred_at: datetime | None = Field(None, description="Defaults to now; never in the future.")
-    campaign_id: int | None = None
-    wave_id: int | None = None
-    ticket_id: int | None = None
-    external_ref: str = Field("", max_length=64)
+    subject: Text = Field("", max_length=200)
+    body: Text = Field("", max_length=20_000)
+    occurred_at: IsoDateTime | None = Field(
+        None, description="ISO 8601; defaults to now; never in the future."
+    )
+    campaign_id: Id | None = Field(None, description="A campaign (its id).")
+    wave_id: Id | None = Field(None, description="A wave of that campaign (its id).")
+    ticket_id: Id | None = Field(
+        None, description="A ticket of this customer that you may see (its id)."
+    )
+    external_ref: Text = Field("", max_length=64)
 
 
 def _user(request: HttpRequest) -> Any:
@@ -190,15 +208,15 @@ class ContactRuleOut(Schema):
 class ContactRuleIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., max_length=200)
-    max_contacts: int = Field(..., description="At least 1.")
-    window_days: int = Field(..., description="1 to 366 days.")
+    name: Text = Field(..., min_length=1, max_length=200)
+    max_contacts: Int = Field(..., ge=1, le=MAX_CONTACTS)
+    window_days: Int = Field(..., ge=1, le=MAX_WINDOW_DAYS, description="Days.")
     purposes: list[InteractionPurpose] = Field(default_factory=list, description="Empty: all.")
     channels: list[InteractionChannel] = Field(default_factory=list, description="Empty: all.")
-    weights: dict[str, float] = Field(
+    weights: dict[str, Weight] = Field(
         default_factory=dict, description="Per purpose, 0 to 10, at most 3 decimals; missing: 1."
     )
-    calendar_days: bool = Field(
+    calendar_days: Flag = Field(
         False,
         description="false (default): at most N in every span of W × 24 hours; "
         "true: count whole local calendar days.",
@@ -208,14 +226,14 @@ class ContactRuleIn(Schema):
 class ContactRulePatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=200)
-    max_contacts: int | None = None
-    window_days: int | None = None
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    max_contacts: Int | None = Field(None, ge=1, le=MAX_CONTACTS)
+    window_days: Int | None = Field(None, ge=1, le=MAX_WINDOW_DAYS)
     purposes: list[InteractionPurpose] | None = None
     channels: list[InteractionChannel] | None = None
-    weights: dict[str, float] | None = None
-    calendar_days: bool | None = None
-    active: bool | None = None
+    weights: dict[str, Weight] | None = None
+    calendar_days: Flag | None = None
+    active: Flag | None = None
 
 
 class QuietHoursOut(Schema):
@@ -245,22 +263,24 @@ class QuietHoursOut(Schema):
 class QuietHoursIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., max_length=200)
-    start: str = Field(..., description="HH:MM, local time.")
-    end: str = Field(..., description="HH:MM; before start: runs over midnight.")
-    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], description="Monday 0.")
+    name: Text = Field(..., min_length=1, max_length=200)
+    start: Clock = Field(..., description="HH:MM, local time.")
+    end: Clock = Field(..., description="HH:MM; before start: runs over midnight.")
+    days: list[Weekday] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], max_length=7, description="Monday 0."
+    )
     channels: list[InteractionChannel] = Field(default_factory=list, description="Empty: all.")
 
 
 class QuietHoursPatch(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, max_length=200)
-    start: str | None = None
-    end: str | None = None
-    days: list[int] | None = None
+    name: Text | None = Field(None, min_length=1, max_length=200)
+    start: Clock | None = None
+    end: Clock | None = None
+    days: list[Weekday] | None = Field(None, max_length=7)
     channels: list[InteractionChannel] | None = None
-    active: bool | None = None
+    active: Flag | None = None
 
 
 class SuppressionOut(Schema):
@@ -314,12 +334,12 @@ class SuppressionQuery(Schema):
 class SuppressionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
+    customer_id: Id
     reason: SuppressionReason = SuppressionReason.DO_NOT_DISTURB
-    expires_at: datetime | date | None = Field(
+    expires_at: IsoDateTime | IsoDate | None = Field(
         None, description="The end (a date: to the end of that day); none: until lifted."
     )
-    note: str = Field("", max_length=255)
+    note: Text = Field("", max_length=255)
 
 
 def _policy_tag() -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.core.schema_types import Clock, Flag, Id, Int, IsoDate, Text
 from yiti.customers.selectors import customer_get_for
 from yiti.org.api import UnitRef, UserRef
 from yiti.org.models import OrgUnit, User
@@ -162,31 +163,31 @@ class TicketQuery(Schema):
 
 
 class TicketIn(Schema):
-    customer: int
+    customer: Id
     kind: TicketKind
-    subject: str = Field(max_length=200)
-    description: str = Field("", max_length=20_000)
+    subject: Text = Field(max_length=200)
+    description: Text = Field("", max_length=20_000)
     priority: Priority = Priority.NORMAL
     channel: TicketChannel = TicketChannel.PHONE
     complaint_class: ComplaintClass | Literal[""] = ""
     complaint_reason: ComplaintReason | Literal[""] = ""
-    campaign_id: int | None = None
-    staff_concerned: int | None = Field(None, description="User id of the staff member concerned.")
-    topic: int | None = Field(None, description="Topic id (GET /api/v1/quality/topics).")
+    campaign_id: Id | None = None
+    staff_concerned: Id | None = Field(None, description="User id of the staff member concerned.")
+    topic: Id | None = Field(None, description="Topic id (GET /api/v1/quality/topics).")
 
 
 class TransitionIn(Schema):
     to_status: TicketStatus
-    body: str = Field("", max_length=20_000, description="Comment; the resolution when resolving.")
+    body: Text = Field("", max_length=20_000, description="Comment; the resolution when resolving.")
 
 
 class ReplyIn(Schema):
-    body: str = Field(max_length=20_000)
-    public: bool = Field(True, description="False for an internal note.")
+    body: Text = Field(max_length=20_000)
+    public: Flag = Field(True, description="False for an internal note.")
 
 
 class AssignIn(Schema):
-    assignee: int = Field(description="User id of a service agent of the ticket's unit.")
+    assignee: Id = Field(description="User id of a service agent of the ticket's unit.")
 
 
 class PolicyOut(Schema):
@@ -211,22 +212,35 @@ class PolicyOut(Schema):
         )
 
 
+MAX_TARGET_MINUTES = 366 * 24 * 60  # an SLA target of at most a year
+
+
 class PolicyIn(Schema):
     kind: TicketKind
     priority: Priority
-    first_response_minutes: int = Field(gt=0)
-    resolution_minutes: int = Field(gt=0)
-    warning_ratio: Decimal = Field(Decimal("0.80"), gt=0, le=1)
-    active: bool = True
+    first_response_minutes: Int = Field(gt=0, le=MAX_TARGET_MINUTES)
+    resolution_minutes: Int = Field(gt=0, le=MAX_TARGET_MINUTES)
+    warning_ratio: Decimal = Field(
+        Decimal("0.80"), gt=0, le=1, max_digits=3, decimal_places=2, allow_inf_nan=False
+    )
+    active: Flag = True
 
 
 Hours = list[tuple[str, str]]
+# what a calendar is given: "HH:MM" pairs (24:00 ends a day), at most a few a day
+HoursIn = Annotated[list[tuple[Clock, Clock]], Field(max_length=12)]
 
 
 class ExceptionIO(Schema):
     date: date
     hours: Hours = Field(default_factory=list, description="Empty: closed that day.")
     note: str = Field("", max_length=120)
+
+
+class ExceptionIn(Schema):
+    date: IsoDate
+    hours: HoursIn = Field(default_factory=list, description="Empty: closed that day.")
+    note: Text = Field("", max_length=120)
 
 
 class CalendarOut(Schema):
@@ -257,16 +271,16 @@ class CalendarOut(Schema):
 
 
 class CalendarIn(Schema):
-    name: str = Field(max_length=80)
-    unit: int | None = Field(None, description="Unit id; none for the company default.")
-    time_zone: str = Field("Asia/Shanghai", max_length=40)
-    weekly_hours: dict[str, Hours] = Field(
+    name: Text = Field(max_length=80)
+    unit: Id | None = Field(None, description="Unit id; none for the company default.")
+    time_zone: Text = Field("Asia/Shanghai", max_length=40)
+    weekly_hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], HoursIn] = Field(
         description='{"mon": [["09:00", "12:00"], ["13:30", "18:00"]], ..., "sun": []}'
     )
-    use_cn_holidays: bool = True
+    use_cn_holidays: Flag = True
     adjusted_workday_as: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    exceptions: list[ExceptionIO] | None = Field(
-        None, description="Replaces the exceptions when given."
+    exceptions: list[ExceptionIn] | None = Field(
+        None, max_length=3660, description="Replaces the exceptions when given."
     )
 
 
