@@ -44,7 +44,12 @@ def test_campaign_page_links_to_the_credit_page_which_shows_units_models_and_ord
     body = page.content.decode()
     assert 'data-revenue="450.00"' in body  # linear: half each to 市场部 and 杭州分公司
     assert "杭州分公司" in body and "市场部" in body
-    assert 'id="model-comparison"' in body
+    assert reverse("attribution:models", args=[joint.pk]) in body  # loaded by htmx
+    models = client.get(reverse("attribution:models", args=[joint.pk]), HTTP_HX_REQUEST="true")
+    split = models.content.decode()
+    assert "<html" not in split and 'data-model="shapley"' in split
+    assert "¥900.00" in split  # first touch: all to 市场部's SMS
+    assert "<html" in client.get(reverse("attribution:models", args=[joint.pk])).content.decode()
     assert 'data-channel="call"' in body and 'data-channel="sms"' in body
     assert "50 % 杭州分公司 — Phone call on 12-03" in body
     assert f"/customers/{world.customers[0].pk}/" in body

@@ -42,19 +42,29 @@ def campaign_attribution(request: HttpRequest, campaign_id: int) -> HttpResponse
         "can_manage": can_manage(access_for(request.user), campaign),
         "launched": services.is_launched(campaign),
     }
-    if request.headers.get("HX-Request") != "true":
-        splits = selectors.campaign_compare(request.user, campaign)
-        units = [line.unit for line in credit.units]
-        context["comparison"] = [
-            (
-                unit,
-                [(s, *s.units.get(unit.pk, (0.0, None, None))) for s in splits],
-            )
-            for unit in units
-        ]
-        context["splits"] = splits
     return render_page_or_partial(
         request, "attribution/campaign.html", "attribution/_orders.html", context
+    )
+
+
+@login_required
+@yiti_errors
+@require_GET
+def campaign_models(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """What each unit would get under every model, computed now (loaded by htmx into the
+    credit page, or a page of its own)."""
+    credit = selectors.campaign_credit(request.user, campaign_id)
+    splits = selectors.campaign_compare(request.user, credit.campaign)
+    context = {
+        "campaign": credit.campaign,
+        "splits": splits,
+        "comparison": [
+            (line.unit, [(s, *s.units.get(line.unit.pk, (0.0, None, None))) for s in splits])
+            for line in credit.units
+        ],
+    }
+    return render_page_or_partial(
+        request, "attribution/models.html", "attribution/_models.html", context
     )
 
 
