@@ -66,6 +66,7 @@ from yiti.demo.desk import DeskReport, desk_seeded, seed_desk
 from yiti.engagement.choices import Direction, InteractionChannel, InteractionPurpose, Outcome
 from yiti.engagement.models import Interaction
 from yiti.org.choices import Role
+from yiti.quality.demo import seed_quality
 
 DAY = 86400
 TZ_OFFSET = 8 * 3600  # the demo company works on Beijing time
@@ -678,6 +679,11 @@ def seed(
         t = time.perf_counter()
         report.campaigns = seed_campaigns(seed=options.seed, company=company)
         report.phases[CAMPAIGN_PHASE] = time.perf_counter() - t
+    if options.tickets > 0:
+        progress("Ranking the units on the quality indicators, mining the hot issues…")
+        t = time.perf_counter()
+        seed_quality()
+        report.phases["quality"] = time.perf_counter() - t
     report.seconds = time.perf_counter() - t0
     return report
 
