@@ -101,4 +101,6 @@ def test_funnel_names_the_holdout(world, make_campaign, as_user):
     wave_plan(actor=cm, wave=wave)
     page = as_user("cm").get(f"/campaigns/{campaign.pk}/")
     assert page.status_code == 200
-    assert "Held out (control group)" in page.content.decode()
+    html = page.content.decode()
+    assert "Held out (control group)" in html
+    assert "50% of the audience held out" in html
