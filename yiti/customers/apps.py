@@ -16,3 +16,11 @@ class CustomersConfig(AppConfig):
         register(CustomersImporter())
         register(ProductsImporter())
         register(OrdersImporter())
+
+        from yiti.core.scheduling import register_schedule
+        from yiti.customers.digest import digests_send_task
+        from yiti.customers.digest import register as register_digest
+
+        # the daily digest of notifications, before the working day (07:30 local time)
+        register_schedule("customers.notification_digest", "30 7 * * *", digests_send_task)
+        register_digest()

@@ -442,3 +442,23 @@ class SavedFilter(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DigestSubscription(TimeStampedModel):
+    """A user who asked for a daily e-mail digest of his unread notifications (by kind), sent
+    each morning when something still waits for him (``customers.digest``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_subscription"
+    )
+    active = models.BooleanField(_("daily digest"), default=True)
+    last_sent_on = models.DateField(_("last sent on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_id"]
+        verbose_name = _("notification digest")
+        verbose_name_plural = _("notification digests")
+        indexes = [models.Index(fields=["active", "last_sent_on"], name="digest_due")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'on' if self.active else 'off'}"

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.customer_list, name="list"),
     path("new/", views.customer_create, name="create"),
     path("cti/", views.customer_cti, name="cti"),
+    path("digest/", views.digest_toggle, name="digest"),
     path("filters/save/", views.saved_filter_save, name="saved_filter_save"),
     path("filters/<int:filter_id>/delete/", views.saved_filter_remove, name="saved_filter_delete"),
     path("reassign/", views.reassign_bulk, name="reassign_bulk"),

@@ -27,6 +27,7 @@ from yiti.core.web import yiti_errors
 from yiti.customers import selectors, services
 from yiti.customers.choices import Channel, CustomerKind, CustomerStatus, Purpose, ValueTier
 from yiti.customers.contacts import normalize_phone
+from yiti.customers.digest import digest_subscribe
 from yiti.customers.forms import (
     CONTACT_ERROR_FIELDS,
     STATUS_FILTER_CHOICES,
@@ -177,6 +178,20 @@ def saved_filter_remove(request: HttpRequest, filter_id: int) -> HttpResponse:
     saved_filter_delete(actor=acting_user(request), filter_id=filter_id)
     messages.success(request, _("Saved filter deleted."))
     return redirect(_next_url(request, reverse("customers:list")))
+
+
+@login_required
+@yiti_errors
+@require_POST
+def digest_toggle(request: HttpRequest) -> HttpResponse:
+    """Turn the daily e-mail digest of notifications on or off."""
+    daily = request.POST.get("daily") == "on"
+    digest_subscribe(actor=acting_user(request), daily=daily)
+    if daily:
+        messages.success(request, _("You will get a daily digest of what waits for you."))
+    else:
+        messages.success(request, _("Daily digest turned off."))
+    return redirect(_next_url(request, reverse("org:notifications")))
 
 
 def _list_query(params: Any) -> str:

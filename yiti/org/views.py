@@ -21,6 +21,7 @@ from yiti.core.errors import ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.middleware import client_ip
 from yiti.core.pagination import paginate, parse_page
+from yiti.core.panels import render_panels
 from yiti.core.selectors import AuditFilters, audit_display, audit_events
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
@@ -206,6 +207,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
         "kind": kind,
         "unread_only": unread_only,
         "unread_total": sum(k.unread for k in kinds),
+        # the daily digest switch, from the app that keeps it (customers)
+        "panels": render_panels("notifications", request, user),
     }
     return render(request, "org/notifications.html", context)
 
