@@ -37,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
@@ -258,6 +259,23 @@ async def _open_loop(port: int, keys: list[str], rate: int, seconds: int) -> dic
     return out
 
 
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants so far (Linux /proc):
+    granian's main process and its workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
 def _http(keys: list[str], log: Callable[[str], None]) -> dict[str, Any]:
     connection.close()
     port = _free_port()
@@ -279,11 +297,16 @@ def _http(keys: list[str], log: Callable[[str], None]) -> dict[str, Any]:
         _wait(port)
         log(f"http: yiti serve (granian), {WORKERS} worker processes")
         asyncio.run(_open_loop(port, keys, rate=50, seconds=4))  # warm every worker
+        cpu_before = _tree_cpu_s(server.pid)
         result = asyncio.run(_open_loop(port, keys, rate=RATE, seconds=SECONDS))
+        result["server_cpu_ms_per_request"] = round(
+            (_tree_cpu_s(server.pid) - cpu_before) * 1000 / result["requests"], 2
+        )
         log(
             f"http open loop at {RATE} req/s for {SECONDS} s: p50 {result['p50_ms']} ms, "
             f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, achieved "
-            f"{result['achieved_rps']} req/s, statuses {result['status']}"
+            f"{result['achieved_rps']} req/s, statuses {result['status']}, server CPU "
+            f"{result['server_cpu_ms_per_request']} ms per request"
         )
     finally:
         server.terminate()
@@ -307,5 +330,8 @@ def summary(result: dict[str, Any]) -> str:
             f"{hp['p95_ms']} ms  p99 {hp['p99_ms']} ms, achieved {hp['achieved_rps']} req/s, "
             f"statuses {hp['status']} — target p99 < {TARGET_P99_MS:g} ms at {RATE} req/s: "
             f"{verdict}",
+            f"  server CPU per request {hp['server_cpu_ms_per_request']} ms: "
+            f"{WORKERS} free cores would serve at most "
+            f"{WORKERS * 1000 / max(0.01, hp['server_cpu_ms_per_request']):.0f} req/s",
         ]
     )
