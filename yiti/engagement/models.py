@@ -29,8 +29,10 @@ class Interaction(models.Model):
     and join on them.
     """
 
-    # no index of its own: ``interaction_timeline`` and ``interaction_cust_purpose_at`` lead
-    # with the customer (one index less to maintain on every insert and every bulk load)
+    # no index of its own: ``interaction_timeline`` leads with the customer and serves every
+    # per-customer read — the timeline, and the policy's and the next best action's "this
+    # customer's contacts since T" (a few rows, filtered by purpose and direction after the
+    # seek); one index less to maintain on every insert and to build after a bulk load
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="interactions", db_index=False
     )
@@ -72,9 +74,6 @@ class Interaction(models.Model):
         verbose_name_plural = _("interactions")
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="interaction_timeline"),
-            models.Index(
-                fields=["customer", "purpose", "occurred_at"], name="interaction_cust_purpose_at"
-            ),
             models.Index(fields=["occurred_at"], name="interaction_at"),
             # the contact policy's history read: outbound contacts by channel, purpose and time,
             # covering (no table lookup per row; ``direction`` too, or SQLite reads the table)
