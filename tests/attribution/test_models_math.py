@@ -169,3 +169,22 @@ def test_symmetric_channels_get_equal_shapley_credit(book):
     assert values[A] == pytest.approx(values[B], rel=1e-9, abs=1e-12)
     result = m.channel_credit(mirrored, m.shapley(mirrored))
     assert result.conversions[A] == pytest.approx(result.conversions[B], rel=1e-9, abs=1e-9)
+
+
+def test_the_estimate_for_many_channels_is_bounded_and_still_adds_up():
+    rng = np.random.default_rng(5)
+    n = 30
+    paths = [list(rng.integers(0, n, rng.integers(1, 6))) for _ in range(400)]
+    book = m.paths_from_lists(
+        paths,
+        n_channels=n,
+        conversions=list(rng.integers(0, 3, 400).astype(float)),
+        nulls=list(rng.integers(0, 3, 400).astype(float)),
+    )
+    assert m.SHAPLEY_MIN_SAMPLES <= m.shapley_samples(n) <= m.SHAPLEY_SAMPLES
+    assert m.shapley_samples(500) == m.SHAPLEY_MIN_SAMPLES
+    values = m.shapley_values(book)
+    everything = m.chain_conversion(m.chain_fit(book), np.ones((1, n), dtype=bool))[0]
+    # every sampled order's gains add up to v(all) − v(none): so does their average
+    assert values.sum() == pytest.approx(everything)
+    assert (values >= 0).all()

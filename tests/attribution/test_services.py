@@ -286,3 +286,16 @@ def test_the_command_runs_a_day(world, joint, three_touches, capsys):
     launch(joint)
     call_command("attribution", "run", "--day", "2026-12-06")
     assert json.loads(capsys.readouterr().out) == {"campaigns": 1, "orders": 1, "rows": 3}
+
+
+def test_a_campaign_over_many_units_is_modelled_over_its_channels(
+    world, joint, three_touches, monkeypatch
+):
+    from yiti.attribution import attribute
+
+    monkeypatch.setattr(attribute, "MAX_UNIT_CHANNEL_KEYS", 2)  # three (unit, channel) pairs
+    services.plan_set(actor=world.org.users["cm"], campaign=joint, model="markov", basis="touches")
+    run(joint)
+    credit = by_unit(joint)
+    assert set(credit) == {"mkt", "hz", "nb"}  # each touch's unit keeps that touch's credit
+    assert sum(r for r, _m in credit.values()) == Decimal("960.00")

@@ -8,7 +8,9 @@ on the contact, else the owner unit — a broadcast sent by the system, and the 
 answers and portal views without a user (the timeline records the customer's unit on those,
 not the sender's). The models see each
 (unit, channel) pair as one "channel", so branch A's calls and branch B's calls are told
-apart by Markov and Shapley.
+apart by Markov and Shapley — as long as there are at most ``MAX_UNIT_CHANNEL_KEYS`` such
+pairs; a campaign spread over more units is modelled over its channels alone (a chain of at
+most ten states, exact Shapley values), each touch's unit still taking that touch's credit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from yiti.attribution.paths import Allocation, Book, allocate, book_build
 from yiti.attribution.sql import CHANNELS, T_ACTOR, T_CHANNEL, T_UNIT, order_rows, touch_rows
 from yiti.campaigns.models import Campaign
 from yiti.org.models import Membership, OrgUnit
+
+MAX_UNIT_CHANNEL_KEYS = 48
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,7 @@ class CampaignBook:
     book: Book
     touches: np.ndarray  # the touch rows
     units: np.ndarray  # the credited unit of every touch row
-    key_unit: np.ndarray  # per key: unit id
-    key_channel: np.ndarray  # per key: channel code
+    keyed_by_unit: bool  # the models' channels are (unit, channel) pairs, else channels
 
 
 def campaign_book(
@@ -145,6 +148,9 @@ def campaign_book(
     units = touch_units(touches, campaign, candidates)
     pair = units * (len(CHANNELS) + 1) + touches[:, T_CHANNEL] if len(touches) else units
     keys, key_of = np.unique(pair, return_inverse=True)
+    keyed_by_unit = len(keys) <= MAX_UNIT_CHANNEL_KEYS
+    if not keyed_by_unit:  # a company-wide campaign: the chain over the channels alone
+        keys, key_of = np.unique(touches[:, T_CHANNEL], return_inverse=True)
     book = book_build(
         touches,
         key_of.reshape(-1),
@@ -156,8 +162,7 @@ def campaign_book(
         book=book,
         touches=touches,
         units=units,
-        key_unit=keys // (len(CHANNELS) + 1),
-        key_channel=keys % (len(CHANNELS) + 1),
+        keyed_by_unit=keyed_by_unit,
     )
 
 

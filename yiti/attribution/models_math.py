@@ -23,7 +23,8 @@ total value, and a channel that is on no converting path gets nothing.
   state, so ``v`` is monotone and the values are non-negative. Exact (all ``2ⁿ`` coalitions,
   each one solve, batched) for up to ``SHAPLEY_EXACT_MAX`` channels; beyond that a seeded
   estimate that averages the marginal contributions over ``SHAPLEY_SAMPLES`` random orders
-  of the channels (the same input always gives the same estimate).
+  of the channels (fewer for very many channels, ``shapley_samples``; the same input always
+  gives the same estimate). The estimate is unbiased; its error shrinks as 1/√orders.
 
 For Markov and Shapley, each converting path's conversions and value are shared among the
 channels on it in proportion to those channel weights (and a channel's share equally among
@@ -55,6 +56,8 @@ MODELS: Final = (
 )
 SHAPLEY_EXACT_MAX: Final = 12
 SHAPLEY_SAMPLES: Final = 2000
+SHAPLEY_MIN_SAMPLES: Final = 50
+SHAPLEY_FLOP_BUDGET: Final = 5e9  # bounds the estimate's work for many channels
 SHAPLEY_SEED: Final = 20260101
 DEFAULT_HALF_LIFE_DAYS: Final = 7.0
 PAIR_TABLE_CELLS: Final = 64_000_000  # (path, channel) counts by table up to this size
@@ -280,9 +283,17 @@ def _shapley_exact(chain: Chain, n: int) -> FloatArray:
     return np.maximum(values, 0.0)
 
 
+def shapley_samples(n: int) -> int:
+    """Random orders of the estimate for ``n`` channels: ``SHAPLEY_SAMPLES``, fewer when the
+    ``n + 1`` solves of an order would pass ``SHAPLEY_FLOP_BUDGET`` in all (at least
+    ``SHAPLEY_MIN_SAMPLES``)."""
+    per_order = (n + 1) * (n + 1) ** 3 / 3
+    return int(max(SHAPLEY_MIN_SAMPLES, min(SHAPLEY_SAMPLES, SHAPLEY_FLOP_BUDGET // per_order)))
+
+
 def _shapley_sampled(chain: Chain, n: int) -> FloatArray:
     rng = np.random.default_rng(SHAPLEY_SEED)
-    samples = SHAPLEY_SAMPLES
+    samples = shapley_samples(n)
     orders = np.argsort(rng.random((samples, n)), axis=1)
     # prefix coalitions of every order: row j of order o holds its first j channels
     present = np.zeros((samples, n + 1, n), dtype=bool)
