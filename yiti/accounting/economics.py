@@ -48,6 +48,7 @@ from yiti.campaigns.choices import (
     WaveStatus,
 )
 from yiti.campaigns.models import Campaign, Delivery, OfferReservation, Wave
+from yiti.core.arrays import int_rows
 from yiti.customers.choices import OrderStatus
 from yiti.customers.models import Order
 from yiti.org.models import OrgUnit
@@ -269,10 +270,9 @@ def _converters(campaign: Campaign, wave: Wave, products: list[int]) -> np.ndarr
         Order.objects.filter(product_id__in=products, ordered_at__gte=since, ordered_at__lt=until)
         .exclude(status=OrderStatus.CANCELLED)
         .order_by()
-        .values_list("customer_id", flat=True)
-        .distinct()
+        .values_list("customer_id")
     )
-    return np.unique(np.fromiter(ids, dtype=np.int64))
+    return np.unique(int_rows(ids, 1)[:, 0])
 
 
 def wave_uplifts(campaign: Campaign) -> list[WaveUplift]:
@@ -291,10 +291,9 @@ def wave_uplifts(campaign: Campaign) -> list[WaveUplift]:
     for wave in waves:
         held = np.zeros(0, dtype=np.int64)
         treated_parts = [
-            np.fromiter(
-                Delivery.objects.filter(wave=wave).order_by().values_list("customer_id", flat=True),
-                dtype=np.int64,
-            )
+            int_rows(Delivery.objects.filter(wave=wave).order_by().values_list("customer_id"), 1)[
+                :, 0
+            ]
         ]
         for reason, ids in exclusions.customers_of(wave):
             if reason == holdouts.REASON:
