@@ -37,3 +37,29 @@ def test_a_multipart_upload_with_an_idempotency_key_is_not_a_server_error(org):
     )
     assert response.status_code == 422, response.content
     assert response.json()["field"] == "kind"
+
+
+def test_an_offset_postgresql_cannot_store_is_moved_to_utc_not_a_server_error(api_as, org):
+    from yiti.customers.services import customer_create
+
+    customer = customer_create(actor=None, name="王强", unit=org.hz, owner=org.users["am_hz"])
+    api = api_as("admin")
+    listed = api.get("/orders", {"since": "4157-12-31T12:43:06+19:13"})
+    assert listed.status_code == 200, listed.content
+    body = {
+        "customer_id": customer.pk,
+        "reason": "do_not_disturb",
+        "expires_at": "2099-01-01T12:00:00+19:13",
+    }
+    created = api.post("/engagement/suppressions", body)
+    assert created.status_code == 201, created.content
+    assert created.json()["expires_at"].startswith("2098-12-31T16:47:00")
+
+
+def test_schema_names_do_not_collide_with_other_apps(api_as, org):
+    spec = api_as("admin").get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert "count" in schemas["SegmentCountOut"]["properties"]
+    assert "period_start" in schemas["ReportSnapshotOut"]["properties"]
+    quiet = schemas["QuietHoursOut"]["properties"]["start"]
+    assert quiet.get("format") != "time" and "pattern" in quiet

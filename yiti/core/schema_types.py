@@ -8,17 +8,26 @@ Request bodies use these types (query strings stay lax: everything there is text
 - ``Flag``: ``true`` or ``false`` only;
 - ``Int`` / ``Id`` / ``Count``: JSON integers only (no floats, strings or booleans), ids within
   the 64-bit range of the id columns;
-- ``IsoDateTime`` / ``IsoDate`` / ``IsoTime``: ISO 8601 text only, never a number;
+- ``IsoDateTime`` / ``IsoDate`` / ``IsoTime``: ISO 8601 text only, never a number (times are
+  moved to UTC: PostgreSQL refuses offsets past ±15:59);
 - ``Clock``: ``HH:MM``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 
 from yiti.core.ids import MAX_ID
 
@@ -38,6 +47,17 @@ def _text_only(kind: type, pattern: re.Pattern[str], example: str) -> Any:
     return BeforeValidator(check)
 
 
+def _utc(value: datetime) -> datetime:
+    """An aware time moved to UTC (a naive one is left for the view to localise): the
+    databases store UTC, and PostgreSQL refuses offsets past ±15:59 that ISO text may carry."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range") from exc
+
+
 def _plain_date(value: Any) -> Any:
     if isinstance(value, datetime):
         raise ValueError("must be a date, e.g. 2026-01-31")
@@ -51,8 +71,11 @@ def _plain_date(value: Any) -> Any:
 IsoDateTime = Annotated[
     datetime,
     _text_only(datetime, _DATETIME, "2026-01-31T09:30:00+08:00"),
+    AfterValidator(_utc),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
+# a query string's time (text anyway): moved to UTC like IsoDateTime
+QueryDateTime = Annotated[datetime, AfterValidator(_utc)]
 IsoDate = Annotated[
     date, BeforeValidator(_plain_date), WithJsonSchema({"type": "string", "format": "date"})
 ]

@@ -21,6 +21,7 @@ from pydantic import ConfigDict
 
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
+from yiti.core.schema_types import QueryDateTime
 from yiti.customers import selectors, services
 from yiti.customers.choices import OrderStatus, ProductCategory
 from yiti.customers.models import Order, Product
@@ -163,8 +164,8 @@ class OrderQuery(Schema):
     customer: int | None = Field(None, description="Only this customer's orders (id).")
     product: str | None = Field(None, max_length=40, description="Product id or code.")
     status: OrderStatus | None = None
-    since: datetime | None = Field(None, description="Ordered at or after.")
-    until: datetime | None = Field(None, description="Ordered before.")
+    since: QueryDateTime | None = Field(None, description="Ordered at or after.")
+    until: QueryDateTime | None = Field(None, description="Ordered before.")
     sold_by: int | None = Field(None, description="Sold by this user (id).")
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)

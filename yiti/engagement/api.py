@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema
 
 from yiti.core.errors import NotFound, ValidationFailed
 from yiti.core.pagination import MAX_PAGE_SIZE, paginate
@@ -37,6 +37,8 @@ def _number(value: Any) -> Any:
     return value
 
 
+# a local wall-clock time, "HH:MM:SS" (JSON schema's "time" format would need an offset)
+ClockOut = Annotated[time, WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}$"})]
 MAX_CONTACTS = 10_000  # a cap on contacts in a window (the column is a 32-bit integer)
 Weight = Annotated[float, BeforeValidator(_number), Field(ge=0, le=10, allow_inf_nan=False)]
 Weekday = Annotated[Int, Field(ge=0, le=6)]
@@ -240,8 +242,8 @@ class QuietHoursOut(Schema):
     id: int
     name: str
     days: list[int]
-    start: time
-    end: time
+    start: ClockOut
+    end: ClockOut
     channels: list[str]
     active: bool
     updated_at: datetime

@@ -31,7 +31,6 @@ from yiti.campaigns.api.schemas import (
     ConflictOut,
     ConversionIn,
     CountIn,
-    CountOut,
     DeliveryDetailOut,
     DeliveryOut,
     DeliveryPage,
@@ -61,6 +60,7 @@ from yiti.campaigns.api.schemas import (
     ResponseIn,
     RuleFieldOut,
     RuleLanguageOut,
+    SegmentCountOut,
     SegmentDetailOut,
     SegmentIn,
     SegmentOut,
@@ -365,15 +365,15 @@ def segment_fields(request: HttpRequest) -> RuleLanguageOut:
 
 @router.post(
     "/segments/count",
-    response=CountOut,
+    response=SegmentCountOut,
     summary="Count the active customers a rule selects",
     description="Campaign managers, while they build a rule. One COUNT in the database. A bad "
     "rule is a 422 whose field names the condition, e.g. `rules.conditions.2.value`.",
 )
-def segment_count(request: HttpRequest, payload: CountIn) -> CountOut:
+def segment_count(request: HttpRequest, payload: CountIn) -> SegmentCountOut:
     require_manage(_user(request))
     unit_ids = None if payload.units is None else [u.pk for u in _units(payload.units, "units")]
-    return CountOut(count=services.segment_count(payload.rules, unit_ids=unit_ids))
+    return SegmentCountOut(count=services.segment_count(payload.rules, unit_ids=unit_ids))
 
 
 @router.get("/segments", response=SegmentPage, summary="Saved segments")

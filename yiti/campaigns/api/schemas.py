@@ -272,7 +272,7 @@ class CountIn(Schema):
     )
 
 
-class CountOut(Schema):
+class SegmentCountOut(Schema):
     count: int
 
 

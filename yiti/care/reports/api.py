@@ -24,7 +24,7 @@ def _user(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
 
-class SnapshotOut(Schema):
+class ReportSnapshotOut(Schema):
     id: int
     kind: str
     period_start: date
@@ -36,7 +36,7 @@ class SnapshotOut(Schema):
     error: str
 
     @classmethod
-    def of(cls, s: ReportSnapshot) -> SnapshotOut:
+    def of(cls, s: ReportSnapshot) -> ReportSnapshotOut:
         return cls(
             id=s.pk,
             kind=s.kind,
@@ -50,7 +50,7 @@ class SnapshotOut(Schema):
         )
 
 
-class SnapshotDetail(SnapshotOut):
+class SnapshotDetail(ReportSnapshotOut):
     summary: dict[str, Any] | None
     by_unit: list[dict[str, Any]]
     previous: dict[str, Any] | None
@@ -60,7 +60,7 @@ class SnapshotDetail(SnapshotOut):
 
 
 class SnapshotPage(Schema):
-    items: list[SnapshotOut]
+    items: list[ReportSnapshotOut]
     page: int
     page_size: int
     has_next: bool
@@ -102,7 +102,7 @@ def snapshots_list(request: HttpRequest, query: Query[SnapshotQuery]) -> Snapsho
         selectors.snapshot_list(_user(request), filters), page=query.page, size=query.page_size
     )
     return SnapshotPage(
-        items=[SnapshotOut.of(s) for s in page.items],
+        items=[ReportSnapshotOut.of(s) for s in page.items],
         page=page.number,
         page_size=page.size,
         has_next=page.has_next,
@@ -116,7 +116,7 @@ def snapshots_get(request: HttpRequest, snapshot_id: int) -> SnapshotDetail:
     data = snapshot.data or {}
     rows = selectors.problem_rows_for(user, snapshot) if "summary" in data else []
     return SnapshotDetail(
-        **SnapshotOut.of(snapshot).model_dump(),
+        **ReportSnapshotOut.of(snapshot).model_dump(),
         summary=data.get("summary"),
         by_unit=data.get("by_unit", []),
         previous=data.get("previous"),
@@ -134,12 +134,12 @@ def snapshots_get(request: HttpRequest, snapshot_id: int) -> SnapshotDetail:
 
 @router.post(
     "/generate",
-    response={202: SnapshotOut},
+    response={202: ReportSnapshotOut},
     summary="Generate a report now (admins and region managers); poll the company snapshot",
 )
-def generate(request: HttpRequest, payload: GenerateIn) -> Status[SnapshotOut]:
+def generate(request: HttpRequest, payload: GenerateIn) -> Status[ReportSnapshotOut]:
     snapshot = services.report_generation_request(
         actor=_user(request), kind=payload.kind.value, slot=payload.slot
     )
     snapshot.refresh_from_db()
-    return Status(202, SnapshotOut.of(snapshot))
+    return Status(202, ReportSnapshotOut.of(snapshot))
