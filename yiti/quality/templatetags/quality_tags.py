@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from yiti.quality.choices import Measure
 
@@ -63,12 +64,11 @@ def basis(part: Any) -> str:
     if not part.den:
         return _("no data this month")
     num, den = part.num, part.den
+    count = round(den)
     if part.measure == Measure.HOURS:
-        return _("%(n)s tickets") % {"n": _fmt(den)}
-    if part.measure == Measure.SCORE_5:
-        return _("%(n)s answers") % {"n": _fmt(den)}
-    if part.measure == Measure.NPS:
-        return _("%(n)s answers") % {"n": _fmt(den)}
+        return ngettext("%(n)s ticket", "%(n)s tickets", count) % {"n": count}
+    if part.measure in (Measure.SCORE_5, Measure.NPS):
+        return ngettext("%(n)s answer", "%(n)s answers", count) % {"n": count}
     if part.measure == Measure.PER_THOUSAND:
         return _("%(num)s of %(den)s customers") % {"num": _fmt(num), "den": _fmt(den)}
     return _("%(num)s of %(den)s") % {"num": _fmt(num), "den": _fmt(den)}
