@@ -64,14 +64,18 @@ class EmailAdapter:
             return SendResult.rejected(f"not an e-mail address: {message.to!r}")
         mid = message_id(message.idempotency_key)
         try:
-            EmailMessage(
+            email = EmailMessage(
                 subject=message.subject,
                 body=message.body,
                 from_email=self.from_email,
                 to=[message.to],
                 headers={"Message-ID": mid},
                 connection=self._connection_for_send(),
-            ).send(fail_silently=False)
+            )
+            # files named by the sender (e.g. a report's XLSX and PDF), read at send time
+            for path in (message.metadata or {}).get("attachments", []):
+                email.attach_file(str(path))
+            email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
             self._close()
             return SendResult.rejected(f"recipient refused: {exc.recipients}")

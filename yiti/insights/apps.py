@@ -19,3 +19,4 @@ class InsightsConfig(AppConfig):
 
         register_schedule("insights.rollups", "*/10 * * * *", tasks.rollups_refresh_task)
         register_schedule("insights.rollups_rebuild", "40 2 * * *", tasks.rollups_rebuild_task)
+        register_schedule("insights.cockpit_reports", "30 7 * * *", tasks.cockpit_reports_task)

@@ -7,15 +7,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from yiti.core.errors import NotFound
+from yiti.core.errors import NotFound, PermissionDenied, ValidationFailed
 from yiti.core.htmx import render_page_or_partial
 from yiti.core.pagination import paginate, parse_page
 from yiti.core.web import yiti_errors
 from yiti.insights.cockpit import (
     CHART_KEYS,
+    COCKPIT_ROLES,
     PERIODS,
     CockpitQuery,
     cockpit_figures,
@@ -24,8 +26,15 @@ from yiti.insights.cockpit import (
 )
 from yiti.insights.cockpit_export import chart_xlsx
 from yiti.insights.cockpit_records import RECORD_KINDS, RecordFilter, cockpit_records
+from yiti.insights.cockpit_reports import (
+    cockpit_subscription_save,
+    report_deliveries,
+    reports_visible,
+)
 from yiti.insights.models import RollupWatermark
 from yiti.org.access import access_for
+from yiti.org.choices import Role
+from yiti.org.models import OrgUnit
 
 
 def _query(request: HttpRequest) -> CockpitQuery:
@@ -107,3 +116,44 @@ def records(request: HttpRequest, kind: str) -> HttpResponse:
     return render_page_or_partial(
         request, "insights/cockpit_records.html", "insights/cockpit_records_rows.html", context
     )
+
+
+@login_required
+@yiti_errors
+@require_http_methods(["GET", "POST"])
+def reports(request: HttpRequest) -> HttpResponse:
+    """/insights/reports/: who receives which unit's cockpit report, and each report's e-mails
+    (sent, waiting for a retry with the last error, given up). Administrators and region
+    managers subscribe a role of a unit they manage."""
+    access = access_for(request.user)
+    if not (access.is_admin or access.managed_unit_ids):
+        raise PermissionDenied(_("Only administrators and region managers manage reports."))
+    error = ""
+    if request.method == "POST":
+        unit = OrgUnit.objects.filter(pk=request.POST.get("unit") or 0).first()
+        if unit is None:
+            raise NotFound(_("Unit not found."))
+        try:
+            cockpit_subscription_save(
+                actor=request.user,
+                unit=unit,
+                role=request.POST.get("role", ""),
+                cadence=request.POST.get("cadence", ""),
+                active=request.POST.get("active", "1") == "1",
+            )
+        except ValidationFailed as exc:
+            error = exc.message
+        else:
+            return redirect("insights:cockpit_reports")
+    subscriptions, recent = reports_visible(request.user)
+    units = OrgUnit.objects.filter(active=True).order_by("path")
+    if not access.is_admin:
+        units = units.filter(pk__in=access.managed_unit_ids)
+    context = {
+        "subscriptions": subscriptions,
+        "reports": [(r, report_deliveries(r)) for r in recent],
+        "units": units,
+        "roles": [(role, label) for role, label in Role.choices if role in COCKPIT_ROLES],
+        "error": error,
+    }
+    return render(request, "insights/cockpit_reports.html", context)

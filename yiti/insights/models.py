@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from yiti.campaigns.models import Campaign
 from yiti.core.models import TimeStampedModel
@@ -224,3 +225,55 @@ class TierMoveDay(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.day} {self.from_tier}->{self.to_tier}@{self.unit_id}"
+
+
+class CockpitSubscription(TimeStampedModel):
+    """Who receives the cockpit report of a unit: everyone holding ``role`` in ``unit``, each
+    Monday for the week before (``weekly``) or by the 5th for the month before (``monthly``),
+    e-mailed as XLSX and PDF with the key figures in the body and shown in notifications."""
+
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=24)
+    cadence = models.CharField(_("cadence"), max_length=8)  # weekly or monthly
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["unit_id", "role", "cadence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "role", "cadence"], name="cockpit_subscription_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(cadence__in=["weekly", "monthly"]), name="cockpit_subscription_cadence"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.role} {self.cadence}"
+
+
+class CockpitReport(TimeStampedModel):
+    """One period's cockpit report of a subscription: its files and key figures. Each
+    recipient's e-mail is an outbox message (``channels.OutboxMessage``, idempotency key
+    ``cockpit-report-<id>-<user id>``) that the worker sends and retries."""
+
+    subscription = models.ForeignKey(
+        CockpitSubscription, on_delete=models.CASCADE, related_name="reports"
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    xlsx_path = models.CharField(max_length=500)
+    pdf_path = models.CharField(max_length=500)
+    figures = models.JSONField(default=dict, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="cockpit_report_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.period_start}–{self.period_end}"

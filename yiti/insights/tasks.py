@@ -22,3 +22,12 @@ def rollups_rebuild_task(slot: str | None = None) -> dict[str, int]:
     """Delete every rollup and compute it again from all the data."""
     now = datetime.fromisoformat(slot) if slot else None
     return rollups_rebuild(now=now)
+
+
+@task()
+def cockpit_reports_task(slot: str | None = None) -> int:
+    """Write the subscribed cockpit reports due today and queue their e-mails."""
+    from yiti.insights.cockpit_reports import cockpit_reports_generate
+
+    now = datetime.fromisoformat(slot) if slot else None
+    return cockpit_reports_generate(now=now)
