@@ -254,3 +254,19 @@ def test_every_scheduled_job_runs(org, month, settings):
     assert ("ranking", NOVEMBER, "ready") in runs
     assert ("ranking", NOVEMBER.replace(month=12), "ready") in runs
     assert ("themes", nov(23).date(), "ready") in runs
+
+
+def test_a_failed_computation_is_shown_and_the_last_results_stay(org, ranked, monkeypatch):
+    from yiti.quality import indicators
+
+    def broken(month):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(indicators, "own_counts", broken)
+    with pytest.raises(RuntimeError):
+        ranking_compute(month=NOVEMBER.replace(month=12))
+    run = QualityRun.objects.get(kind="ranking", period_start=NOVEMBER.replace(month=12))
+    assert run.status == "failed" and "database gone" in run.error
+    html = client_for(org, "admin").get("/quality/ranking/").content.decode()
+    assert 'id="run-status"' in html and "alert-error" in html
+    assert "杭州分公司" in html  # November's ranking is still shown

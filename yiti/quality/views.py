@@ -84,6 +84,7 @@ def ranking(request: HttpRequest) -> HttpResponse:
         "can_compute": can_compute(access_for(request.user)),
         "legend": charts.legend(view.codes),
         "this_month": services.slot_period(RunKind.RANKING, None, current=True),
+        "latest": selectors.runs(RunKind.RANKING).first(),
     }
     return render_page_or_partial(
         request, "quality/ranking.html", "quality/_ranking_results.html", context
@@ -178,6 +179,7 @@ def hot(request: HttpRequest) -> HttpResponse:
             "tabs": _tabs(request, "hot"),
             "can_compute": can_compute(access_for(request.user)),
             "last_week": services.slot_period(RunKind.THEMES, None),
+            "latest": selectors.runs(RunKind.THEMES).first(),
         },
     )
 
