@@ -249,7 +249,7 @@ class FiguresOut(Schema):
         )
 
 
-class ProductRef(Schema):
+class AccountingProductRef(Schema):
     id: int
     code: str
     name: str
@@ -264,7 +264,7 @@ class UnitResultOut(Schema):
 
 
 class ProductResultOut(Schema):
-    product: ProductRef | None = Field(description="null: costs tied to no product")
+    product: AccountingProductRef | None = Field(description="null: costs tied to no product")
     figures: FiguresOut
 
 
@@ -308,7 +308,7 @@ def results(request: HttpRequest, query: Query[PeriodQuery]) -> ResultsOut:
         ],
         products=[
             ProductResultOut(
-                product=ProductRef(id=p.pk, code=p.code, name=p.name) if p else None,
+                product=AccountingProductRef(id=p.pk, code=p.code, name=p.name) if p else None,
                 figures=FiguresOut.of(f),
             )
             for p, f in r.products
@@ -378,7 +378,7 @@ def scorecards(request: HttpRequest, query: Query[ScorecardQuery]) -> list[Score
     return [ScorecardOut.of(c) for c in cards]
 
 
-class SnapshotOut(Schema):
+class ScorecardSnapshotOut(Schema):
     week_start: date
     user: UserRef
     unit: UnitRef
@@ -390,12 +390,12 @@ class SnapshotOut(Schema):
 
 @router.get(
     "/scorecards/weeks/{week_start}",
-    response=list[SnapshotOut],
+    response=list[ScorecardSnapshotOut],
     summary="The scorecards kept for the week starting on that Monday",
 )
-def snapshots(request: HttpRequest, week_start: date) -> list[SnapshotOut]:
+def snapshots(request: HttpRequest, week_start: date) -> list[ScorecardSnapshotOut]:
     return [
-        SnapshotOut(
+        ScorecardSnapshotOut(
             week_start=s.week_start,
             user=_user_ref(s.user),
             unit=UnitRef.of(s.unit),
