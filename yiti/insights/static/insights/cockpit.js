@@ -21,6 +21,7 @@
         yAxes.push({ type: "value", name: spec.axes[1] || "", min: -100, max: 100, splitLine: { show: false } });
       }
       var option = {
+        animation: false,  /* figures, not a show: drawn at once, also on old office PCs */
         tooltip: { trigger: "axis", confine: true },
         legend: { type: "scroll", top: 0 },
         grid: { left: 8, right: 8, bottom: 8, top: 36, containLabel: true },
