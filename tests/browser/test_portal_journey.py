@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from tests.campaigns.conftest import (  # noqa: F401  (fixtures)
-    consent,
     first_wave,
     make_campaign,
     running,
@@ -80,11 +79,11 @@ def phone_page(browser, live_server):  # type: ignore[no-untyped-def]
 
 def test_the_customer_helps_himself_on_his_phone(
     phone_page,
-    world,
-    running,
-    make_campaign,
+    world,  # noqa: F811
+    running,  # noqa: F811
+    make_campaign,  # noqa: F811
     settings,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     page = phone_page
     outbox = tmp_path / "sms.jsonl"

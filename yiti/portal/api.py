@@ -394,7 +394,7 @@ def home(request: HttpRequest) -> dict[str, Any]:
             _order(o)
             for o in selectors.orders_of(customer, in_progress=True, limit=5, tickets=False)
         ],
-        "unread_messages": selectors.unread_count(customer),
+        "unread_messages": selectors.unread_of(customer)[0],
         "offers": [_offer(o) for o in selectors.offers_for(customer, top=3)],
     }
 

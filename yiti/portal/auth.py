@@ -37,7 +37,7 @@ from yiti.channels.base import OutboundMessage
 from yiti.channels.choices import Channel
 from yiti.channels.registry import adapter_for
 from yiti.core.audit import audit_record
-from yiti.core.errors import NotFound, ValidationFailed
+from yiti.core.errors import ValidationFailed
 from yiti.core.masking import mask_email, mask_phone
 from yiti.customers.choices import ContactKind, CustomerStatus
 from yiti.customers.contacts import normalize_email, normalize_phone
@@ -608,7 +608,3 @@ def _contact_code_create(
         summary=_("Code sent to confirm %(value)s") % {"value": masked},
     )
     return row, _code_text(code)
-
-
-def not_found() -> NotFound:
-    return NotFound(_("Not found."))

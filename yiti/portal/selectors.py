@@ -380,10 +380,6 @@ def contacts_of(customer: Customer) -> list[ContactView]:
     return out
 
 
-def display_name(customer: Customer) -> str:
-    return customer.name
-
-
 def account_label(customer: Customer) -> dict[str, Any]:
     """How an account is told apart when a phone has several: name and unit, no ids."""
     return {"name": customer.name, "unit": customer.unit.name if customer.unit_id else ""}

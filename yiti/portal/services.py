@@ -27,7 +27,7 @@ from yiti.care.services import survey_link_create, survey_submit
 from yiti.channels.models import InboxMessage
 from yiti.core.audit import audit_record
 from yiti.core.errors import Conflict, ValidationFailed
-from yiti.customers.choices import Channel, ConsentSource, ContactKind, Purpose, SalesChannel
+from yiti.customers.choices import Channel, ConsentSource, Purpose, SalesChannel
 from yiti.customers.models import ConsentState, ContactPoint, Customer, Order
 from yiti.customers.services import consent_record, contact_point_add, contact_point_remove
 from yiti.decisions.choices import NbaResult
@@ -432,9 +432,3 @@ def contact_change_confirm(
             changes={"kind": kind, "value": [[p.normalized for p in old], point.normalized]},
         )
     return point
-
-
-KIND_LABELS = {
-    ContactKind.PHONE: ContactKind.PHONE.label,
-    ContactKind.EMAIL: ContactKind.EMAIL.label,
-}
