@@ -137,10 +137,14 @@ def test_admins_edit_unit_costs_and_thresholds_and_the_change_is_audited(web):
         "trend_rise": 0.5,
         "churn_threshold": 0.6,
         "cost_lookback_months": 12,
+        "undo_minutes": 15,  # how long an agent may undo an acceptance
     }
     data.update({f"s-{k}": v for k, v in fields.items()})
+    data["s-no_offer_tiers"] = ["bz", "standard"]  # tiers proposed care actions only
     response = web("admin").post("/value/settings/", data)
     assert response.status_code == 302
+    rules = ValueSettings.objects.get(pk=1)
+    assert rules.undo_minutes == 15 and rules.no_offer_tiers == ["bz", "standard"]
     assert ServiceCost.objects.get(item=CostItem.VISIT).cost == pytest.approx(88.5)
     values = ValueSettings.objects.get(pk=1)
     assert values.horizon_months == 24 and values.mvc_share == 0.05

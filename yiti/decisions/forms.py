@@ -10,7 +10,7 @@ from django.forms.models import fields_for_model
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from yiti.customers.choices import SalesChannel
+from yiti.customers.choices import SalesChannel, ValueTier
 from yiti.decisions.choices import ActionKind, ContactReason, CostItem
 from yiti.decisions.models import ServiceCost, ValueSettings
 from yiti.decisions.services import SETTINGS_FIELDS
@@ -24,6 +24,14 @@ class ValueSettingsForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields.update(fields_for_model(ValueSettings, fields=SETTINGS_FIELDS))
+        # a rule as data: the tiers proposed care actions only, ticked
+        self.fields["no_offer_tiers"] = forms.MultipleChoiceField(
+            label=_("Tiers without sales offers"),
+            choices=ValueTier.choices,
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            help_text=_("The next best action proposes only care actions to these tiers."),
+        )
 
     @staticmethod
     def initial_for(values: ValueSettings) -> dict[str, Any]:

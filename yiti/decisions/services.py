@@ -30,6 +30,7 @@ from yiti.care.services import retention_calls_create
 from yiti.core.audit import audit_record, diff, snapshot
 from yiti.core.bulk import insert_rows
 from yiti.core.errors import Conflict, ValidationFailed
+from yiti.customers.choices import ValueTier
 from yiti.customers.models import CustomerValue
 from yiti.decisions import inputs, rules, selectors
 from yiti.decisions import weights as weights_rules
@@ -59,6 +60,8 @@ SETTINGS_FIELDS = [
     "trend_rise",
     "churn_threshold",
     "cost_lookback_months",
+    "undo_minutes",
+    "no_offer_tiers",
 ]
 
 
@@ -525,6 +528,11 @@ def value_settings_save(*, actor: User | None, **values: Any) -> ValueSettings:
     unknown = set(values) - set(SETTINGS_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown setting."), field=sorted(unknown)[0])
+    if "no_offer_tiers" in values:
+        tiers = [str(t) for t in values["no_offer_tiers"] or []]
+        if any(t not in ValueTier.values for t in tiers):
+            raise ValidationFailed(_("Unknown value tier."), field="no_offer_tiers")
+        values["no_offer_tiers"] = sorted(set(tiers))
     current = ValueSettings.objects.select_for_update().filter(pk=1).first()
     before = snapshot(current, SETTINGS_FIELDS) if current else {}
     target = current or ValueSettings(pk=1)
