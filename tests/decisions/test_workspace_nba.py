@@ -264,3 +264,16 @@ def test_undo_needs_a_reason_the_same_agent_and_time(org, offers):
     outcome.refresh_from_db()
     nba_outcome_undo(actor=agent, outcome=outcome, reason="wrong customer", now=now)
     assert Order.objects.get(pk=outcome.order_id).status == "cancelled"
+
+
+def test_the_api_answers_the_plain_line_and_expected_value_too(org, offers, api_as):
+    customer = _customer(org, tier="standard")
+    response = api_as("svc_east").post(
+        "/decisions/next-best-action",
+        {"customer_id": customer.pk, "context": {"channel": "call", "reason": "general"}},
+    )
+    assert response.status_code == 200, response.json()
+    first = response.json()["actions"][0]
+    assert first["summary"] and first["expected_value"] == pytest.approx(
+        first["parts"]["propensity"] * first["parts"]["value"]
+    )

@@ -267,6 +267,10 @@ class ActionOut(Schema):
     score: float
     parts: ScoreParts
     reasons: list[str]
+    summary: str = Field("", description="One line in plain words: why this action now.")
+    expected_value: float = Field(
+        0.0, description="Yuan: the chance of a yes (propensity) × the value of a yes."
+    )
 
 
 class DroppedOut(Schema):
@@ -328,6 +332,8 @@ def nba_body(best: nba.NextBest, *, explain: str = "top") -> dict[str, Any]:
                     "context_weight": a.context_weight,
                 },
                 "reasons": a.reasons,
+                "summary": a.summary,
+                "expected_value": a.expected_value,
             }
             for a in best.actions
         ],
