@@ -157,3 +157,17 @@ def test_the_page_and_the_api(org, corpus):
     ).json()
     assert body["week"] == "2026-11-23"
     assert "路由器" in [r["term"] for r in body["rising"]]
+
+
+def test_the_hot_issues_export_to_xlsx(org, corpus):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    client = Client()
+    assert client.login(username="rm_east", password=PASSWORD)
+    response = client.get("/quality/hot/export.xlsx", {"week": "2026-11-23"})
+    assert response.status_code == 200
+    rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+    router = next(r for r in rows if r[0] == "路由器")
+    assert router[1:3] == (6, 0)

@@ -270,3 +270,22 @@ def test_a_failed_computation_is_shown_and_the_last_results_stay(org, ranked, mo
     html = client_for(org, "admin").get("/quality/ranking/").content.decode()
     assert 'id="run-status"' in html and "alert-error" in html
     assert "杭州分公司" in html  # November's ranking is still shown
+
+
+def test_the_ranking_exports_to_xlsx_as_the_reader_sees_it(org, ranked):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    response = client_for(org, "rm_east").get(
+        "/quality/ranking/export.xlsx", {"month": "2026-11", "kind": "branch"}
+    )
+    assert response.status_code == 200
+    assert "quality-ranking-2026-11-branch.xlsx" in response["Content-Disposition"]
+    rows = list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+    units = [r[1] for r in rows[2:]]
+    assert units == ["宁波分公司", "杭州分公司"]  # not Beijing: another region
+    hz = rows[3]
+    assert hz[0] == 3 and hz[4] == -2  # third, two places down
+    assert hz[6] == 75.0  # SLA attainment, then its points
+    assert client_for(org, "am_hz").get("/quality/ranking/export.xlsx").status_code == 403

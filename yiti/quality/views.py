@@ -21,7 +21,7 @@ from yiti.core.htmx import render_page_or_partial
 from yiti.core.web import yiti_errors
 from yiti.org.access import access_for
 from yiti.org.web import acting_user
-from yiti.quality import charts, selectors, services
+from yiti.quality import charts, selectors, services, xlsx
 from yiti.quality.choices import RunKind
 from yiti.quality.forms import IndicatorForm, TopicForm
 from yiti.quality.periods import parse_month, week_start
@@ -89,6 +89,26 @@ def ranking(request: HttpRequest) -> HttpResponse:
     return render_page_or_partial(
         request, "quality/ranking.html", "quality/_ranking_results.html", context
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@yiti_errors
+@require_GET
+def ranking_export(request: HttpRequest) -> HttpResponse:
+    view = selectors.ranking(
+        request.user, month=_month(request.GET.get("month")), kind=request.GET.get("kind", "")
+    )
+    month = view.month.strftime("%Y-%m") if view.month else "none"
+    return _download(xlsx.ranking_workbook(view), f"quality-ranking-{month}-{view.kind}.xlsx")
 
 
 @login_required
@@ -182,6 +202,15 @@ def hot(request: HttpRequest) -> HttpResponse:
             "latest": selectors.runs(RunKind.THEMES).first(),
         },
     )
+
+
+@login_required
+@yiti_errors
+@require_GET
+def hot_export(request: HttpRequest) -> HttpResponse:
+    view = selectors.hot_issues(request.user, week=_week(request.GET.get("week")))
+    week = view.week.isoformat() if view.week else "none"
+    return _download(xlsx.hot_workbook(view), f"hot-issues-{week}.xlsx")
 
 
 @login_required
