@@ -342,3 +342,14 @@ def test_the_home_page_reads_a_fixed_number_of_queries(world, portal_client, run
     assert len(many.captured_queries) == len(few.captured_queries) == 6, [
         q["sql"][:80] for q in many.captured_queries
     ]
+
+
+def test_not_interested_is_recorded_as_a_decline(world, portal_client):
+    from yiti.decisions.models import NbaOutcome
+
+    client = portal_client(0)
+    response = client.post("/portal/offers/decline/", {"action": f"offer:{world.gift_offer.pk}"})
+    assert response.status_code == 302
+    outcome = NbaOutcome.objects.get(customer=world.customers[0])
+    assert (outcome.result, outcome.channel) == ("declined", "portal")
+    assert not Order.objects.filter(customer=world.customers[0]).exists()

@@ -549,6 +549,13 @@ def offer_accept(request: HttpRequest, payload: AcceptIn) -> Status:
     return Status(201, _order(selectors.order_for(customer, taken.pk)))
 
 
+@api.post("/offers/decline", response={200: Done, **ERRORS}, tags=["offers"])
+def offer_decline(request: HttpRequest, payload: AcceptIn) -> dict[str, Any]:
+    """Not interested in an offer (``action`` from ``/offers``)."""
+    services.offer_decline(customer=_customer(request), action=payload.action)
+    return {"ok": True}
+
+
 # --- consent and profile -----------------------------------------------------------------------
 
 

@@ -400,6 +400,30 @@ def offer_accept(*, customer: Customer, action: str, now: datetime | None = None
     return order
 
 
+@transaction.atomic
+def offer_decline(*, customer: Customer, action: str, now: datetime | None = None) -> None:
+    """ "Not interested": recorded as the next best action's decline (on the timeline, and the
+    offer's acceptance rate in the customer's segment learns from it)."""
+    if not action.startswith("offer:"):
+        raise ValidationFailed(_("Choose one of the offers."), field="action")
+    nba_outcome_record(
+        actor=None,
+        customer=customer,
+        action=action,
+        result=NbaResult.DECLINED,
+        context=selectors.PORTAL_CONTEXT,
+        now=now,
+    )
+    audit_record(
+        actor=None,
+        action="portal.offer_decline",
+        object_type="customers.customer",
+        object_id=customer.pk,
+        customer_id=customer.pk,
+        changes={"action": action},
+    )
+
+
 # --- profile -----------------------------------------------------------------------------------
 
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("messages/<int:message_id>/", views.message, name="message"),
     path("offers/", views.offers, name="offers"),
     path("offers/accept/", views.offer_accept, name="offer_accept"),
+    path("offers/decline/", views.offer_decline, name="offer_decline"),
     path("consent/", views.consent, name="consent"),
     path("profile/", views.profile, name="profile"),
     path("profile/confirm/", views.contact_confirm, name="contact_confirm"),

@@ -381,6 +381,18 @@ def offer_accept(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("portal:orders") + "?accepted=1")
 
 
+@require_POST
+@portal_page
+def offer_decline(request: HttpRequest) -> HttpResponse:
+    customer = request.customer  # type: ignore[attr-defined]
+    try:
+        services.offer_decline(customer=customer, action=request.POST.get("action", ""))
+    except YitiError as exc:
+        context = {"offers": selectors.offers_for(customer), "nav": "offers", "error": exc.message}
+        return render(request, "portal/offers.html", context, status=exc.status)
+    return redirect(reverse("portal:offers") + "?declined=1")
+
+
 # --- consent and profile -----------------------------------------------------------------------
 
 
