@@ -131,6 +131,7 @@ GLOSSARY = [
     (r"\binteractions?\b", ("接触",), "an interaction is 接触"),
     (r"\bfield (dispatch|trips?)\b", ("出差派遣",), "field dispatch is 出差派遣"),
     (r"\bagents?\b", ("坐席",), "an agent is 坐席"),
+    (r"\bexternal[- ]ids?\b", ("外部编号",), "a customer's id in another system is 外部编号"),
 ]
 
 # Chinese that must not stand for the English word (English regex, forbidden Chinese, why)
