@@ -135,3 +135,26 @@ def test_the_queue_counts_its_tickets_and_names_the_campaign(agent, org, custome
     assert "1 ticket in all" in page
     assert "视频会员赠话费" in page and f"campaign {campaign.pk}" not in page
     assert "from:(#filters select)" in page and 'id="saved-filters"' in page
+
+
+def test_a_ticket_routed_to_the_desk_opens_even_when_its_customer_is_out_of_scope(
+    agent, org, policies
+):
+    from yiti.customers.services import customer_create
+    from yiti.service.services import routing_rule_save, ticket_create
+
+    # given every complaint routed to the East desk, and a Beijing customer's complaint
+    routing_rule_save(actor=org.users["admin"], target_unit=org.east, kind="complaint")
+    beijing = customer_create(actor=None, name="北京客户", unit=org.bj)
+    ticket = ticket_create(
+        actor=org.users["admin"],
+        customer=beijing,
+        kind="complaint",
+        subject="北京的投诉",
+        complaint_class="fulfilment",
+    )
+    assert ticket.unit_id == org.east.pk
+    # the East agent works it: the page opens, without a next best action for that customer
+    page = agent.get(f"/service/tickets/{ticket.pk}/")
+    assert page.status_code == 200
+    assert 'id="nba"' not in page.content.decode()

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from yiti.campaigns.choices import CampaignStatus
 from yiti.campaigns.models import Campaign
 from yiti.care.models import CareTask
+from yiti.core.errors import NotFound
 from yiti.core.panels import register_panel
 from yiti.decisions import selectors
 from yiti.decisions.nba import Context
@@ -62,12 +63,17 @@ def render_nba_customer(request: HttpRequest, customer: Any) -> str:
 
 
 def render_nba_ticket(request: HttpRequest, ticket: Any) -> str:
+    """The panel beside a ticket; none when the agent may work the ticket (routed to his
+    desk) but the customer is outside his scope — selling to him is not his to do."""
     context = Context(
         channel=TICKET_CHANNEL.get(ticket.channel, InteractionChannel.CALL).value,
         reason=ticket.kind,
         ticket_id=ticket.pk,
     )
-    return panel_html(request, ticket.customer_id, context)
+    try:
+        return panel_html(request, ticket.customer_id, context)
+    except NotFound:
+        return ""
 
 
 def render_ticket_campaign(request: HttpRequest, ticket: Any) -> str:
