@@ -353,3 +353,28 @@ def test_not_interested_is_recorded_as_a_decline(world, portal_client):
     outcome = NbaOutcome.objects.get(customer=world.customers[0])
     assert (outcome.result, outcome.channel) == ("declined", "portal")
     assert not Order.objects.filter(customer=world.customers[0]).exists()
+
+
+def test_web_push_messages_show_in_the_inbox_too(world, portal_client):
+    InboxMessage.objects.create(
+        customer_id=world.customers[0].pk,
+        channel="push",
+        subject="账单已出",
+        body="您本月账单已出。",
+        idempotency_key="push-1",
+    )
+    client = portal_client(0)
+    assert "账单已出" in client.get("/portal/messages/").content.decode()
+
+
+def test_a_reply_may_be_a_photo_alone(world, portal_client):
+    client = portal_client(0)
+    client.post("/portal/tickets/new/", {"kind": "repair", "subject": "光猫红灯"})
+    ticket = Ticket.objects.get(subject="光猫红灯")
+    response = client.post(f"/portal/tickets/{ticket.pk}/reply/", {"body": "", "photo": png()})
+    assert response.status_code == 302
+    [message] = TicketMessage.objects.filter(ticket=ticket)
+    page = client.get(f"/portal/tickets/{ticket.pk}/").content.decode()
+    assert f"/portal/tickets/{ticket.pk}/photos/{message.pk}/" in page
+    empty = client.post(f"/portal/tickets/{ticket.pk}/reply/", {"body": "  "})
+    assert empty.status_code == 422 and TicketMessage.objects.filter(ticket=ticket).count() == 1
