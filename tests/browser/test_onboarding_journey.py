@@ -19,12 +19,13 @@ from tests.conftest import PASSWORD
 from yiti.customers.choices import ImportStatus
 from yiti.customers.import_jobs import import_job_run
 from yiti.customers.models import Customer, ImportJob, Order, Product
-from yiti.org.models import Membership, OrgUnit
+from yiti.org.models import Membership, OrgUnit, User
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = os.environ.get("YITI_SCREENSHOTS", "")
 NEW_PASSWORD = "Wenzhou-2026-am"
+OWN_PASSWORD = "Ouhai-Camellia-7731"
 
 
 def _shot(page, name: str) -> None:
@@ -118,6 +119,15 @@ def test_an_administrator_onboards_a_branch_and_its_account_manager_sees_its_cus
     # the new account manager signs in and sees exactly the branch's twenty customers
     page.context.clear_cookies()
     _login(page, "am_wz", NEW_PASSWORD)
+    # the first password the administrator chose must be replaced first
+    assert page.url.endswith("/account/password/")
+    page.fill("#id_old_password", NEW_PASSWORD)
+    page.fill("#id_new_password1", OWN_PASSWORD)
+    page.fill("#id_new_password2", OWN_PASSWORD)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert "errorlist" not in page.content()
+    assert User.objects.get(username="am_wz").password_expires_at is None
     page.goto("/customers/?page_size=50")
     _shot(page, "onboard-am-customers")
     names = page.locator("#results td.primary-cell a").all_inner_texts()
