@@ -101,3 +101,9 @@ def test_the_timeline_opened_directly_is_a_full_page(org):
     assert "<html" in page and 'id="timeline"' in page and "app.css" in page
     partial = client.get(f"/timeline/{customer.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and 'id="timeline"' in partial
+
+
+def test_an_account_manager_who_owns_nobody_yet_sees_his_units_customers(org):
+    _customer(org, "分公司客户", "13833330000")  # in his unit, not assigned to anyone
+    page = _client(org.users["am_hz"]).get(LIST).content.decode()
+    assert "分公司客户" in page

@@ -88,6 +88,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if params.get("phone") and not params.get("q"):
         params["q"] = str(params.get("phone", ""))
     filters = selectors.CustomerFilters.from_mapping(params)
+    everyone = filters
     if not any(k in params for k in (*LIST_PARAMS, "phone")) and (
         Role.ACCOUNT_MANAGER in access.roles and not access.is_admin
     ):
@@ -99,6 +100,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         page=parse_page(params.get("page")),
         size=settings.YITI_PAGE_SIZE,
     )
+    if not page.items and filters is not everyone:
+        # none of his own yet (a new branch, customers not assigned): his unit's instead
+        filters = everyone
+        matches = selectors.customer_list(request.user, filters)
+        page = paginate(matches, page=1, size=settings.YITI_PAGE_SIZE)
     popped = _screen_pop(filters.q, page)
     if popped is not None and not is_htmx(request):
         return redirect("customers:detail", popped.pk)
