@@ -401,7 +401,6 @@ def offer_decline(request: HttpRequest) -> HttpResponse:
 def consent(request: HttpRequest) -> HttpResponse:
     """Every channel × purpose; each row is one form with the two choices."""
     customer = request.customer  # type: ignore[attr-defined]
-    saved = False
     if request.method == "POST":
         choice = request.POST.get("granted", "")
         if choice not in ("yes", "no"):
@@ -412,11 +411,10 @@ def consent(request: HttpRequest) -> HttpResponse:
             purpose=request.POST.get("purpose", ""),
             granted=choice == "yes",
         )
-        saved = True
         return redirect(reverse("portal:consent") + "?saved=1")
     context = {
         "grid": selectors.consent_grid(customer),
-        "saved": saved or request.GET.get("saved") == "1",
+        "saved": request.GET.get("saved") == "1",
         "nav": "consent",
     }
     return render(request, "portal/consent.html", context)
