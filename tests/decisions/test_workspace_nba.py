@@ -23,6 +23,7 @@ from yiti.customers.services import consent_record, customer_create
 from yiti.decisions import selectors
 from yiti.decisions.models import NbaOutcome, Propensity, ValueSettings
 from yiti.decisions.nba import Context
+from yiti.decisions.nba import caches_clear as nba_caches_clear
 from yiti.decisions.outcomes import nba_outcome_record, nba_outcome_undo
 from yiti.service.choices import TicketKind, TicketStatus
 from yiti.service.models import Ticket
@@ -277,3 +278,25 @@ def test_the_api_answers_the_plain_line_and_expected_value_too(org, offers, api_
     assert first["summary"] and first["expected_value"] == pytest.approx(
         first["parts"]["propensity"] * first["parts"]["value"]
     )
+
+
+def test_a_gift_gone_while_confirming_is_said_and_nothing_is_sold(org, offers):
+    customer = _customer(org, tier="standard")
+    client = _client(org.users["svc_east"])
+    offer = offers["gift"]
+    base, _summary, token = _accept_via_web(client, customer, offer)
+    Offer.objects.filter(pk=offer.pk).update(stock_reserved=offer.stock_total)
+    nba_caches_clear()
+    response = client.post(
+        f"/value/nba/{customer.pk}/accept/",
+        {
+            **base,
+            "step": "confirm",
+            "quantity": "2",
+            "sales_channel": "call_centre",
+            "token": token,
+        },
+    )
+    # the page says why (no gift left), and nothing is recorded
+    assert response.status_code == 409 and "Earbuds" in response.content.decode()
+    assert not Order.objects.exists() and not NbaOutcome.objects.exists()

@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from yiti.core.errors import Conflict, NotFound, ValidationFailed, YitiError
+from yiti.core.errors import Conflict, NotFound, YitiError
 from yiti.core.htmx import is_htmx
 from yiti.core.web import yiti_errors
 from yiti.customers.choices import SalesChannel, ValueTier
@@ -246,7 +246,7 @@ def nba_accept(request: HttpRequest, customer_id: int) -> HttpResponse:
                     amount=clean["amount"],
                     idempotency_key=clean["token"],
                 )
-            except ValidationFailed as exc:
+            except YitiError as exc:  # invalid input, out of stock, not proposed any more
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 order = recorded.outcome.order
