@@ -12,7 +12,9 @@ session nor a staff token.
   does (a code row is made and never sent): the page never tells who is a customer.
 * The code is sent through the SMS channel adapter (``channels.registry.adapter_for``; in the
   embedded demo it lands in the SMS outbox file) once its row is committed, in the request:
-  the customer is waiting for it, a queued task would make him wait for the worker.
+  the customer is waiting for it, and a queued task would keep the code in clear in the task
+  table (only its hash may be stored). The price: with an HTTP gateway a known number's answer
+  takes the gateway's time longer than an unknown one's (a timing difference, not a message).
 * Every sign-in lands on the customer's timeline (channel portal, inbound) and in the audit.
 """
 
