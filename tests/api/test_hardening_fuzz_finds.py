@@ -60,6 +60,12 @@ def test_schema_names_do_not_collide_with_other_apps(api_as, org):
     spec = api_as("admin").get("/openapi.json").json()
     schemas = spec["components"]["schemas"]
     assert "count" in schemas["SegmentCountOut"]["properties"]
+    # ninja names components by class name: a same-named class of another app replaced these
+    assert list(schemas["TicketAssignIn"]["properties"]) == ["assignee"]
+    assert "depart_on" in schemas["WorkOrderPlanIn"]["properties"]
+    assert list(schemas["WavePlanIn"]["properties"]) == ["dry_run"]
+    assert "capacity" in schemas["WavePlanOut"]["properties"]
+    assert "status" in schemas["CampaignBrief"]["properties"]
     assert "period_start" in schemas["ReportSnapshotOut"]["properties"]
     quiet = schemas["QuietHoursOut"]["properties"]["start"]
     assert quiet.get("format") != "time" and "pattern" in quiet

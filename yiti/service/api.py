@@ -186,7 +186,7 @@ class ReplyIn(Schema):
     public: Flag = Field(True, description="False for an internal note.")
 
 
-class AssignIn(Schema):
+class TicketAssignIn(Schema):
     assignee: Id = Field(description="User id of a service agent of the ticket's unit.")
 
 
@@ -402,7 +402,9 @@ def tickets_reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Sta
 
 
 @router.post("/tickets/{ticket_id}/assign", response=TicketDetailOut, summary="Assign the ticket")
-def tickets_assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> TicketDetailOut:
+def tickets_assign(
+    request: HttpRequest, ticket_id: int, payload: TicketAssignIn
+) -> TicketDetailOut:
     user = _user(request)
     ticket = selectors.ticket_get_for(user, ticket_id)
     assignee = _user_ref(payload.assignee, "assignee")

@@ -19,13 +19,13 @@ from yiti.campaigns.api.schemas import (
     CallOut,
     CallPage,
     CallQuery,
+    CampaignBrief,
     CampaignDetailOut,
     CampaignIn,
     CampaignOut,
     CampaignPage,
     CampaignPatch,
     CampaignQuery,
-    CampaignRef,
     ChecklistItemOut,
     ComplaintCount,
     ConflictOut,
@@ -50,8 +50,6 @@ from yiti.campaigns.api.schemas import (
     OptionOut,
     OutcomeIn,
     PageQuery,
-    PlanIn,
-    PlanOut,
     PlanQuery,
     ReadinessOut,
     ReasonCount,
@@ -70,6 +68,8 @@ from yiti.campaigns.api.schemas import (
     WaveIn,
     WaveOut,
     WavePatch,
+    WavePlanIn,
+    WavePlanOut,
     WaveRef,
 )
 from yiti.campaigns.conflicts import conflict_accept, conflicts_check, conflicts_of
@@ -573,7 +573,7 @@ def campaigns_funnel(request: HttpRequest, campaign_id: int) -> FunnelOut:
     funnels = selectors.campaign_funnel(campaign)
     names = selectors.arbitration_names(funnels)
     return FunnelOut(
-        campaign=CampaignRef.of(campaign),
+        campaign=CampaignBrief.of(campaign),
         waves=[
             WaveFunnelOut(
                 wave=WaveRef.of(f.wave),
@@ -741,7 +741,7 @@ def waves_delete(request: HttpRequest, wave_id: int) -> Status[None]:
 
 @router.post(
     "/waves/{int:wave_id}/plan",
-    response=PlanOut,
+    response=WavePlanOut,
     summary="Plan a wave, or count it with dry_run",
     description="Every customer of the audience is planned on a channel or excluded with one "
     "reason, under the contact policy and against competing campaigns. `dry_run` (in the body "
@@ -750,7 +750,7 @@ def waves_delete(request: HttpRequest, wave_id: int) -> Status[None]:
     '`{"dry_run": true}`.',
 )
 def waves_plan(
-    request: HttpRequest, wave_id: int, query: Query[PlanQuery], payload: PlanIn
+    request: HttpRequest, wave_id: int, query: Query[PlanQuery], payload: WavePlanIn
 ) -> dict[str, Any]:
     user = _user(request)
     wave = selectors.wave_get(user, wave_id)

@@ -82,14 +82,14 @@ class SegmentRef(Schema):
     name: str
 
 
-class CampaignRef(Schema):
+class CampaignBrief(Schema):
     id: int
     code: str
     name: str
     status: str
 
     @classmethod
-    def of(cls, c: Campaign) -> CampaignRef:
+    def of(cls, c: Campaign) -> CampaignBrief:
         return cls(id=c.pk, code=c.code, name=c.name, status=c.status)
 
 
@@ -552,8 +552,8 @@ class ChecklistItemOut(Schema):
 
 class ConflictOut(Schema):
     id: int
-    campaign: CampaignRef
-    other: CampaignRef
+    campaign: CampaignBrief
+    other: CampaignBrief
     kind: str
     label: str
     detail: str
@@ -568,8 +568,8 @@ class ConflictOut(Schema):
     def of(cls, c: Conflict) -> ConflictOut:
         return cls(
             id=c.pk,
-            campaign=CampaignRef.of(c.campaign),
-            other=CampaignRef.of(c.other),
+            campaign=CampaignBrief.of(c.campaign),
+            other=CampaignBrief.of(c.other),
             kind=c.kind,
             label=str(c.get_kind_display()),
             detail=c.detail,
@@ -610,7 +610,7 @@ class ComplaintCount(Schema):
 
 
 class FunnelOut(Schema):
-    campaign: CampaignRef
+    campaign: CampaignBrief
     waves: list[WaveFunnelOut]
     complaints: list[ComplaintCount] = Field(description="Complaints about it, by class.")
 
@@ -672,7 +672,7 @@ class WavePatch(Schema):
     holdout_share: Decimal | None = Field(None, ge=0, le=Decimal("0.5"))
 
 
-class PlanIn(Schema):
+class WavePlanIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(False, description="Count everything, write nothing.")
@@ -687,7 +687,7 @@ class PlanOutcomes(Schema):
     excluded: int
 
 
-class PlanOut(Schema):
+class WavePlanOut(Schema):
     campaign: str = Field(description="The campaign's code.")
     wave: int = Field(description="The wave's number.")
     dry_run: bool
@@ -795,14 +795,14 @@ class DeliveryQuery(PageQuery):
 
 
 class CallOut(DeliveryOut):
-    campaign: CampaignRef
+    campaign: CampaignBrief
     wave: WaveRef
     offer: OfferRef | None
 
     @classmethod
     def context_of(cls, d: Delivery) -> dict[str, Any]:
         return {
-            "campaign": CampaignRef.of(d.campaign),
+            "campaign": CampaignBrief.of(d.campaign),
             "wave": WaveRef.of(d.wave),
             "offer": OfferRef.of(d.wave.offer),
         }

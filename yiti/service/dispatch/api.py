@@ -216,7 +216,7 @@ class AssignIn(NoteIn):
     traveller_id: int
 
 
-class PlanIn(Schema):
+class WorkOrderPlanIn(Schema):
     contact_name: str = Field(max_length=80)
     contact_channel: ContactChannel = ContactChannel.CALL
     contact_at: datetime
@@ -347,7 +347,7 @@ def work_orders_assign(request: HttpRequest, work_order_id: int, payload: Assign
     response=WorkOrderDetailOut,
     summary="Traveller: record the contact and submit the trip plan with its budget",
 )
-def work_orders_plan(request: HttpRequest, work_order_id: int, payload: PlanIn) -> Any:
+def work_orders_plan(request: HttpRequest, work_order_id: int, payload: WorkOrderPlanIn) -> Any:
     user = _user(request)
     wo = selectors.work_order_get_for(user, work_order_id)
     wo = services.work_order_plan(
