@@ -66,6 +66,7 @@ def test_schema_names_do_not_collide_with_other_apps(api_as, org):
     assert list(schemas["WavePlanIn"]["properties"]) == ["dry_run"]
     assert "capacity" in schemas["WavePlanOut"]["properties"]
     assert "status" in schemas["CampaignBrief"]["properties"]
+    assert {"code", "depth", "parent"} <= set(schemas["OrgUnitOut"]["properties"])
     assert "period_start" in schemas["ReportSnapshotOut"]["properties"]
     quiet = schemas["QuietHoursOut"]["properties"]["start"]
     assert quiet.get("format") != "time" and "pattern" in quiet

@@ -53,7 +53,7 @@ def _id_path(description: str) -> Any:
 # --- schemas --------------------------------------------------------------------------------
 
 
-class UnitOut(Schema):
+class OrgUnitOut(Schema):
     id: int
     code: str
     name: str
@@ -63,7 +63,7 @@ class UnitOut(Schema):
     active: bool
 
     @classmethod
-    def of(cls, unit: OrgUnit) -> UnitOut:
+    def of(cls, unit: OrgUnit) -> OrgUnitOut:
         return cls(
             id=unit.pk,
             code=unit.code,
@@ -76,7 +76,7 @@ class UnitOut(Schema):
 
 
 class UnitPage(Schema):
-    items: list[UnitOut]
+    items: list[OrgUnitOut]
     page: int
     page_size: int
     has_next: bool
@@ -273,15 +273,15 @@ def units_list(request: HttpRequest, query: Query[UnitQuery]) -> UnitPage:
         qs = qs.filter(active=query.active == "yes")
     page = paginate(qs, page=query.page, size=query.page_size)
     return UnitPage(
-        items=[UnitOut.of(u) for u in page.items],
+        items=[OrgUnitOut.of(u) for u in page.items],
         page=page.number,
         page_size=page.size,
         has_next=page.has_next,
     )
 
 
-@router.post("/units", response={201: UnitOut}, summary="Create an org unit (administrators)")
-def units_create(request: HttpRequest, payload: UnitIn) -> Status[UnitOut]:
+@router.post("/units", response={201: OrgUnitOut}, summary="Create an org unit (administrators)")
+def units_create(request: HttpRequest, payload: UnitIn) -> Status[OrgUnitOut]:
     parent = _unit_ref(payload.parent, field="parent") if payload.parent is not None else None
     unit = unit_create(
         actor=_user(request),
@@ -291,17 +291,17 @@ def units_create(request: HttpRequest, payload: UnitIn) -> Status[UnitOut]:
         parent=parent,
     )
     unit = OrgUnit.objects.select_related("parent").get(pk=unit.pk)
-    return Status(201, UnitOut.of(unit))
+    return Status(201, OrgUnitOut.of(unit))
 
 
 @router.patch(
     "/units/{unit_id}",
-    response=UnitOut,
+    response=OrgUnitOut,
     summary="Rename, move or (de)activate an org unit (administrators)",
 )
 def units_update(
     request: HttpRequest, payload: UnitPatch, unit_id: int = _id_path("Unit id")
-) -> UnitOut:
+) -> OrgUnitOut:
     actor = _user(request)
     access_for(actor).require(Perm.ORG_MANAGE)
     unit = OrgUnit.objects.filter(pk=unit_id).first()
@@ -323,7 +323,7 @@ def units_update(
             unit_deactivate(unit=unit, actor=actor)
         elif changes.get("active") is True and not unit.active:
             unit_reactivate(unit=unit, actor=actor)
-    return UnitOut.of(OrgUnit.objects.select_related("parent").get(pk=unit.pk))
+    return OrgUnitOut.of(OrgUnit.objects.select_related("parent").get(pk=unit.pk))
 
 
 # --- users ----------------------------------------------------------------------------------
