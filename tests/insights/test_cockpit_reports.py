@@ -97,6 +97,7 @@ def test_a_failed_send_is_retried_and_visible(org, east_weekly, settings):
     assert client.login(username="rm_east", password=PASSWORD)
     page = client.get("/insights/reports/").content.decode()
     assert 'data-status="pending"' in page and "rm_east@example.com" in page
+    assert "Complaints: 1" in page
     # when the SMTP server is back, the retry sends it once
     with SmtpServer() as smtp:
         settings.EMAIL_HOST, settings.EMAIL_PORT = smtp.host, smtp.port
@@ -156,3 +157,18 @@ def test_the_xlsx_attachment_has_a_sheet_per_chart(org, east_weekly):
         "tiers",
         "care",
     ]
+
+
+def test_the_api_lists_the_reports_and_their_e_mails(org, east_weekly):
+    from yiti.org.services import token_create
+
+    cockpit_reports_generate(now=bj(2026, 3, 16, 7, 30))
+    _token, raw = token_create(user=org.users["rm_east"], name="reports")
+    body = Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/insights/reports").json()
+    assert [(r["unit"]["name"], r["period_start"], r["cadence"]) for r in body] == [
+        ("华东片区", "2026-03-09", "weekly")
+    ]
+    assert body[0]["figures"]["complaints"] == "1"
+    assert body[0]["deliveries"][0]["to"] == "rm_east@example.com"
+    _token, raw = token_create(user=org.users["rm_north"], name="reports")
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/api/v1/insights/reports").json() == []

@@ -105,3 +105,53 @@ def cockpit_chart_get(request: HttpRequest, chart: str, params: Query[CockpitPar
         raise NotFound(_("No such chart."))
     q = _query(request, params)
     return _out(q, cockpit_figures(q, only=chart))
+
+
+class DeliveryOut(Schema):
+    to: str
+    status: str
+    attempts: int
+    last_error: str
+
+
+class ReportOut(Schema):
+    id: int
+    unit: UnitOut
+    role: str
+    cadence: str
+    period_start: date
+    period_end: date
+    figures: dict[str, str]
+    deliveries: list[DeliveryOut]
+
+
+@router.get(
+    "/reports", response=list[ReportOut], summary="Cockpit reports written and their e-mails"
+)
+def reports_list(request: HttpRequest) -> list[ReportOut]:
+    """The latest reports of the units the caller manages (all for administrators), each with
+    the state of its e-mails (sent, pending a retry with the last error, given up)."""
+    from yiti.insights.cockpit_reports import report_deliveries, reports_visible
+
+    _subs, reports = reports_visible(request.auth)  # type: ignore[attr-defined]
+    out = []
+    for report in reports:
+        sub = report.subscription
+        out.append(
+            ReportOut(
+                id=report.pk,
+                unit=UnitOut(id=sub.unit_id, name=sub.unit.name),
+                role=sub.role,
+                cadence=sub.cadence,
+                period_start=report.period_start,
+                period_end=report.period_end,
+                figures={code: str(pair[1]) for code, pair in (report.figures or {}).items()},
+                deliveries=[
+                    DeliveryOut(
+                        to=d.to, status=d.status, attempts=d.attempts, last_error=d.last_error
+                    )
+                    for d in report_deliveries(report)
+                ],
+            )
+        )
+    return out

@@ -26,6 +26,7 @@ from yiti.core.audit import audit_record
 from yiti.core.errors import PermissionDenied, ValidationFailed
 from yiti.insights.cockpit import (
     COCKPIT_ROLES,
+    LINES,
     Chart,
     CockpitQuery,
     Scope,
@@ -89,6 +90,7 @@ def due_period(cadence: str, today: date) -> tuple[date, date] | None:
 
 @dataclass(frozen=True)
 class KeyFigure:
+    code: str
     label: str
     value: str
 
@@ -100,25 +102,31 @@ def key_figures(charts: dict[str, Chart]) -> list[KeyFigure]:
         return sum(int(row[column] or 0) for row in charts[chart].table()[1])
 
     figures = [
-        KeyFigure(_("Contacts sent"), str(total("funnel", 2))),
-        KeyFigure(_("Conversions"), str(total("funnel", 6))),
-        KeyFigure(_("Complaints"), str(total("complaints", 4))),
+        KeyFigure("contacts_sent", _("Contacts sent"), str(total("funnel", 2))),
+        KeyFigure("conversions", _("Conversions"), str(total("funnel", 6))),
+        KeyFigure("complaints", _("Complaints"), str(total("complaints", 4))),
     ]
     attained, breached = total("sla", 3), total("sla", 4)
     figures.append(
         KeyFigure(
+            "sla_attainment",
             _("SLA attainment"),
             f"{100 * attained / (attained + breached):.1f}%" if attained + breached else "—",
         )
     )
-    overall = next((row for row in charts["satisfaction"].table()[1] if row), None)
-    figures.append(KeyFigure(_("CSAT"), f"{overall[3]}%" if overall and overall[3] else "—"))
+    overall_label = str(LINES[0][1])  # the table has a row per line that had answers
+    overall = next((r for r in charts["satisfaction"].table()[1] if r[0] == overall_label), None)
     figures.append(
-        KeyFigure(_("NPS"), str(overall[5]) if overall and overall[5] is not None else "—")
+        KeyFigure("csat", _("CSAT"), f"{overall[3]}%" if overall and overall[3] else "—")
+    )
+    figures.append(
+        KeyFigure("nps", _("NPS"), str(overall[5]) if overall and overall[5] is not None else "—")
     )
     due, on_time = total("care", 1), total("care", 2)
     figures.append(
-        KeyFigure(_("Care calls on time"), f"{100 * on_time / due:.1f}%" if due else "—")
+        KeyFigure(
+            "care_on_time", _("Care calls on time"), f"{100 * on_time / due:.1f}%" if due else "—"
+        )
     )
     return figures
 
@@ -200,7 +208,7 @@ def cockpit_report_generate(
             period_end=end,
             xlsx_path=str(xlsx_path),
             pdf_path=str(pdf_path),
-            figures={f.label: f.value for f in figures},
+            figures={f.code: [f.label, f.value] for f in figures},
             recipients=len(recipients),
         )
         for user in recipients:
