@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -406,3 +406,25 @@ def test_last_contact_moves_forward_only_like_the_orm_reference(org):
     assert moved == 2
     untouched.refresh_from_db()
     assert untouched.last_contact_at == t[0]
+
+
+def test_a_customer_gone_between_validation_and_writing_stops_the_load(org, book):
+    """The load checks once, set-based, that the customers its rows name still exist (on
+    SQLite a large load writes with the per-row foreign-key check off)."""
+    gone = CustomerFactory(unit=org.hz, external_id="GONE-1")
+    row = {
+        "external_id": "GONE-1",
+        "channel": "sms",
+        "direction": "out",
+        "purpose": "marketing",
+        "occurred_at": "2025-06-01 10:00",
+    }
+    importer = InteractionImporter()
+    ctx = _ctx()
+    importer.begin(ctx)
+    good, bad = importer.validate_columns([2], {k: [v] for k, v in row.items()}, ctx)
+    assert bad == [] and len(good) == 1
+    Customer.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(IntegrityError, match="no longer exist"):
+        importer.write(good, ctx)
+    assert not Interaction.objects.filter(customer_id=gone.pk).exists()

@@ -97,3 +97,27 @@ def test_the_do_not_disturb_list_through_the_cli(org, customers, tmp_path):
     call_command("import", "suppressions", str(path), "--quiet", stdout=out)
     row = Suppression.objects.get()
     assert (row.customer, row.reason, row.note) == (customers[0], "do_not_disturb", "投诉后要求")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_on_sqlite_skips_per_row_key_checks_and_leaves_them_on(
+    org, customers, tmp_path, monkeypatch
+):
+    """Past REBUILD_AFTER rows the write runs with SQLite's foreign-key checks off (the rows'
+    customers are checked once instead); afterwards the connection checks keys again and the
+    table has no dangling reference."""
+    from django.db import connection
+
+    from yiti.engagement import imports
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL loads by COPY with its keys checked")
+    monkeypatch.setattr(imports, "REBUILD_AFTER", 1)
+    job = _job(tmp_path, org, "interactions", HISTORY)
+    import_run(job)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.COMPLETED, job.message
+    assert Interaction.objects.count() == 3
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert cursor.execute("PRAGMA foreign_key_check(engagement_interaction)").fetchall() == []

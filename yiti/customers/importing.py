@@ -29,6 +29,11 @@ protocol, so importers without them stay valid):
   column at a time with C-level ``map`` over its look-up tables, and builds no dict per row.
   The errors and tuples must be those ``validate`` would give.
 
+* ``write_guard(ctx) -> context manager``: entered by the runner around the write
+  transaction (outside it), for what SQLite allows only between transactions — contact
+  history turns per-row foreign-key checks off for a large load and checks its customers once,
+  set-based, inside the transaction instead.
+
 Before the first ``write`` the runner sets ``ctx.rows_to_write`` (the valid tuples), so a
 large load can choose its write strategy up front (orders: SQLite's indexes rebuilt once).
 Raising ``ValidationFailed`` from ``begin`` or ``validate`` rejects the whole file with its

@@ -645,8 +645,9 @@ def import_run(
     ctx.rows_to_write = valid
     progress.phase = "writing"
     written = 0
+    guard = getattr(importer, "write_guard", None)
     try:
-        with transaction.atomic():
+        with guard(ctx) if guard is not None else contextlib.nullcontext(), transaction.atomic():
             with spool_path.open("rb") as spooled:
                 for _n in range(chunks):
                     rows = pickle.load(spooled)  # noqa: S301 (our own spool file)

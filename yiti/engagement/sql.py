@@ -6,6 +6,10 @@ its per-object work. Each is tested on both databases against an ORM reference.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
+from typing import Any
+
 from django.db import connection
 
 from yiti.customers.models import Customer
@@ -14,6 +18,7 @@ from yiti.engagement.models import Interaction
 
 __all__ = [
     "customers_last_contact_from_interactions",
+    "customers_missing",
     "indexes_create",
     "secondary_indexes_drop",
 ]
@@ -36,3 +41,26 @@ def customers_last_contact_from_interactions(*, after_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(statement, [after_id])
         return max(cursor.rowcount, 0)
+
+
+def customers_missing(ids: Collection[int]) -> int:
+    """How many of ``ids`` name no customer: one statement, the ids as one JSON (SQLite) or
+    array (PostgreSQL) parameter, however many there are."""
+    if not ids:
+        return 0
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    if connection.vendor == "postgresql":
+        statement = (
+            f"SELECT count(*) FROM unnest(%s::bigint[]) AS given(id) "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.id = given.id)"
+        )
+        param: Any = list(ids)
+    else:
+        statement = (
+            f"SELECT count(*) FROM json_each(%s) AS given "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.id = given.value)"
+        )
+        param = json.dumps(list(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [param])
+        return int(cursor.fetchone()[0])
