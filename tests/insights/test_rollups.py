@@ -436,6 +436,22 @@ def test_the_funnel_only_narrows_and_counts_the_conversion_revenue(cockpit_book)
     assert (nb.planned, nb.sent) == (1, 0)
 
 
+def test_the_cockpit_funnel_is_the_campaign_pages_funnel(cockpit_book):
+    """The cockpit and the campaign page count a campaign's funnel by the same rule."""
+    from yiti.campaigns.models import Campaign
+    from yiti.campaigns.selectors import campaign_funnel
+
+    rollups_rebuild()
+    steps = ("planned", "sent", "delivered", "opened", "responded", "converted")
+    campaigns = Campaign.objects.filter(pk__in=FunnelDay.objects.values("campaign_id"))
+    assert campaigns.exists()
+    for campaign in campaigns:
+        page = [sum(getattr(f, step) for f in campaign_funnel(campaign)) for step in steps]
+        rows = FunnelDay.objects.filter(campaign=campaign)
+        cockpit = [sum(getattr(r, step) for r in rows) for step in steps]
+        assert cockpit == page, campaign.code
+
+
 def test_customers_per_tier_and_at_risk(cockpit_book):
     rollups_rebuild()
     hz = {r.tier: r for r in UnitCustomers.objects.filter(unit=cockpit_book.org.hz)}

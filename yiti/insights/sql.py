@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from yiti.campaigns.choices import CONTACTED_STATUSES
+
 PRESSURE_TOP = 10  # the contact-pressure bucket "10 or more contacts in a week"
 
 
@@ -115,24 +117,27 @@ def funnel_insert(campaign_ids: Sequence[int] | None, now: datetime) -> int:
             return 0
         where = f" AND dl.campaign_id IN ({', '.join(['%s'] * len(campaign_ids))})"
         params = list(campaign_ids)
+    # the campaign page's funnel (campaigns.selectors.campaign_funnel), step by step: each step
+    # counts the deliveries that got at least that far, so the two always agree
+    contacted = ", ".join(f"'{status}'" for status in CONTACTED_STATUSES)
+    converted = f"(dl.converted_at IS NOT NULL AND dl.status IN ({contacted}))"
+    responded = f"(dl.responded_at IS NOT NULL OR {converted})"
+    delivered = (
+        f"(dl.delivered_at IS NOT NULL OR dl.opened_at IS NOT NULL OR dl.outcome = 'reached' "
+        f"OR {responded})"
+    )
     sql = f"""
         INSERT INTO insights_funnelday (day, unit_id, campaign_id, planned, sent, delivered,
             opened, responded, converted, revenue, margin, created_at, updated_at)
         SELECT {d.day("dl.planned_for")}, c.unit_id, dl.campaign_id,
             COUNT(*),
-            SUM(CASE WHEN dl.sent_at IS NOT NULL OR dl.delivered_at IS NOT NULL
-                      OR dl.opened_at IS NOT NULL OR dl.responded_at IS NOT NULL
-                      OR dl.converted_at IS NOT NULL THEN 1 ELSE 0 END),
-            SUM(CASE WHEN dl.delivered_at IS NOT NULL OR dl.opened_at IS NOT NULL
-                      OR dl.responded_at IS NOT NULL OR dl.converted_at IS NOT NULL
-                      THEN 1 ELSE 0 END),
-            SUM(CASE WHEN dl.opened_at IS NOT NULL OR dl.responded_at IS NOT NULL
-                      OR dl.converted_at IS NOT NULL THEN 1 ELSE 0 END),
-            SUM(CASE WHEN dl.responded_at IS NOT NULL OR dl.converted_at IS NOT NULL
-                      THEN 1 ELSE 0 END),
-            SUM(CASE WHEN dl.converted_at IS NOT NULL THEN 1 ELSE 0 END),
-            COALESCE(SUM(CASE WHEN dl.converted_at IS NOT NULL THEN o.amount END), 0),
-            COALESCE(SUM(CASE WHEN dl.converted_at IS NOT NULL THEN o.margin END), 0),
+            SUM(CASE WHEN dl.sent_at IS NOT NULL OR {delivered} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {delivered} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN dl.opened_at IS NOT NULL OR {responded} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {responded} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {converted} THEN 1 ELSE 0 END),
+            COALESCE(SUM(CASE WHEN {converted} THEN o.amount END), 0),
+            COALESCE(SUM(CASE WHEN {converted} THEN o.margin END), 0),
             %s, %s
         FROM campaigns_delivery dl
         JOIN customers_customer c ON c.id = dl.customer_id
