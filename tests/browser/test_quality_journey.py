@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.quality.conftest import NOVEMBER, NOW, build_month, sh
 from tests.quality.test_hot_issues import build_corpus
-from yiti.quality.services import ranking_compute
+from yiti.quality.services import indicator_defaults_restore, ranking_compute
 from yiti.service.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,6 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def ranked(org, monkeypatch):
     monkeypatch.setattr("django.utils.timezone.now", lambda: NOW)
+    # a transactional test before this one flushed the catalogue the data migration seeds
+    indicator_defaults_restore(actor=None)
     month = build_month(org)
     Ticket.objects.filter(pk=month.tickets["T5"].pk).update(
         sla_state="met", resolution_due_at=sh(2026, 10, 28)
