@@ -7,6 +7,7 @@ from io import BytesIO
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -58,7 +59,9 @@ def results_workbook(results: Results) -> bytes:
     book = Workbook()
     units = book.active
     units.title = _("Units")[:31]
-    units.append([_("Period"), f"{results.start:%Y-%m-%d} – {results.end:%Y-%m-%d}"])
+    units.append(
+        [pgettext("report", "Period"), f"{results.start:%Y-%m-%d} – {results.end:%Y-%m-%d}"]
+    )
     _head(units, _("Unit"), _("Level"), *_measure_titles(), _("Own contribution"))
     for row in results.units:
         units.append(

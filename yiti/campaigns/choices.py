@@ -43,7 +43,7 @@ class ConflictKind(models.TextChoices):
 
 
 class ConflictStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("conflict status", "Open")
     ACCEPTED = "accepted", _("Accepted with a reason")
     RESOLVED = "resolved", _("Resolved")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.campaigns.choices import (
     BROADCAST_CHANNELS,
@@ -76,7 +77,9 @@ class CampaignForm(forms.Form):
         required=False,
         empty_label=_("The owner unit"),
     )
-    segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none())
+    segment = forms.ModelChoiceField(
+        label=pgettext_lazy("customer group", "Segment"), queryset=Segment.objects.none()
+    )
     offers = forms.ModelMultipleChoiceField(label=_("Offers"), queryset=Offer.objects.none())
     starts_on = forms.DateField(label=_("Starts on"), widget=DATE)
     ends_on = forms.DateField(label=_("Ends on"), widget=DATE)

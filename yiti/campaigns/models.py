@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.campaigns.choices import (
     AgentRole,
@@ -123,7 +124,7 @@ class Segment(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("segment")
+        verbose_name = pgettext_lazy("customer group", "segment")
         verbose_name_plural = _("segments")
 
     def __str__(self) -> str:
@@ -171,7 +172,10 @@ class Campaign(TimeStampedModel):
         verbose_name=_("unit that holds the gift stock"),
     )
     segment = models.ForeignKey(
-        Segment, on_delete=models.PROTECT, related_name="campaigns", verbose_name=_("segment")
+        Segment,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=pgettext_lazy("customer group", "segment"),
     )
     offers = models.ManyToManyField(Offer, related_name="campaigns", verbose_name=_("offers"))
     starts_on = models.DateField(_("starts on"))
@@ -417,7 +421,7 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
-    opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
+    opened_at = models.DateTimeField(pgettext_lazy("delivery", "opened"), null=True, blank=True)
     responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
     response = models.CharField(
         _("response"), max_length=12, choices=ResponseKind.choices, blank=True

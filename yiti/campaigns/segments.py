@@ -29,7 +29,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from yiti.core.errors import ValidationFailed
 from yiti.customers.choices import (
@@ -221,7 +221,7 @@ def _labels(choices: Sequence[tuple[str, Any]]) -> Callable[[], list[tuple[str, 
 G_PROFILE = gettext_lazy("Profile")
 G_PLACE = gettext_lazy("Territory and owner")
 G_HOLDINGS = gettext_lazy("Holdings and orders")
-G_VALUE = gettext_lazy("Value")
+G_VALUE = pgettext_lazy("customer value", "Value")
 G_CONTACT = gettext_lazy("Contact and consent")
 DAYS = gettext_lazy("days")
 YUAN = gettext_lazy("yuan")

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Trigger(models.TextChoices):
@@ -22,7 +23,7 @@ class TaskKind(models.TextChoices):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("care task status", "Open")
     DONE = "done", _("Done")
     ESCALATED = "escalated", _("Escalated")
     CANCELLED = "cancelled", _("Cancelled")

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.care.choices import AttemptOutcome, QuestionKind, QuestionTarget, Trigger
 from yiti.care.models import FollowUpRule, SurveyQuestion, SurveyTemplate
@@ -202,7 +203,9 @@ class QuestionForm(forms.Form):
     """One row of the questions formset; rows left blank are ignored."""
 
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    position = forms.IntegerField(label=_("Order"), min_value=0, required=False)
+    position = forms.IntegerField(
+        label=pgettext_lazy("position", "Order"), min_value=0, required=False
+    )
     kind = forms.ChoiceField(label=_("Kind"), choices=[("", "—"), *QuestionKind.choices])
     text = forms.CharField(label=_("Question"), max_length=255)
     target = forms.ChoiceField(label=_("Rates"), choices=QuestionTarget.choices, required=False)
@@ -211,7 +214,9 @@ class QuestionForm(forms.Form):
         choices=[("", "—"), *ComplaintClass.choices],
         required=False,
     )
-    required = forms.BooleanField(label=_("Required"), required=False, initial=True)
+    required = forms.BooleanField(
+        label=pgettext_lazy("survey question", "Required"), required=False, initial=True
+    )
 
 
 QuestionFormSet = forms.formset_factory(QuestionForm, extra=2, can_delete=True)

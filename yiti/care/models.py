@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.care.choices import (
     AttemptOutcome,
@@ -75,7 +76,7 @@ class SurveyQuestion(models.Model):
         blank=True,
         help_text=_("Blank: staff conduct for sales/service questions, else by the task's source."),
     )
-    required = models.BooleanField(_("required"), default=True)
+    required = models.BooleanField(pgettext_lazy("survey question", "required"), default=True)
 
     class Meta:
         ordering = ["template_id", "position", "id"]

@@ -22,6 +22,7 @@ from typing import IO, Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from yiti.core.audit import audit_record
 from yiti.core.errors import NotFound, ValidationFailed
@@ -231,7 +232,7 @@ def import_job_get_for(user: Any, job_id: int) -> ImportJob:
 
 
 def error_report_rows(job: ImportJob) -> Iterable[list[Any]]:
-    yield [_("Row"), _("Column"), _("Value"), _("Reason")]
+    yield [_("Row"), _("Column"), pgettext("field value", "Value"), _("Reason")]
     yield from job.errors
 
 

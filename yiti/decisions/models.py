@@ -14,6 +14,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.campaigns.models import Offer, OfferReservation
 from yiti.care.models import CareTask
@@ -287,7 +288,7 @@ class Propensity(TimeStampedModel):
     offer = models.ForeignKey(
         Offer, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    segment = models.CharField(_("segment"), max_length=10)
+    segment = models.CharField(pgettext_lazy("nba", "segment"), max_length=10)
     prior_alpha = models.FloatField(_("prior α"))
     prior_beta = models.FloatField(_("prior β"))
     successes = models.PositiveIntegerField(_("acceptances"), default=0)
@@ -333,7 +334,7 @@ class NbaOutcome(TimeStampedModel):
     offer = models.ForeignKey(
         Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    segment = models.CharField(_("segment"), max_length=10)
+    segment = models.CharField(pgettext_lazy("nba", "segment"), max_length=10)
     result = models.CharField(_("result"), max_length=10, choices=NbaResult.choices)
     channel = models.CharField(_("channel"), max_length=16)
     reason = models.CharField(_("reason for contact"), max_length=20, choices=ContactReason.choices)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class InteractionChannel(models.TextChoices):
@@ -35,7 +36,7 @@ class Outcome(models.TextChoices):
     SENT = "sent", _("Sent")
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")
-    OPENED = "opened", _("Opened")
+    OPENED = "opened", pgettext_lazy("response", "Opened")
     RESPONDED = "responded", _("Responded")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")

@@ -550,7 +550,7 @@ def sla_chart(q: CockpitQuery, ticket_rows: list[dict[str, Any]]) -> Chart:
         series=series,
         columns=[
             _("Ticket kind"),
-            _("Opened"),
+            pgettext("count", "Opened"),
             _("Resolved"),
             _("Within SLA"),
             _("Breached"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from yiti.insights.cockpit import Chart, CockpitQuery
 
@@ -17,7 +18,7 @@ def chart_xlsx(chart: Chart, q: CockpitQuery) -> bytes:
     sheet = book.create_sheet(title=chart.key)
     sheet.append([chart.title])
     sheet.append([_("Unit"), q.unit.name])
-    sheet.append([_("Period"), q.start.isoformat(), q.end.isoformat()])
+    sheet.append([pgettext("report", "Period"), q.start.isoformat(), q.end.isoformat()])
     sheet.append([])
     columns, rows = chart.table()
     sheet.append(columns)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TicketKind(models.TextChoices):
@@ -39,7 +40,7 @@ COMPLAINT_REASON_CLASS = {
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("ticket status", "New")
     ASSIGNED = "assigned", _("Assigned")
     IN_PROGRESS = "in_progress", _("In progress")
     WAITING_CUSTOMER = "waiting_customer", _("Waiting on customer")

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.core.errors import ValidationFailed
 from yiti.org.models import OrgUnit, User
@@ -143,7 +144,7 @@ class RoutingRuleForm(forms.ModelForm):
         model = RoutingRule
         fields = ["position", "kind", "complaint_class", "territory", "target_unit", "active"]
         labels = {
-            "position": _("Order"),
+            "position": pgettext_lazy("position", "Order"),
             "kind": _("Ticket kind"),
             "complaint_class": _("Complaint class"),
             "territory": _("Customers of unit"),

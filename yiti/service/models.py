@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yiti.core.models import TimeStampedModel
 from yiti.customers.models import Customer, Order
@@ -287,7 +288,7 @@ class Ticket(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    opened_at = models.DateTimeField(_("opened"))
+    opened_at = models.DateTimeField(pgettext_lazy("ticket", "opened"))
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from yiti.core.errors import NotFound, ValidationFailed
@@ -111,7 +112,7 @@ def queue(request: HttpRequest, unit_id: int) -> HttpResponse:
             queue_units=selectors.queue_units(request.user),
             agents=agents_of(unit),
             statuses=[
-                (STATUS_OPEN, _("Open")),
+                (STATUS_OPEN, pgettext("ticket status", "Open")),
                 (STATUS_ALL, _("All")),
                 *TicketStatus.choices,
             ],

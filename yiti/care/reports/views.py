@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from yiti.care.reports import selectors, services
@@ -85,7 +86,10 @@ def _charts(data: dict[str, Any]) -> list[Any]:
                 _("Complaints by class"),
                 [selectors.class_label(c) for c in classes],
                 [
-                    (_("Opened"), [summary["complaints"]["opened"].get(c, 0) for c in classes]),
+                    (
+                        pgettext("count", "Opened"),
+                        [summary["complaints"]["opened"].get(c, 0) for c in classes],
+                    ),
                     (_("Resolved"), [summary["complaints"]["resolved"].get(c, 0) for c in classes]),
                 ],
             )
@@ -109,7 +113,7 @@ def _charts(data: dict[str, Any]) -> list[Any]:
                 [_("CSAT ×20"), _("NPS"), _("SLA %")],
                 [
                     (
-                        _("Previous"),
+                        pgettext("report period", "Previous"),
                         [
                             previous["csat"]["average"] and previous["csat"]["average"] * 20,
                             previous["nps"]["score"],

@@ -11,6 +11,7 @@ from io import BytesIO
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -64,14 +65,14 @@ def snapshot_workbook(snapshot: ReportSnapshot, problem_rows: list[dict[str, Any
     sheet.title = _("Summary")[:31]
     _row(sheet, str(snapshot.get_kind_display()), bold=True)
     _row(sheet, _("Unit"), snapshot.unit.name if snapshot.unit else _("Whole company"))
-    _row(sheet, _("Period"), f"{snapshot.period_start} – {snapshot.period_end}")
+    _row(sheet, pgettext("report", "Period"), f"{snapshot.period_start} – {snapshot.period_end}")
     _row(
         sheet,
         _("Generated"),
         snapshot.generated_at.strftime("%Y-%m-%d %H:%M") if snapshot.generated_at else "",
     )
     _row(sheet)
-    _row(sheet, _("Measure"), _("Value"), bold=True)
+    _row(sheet, _("Measure"), pgettext("field value", "Value"), bold=True)
     for label, value in _measures(summary):
         _row(sheet, label, value)
     _row(sheet)
@@ -81,7 +82,7 @@ def snapshot_workbook(snapshot: ReportSnapshot, problem_rows: list[dict[str, Any
     for target, values in summary["csat"]["by_target"].items():
         _row(sheet, _("CSAT average: %(t)s") % {"t": target_label(target)}, values["average"])
     _row(sheet)
-    _row(sheet, _("Complaint class"), _("Opened"), _("Resolved"), bold=True)
+    _row(sheet, _("Complaint class"), pgettext("count", "Opened"), _("Resolved"), bold=True)
     classes = sorted({*summary["complaints"]["opened"], *summary["complaints"]["resolved"]})
     for value in classes:
         _row(
@@ -99,7 +100,14 @@ def snapshot_workbook(snapshot: ReportSnapshot, problem_rows: list[dict[str, Any
             % {"start": previous["period"]["start"], "end": previous["period"]["end"]},
             bold=True,
         )
-        _row(sheet, _("Measure"), _("This period"), _("Previous period"), _("Change"), bold=True)
+        _row(
+            sheet,
+            _("Measure"),
+            _("This period"),
+            _("Previous period"),
+            pgettext("difference", "Change"),
+            bold=True,
+        )
         for label, current, before, change in trend_rows(data):
             _row(sheet, label, current, before, change)
     _row(sheet)

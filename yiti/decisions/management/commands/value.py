@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from yiti.core.errors import ValidationFailed
 from yiti.decisions.api import FitOut
@@ -186,7 +186,7 @@ def _summary(result: dict[str, Any]) -> str:
             "transactions": f"{result['transactions']:,}",
         },
         _("up to %(end)s (time unit: %(unit)s).")
-        % {"end": result["end"], "unit": result["time_unit"]},
+        % {"end": result["end"], "unit": _unit_label(result["time_unit"])},
         _("BG/NBD:      r = %(r).4f  alpha = %(alpha).4f  a = %(a).4f  b = %(b).4f") % bg,
         _("             log-likelihood = %(ll).2f") % {"ll": bg["log_likelihood"]},
         _("Gamma-Gamma: p = %(p).4f  q = %(q).4f  v = %(v).4f") % gg,
@@ -207,3 +207,8 @@ def _summary(result: dict[str, Any]) -> str:
             % {"n": f"{left_out:,}"}
         )
     return "\n".join(lines)
+
+
+def _unit_label(unit: str) -> str:
+    """The model's time unit in words (the fit stores "day" or "week")."""
+    return pgettext("time unit", "week") if unit == "week" else pgettext("time unit", "day")
