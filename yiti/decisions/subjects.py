@@ -49,3 +49,8 @@ def register() -> None:
         register_subject(kind, TICKET_LINK, tickets_done)
     register_subject("campaign.review", CAMPAIGN_LINK, campaigns_past_review)
     register_subject("care.escalated", CARE_LINK, care_tasks_done)
+    from yiti.core.scheduling import register_schedule
+    from yiti.org.tasks import notifications_expire_task
+
+    # every user's count in the top bar follows the subjects, page visit or not
+    register_schedule("org.notifications_expire", "*/5 * * * *", notifications_expire_task)

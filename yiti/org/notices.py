@@ -82,6 +82,29 @@ def notifications_expire(*, user: User) -> int:
     )
 
 
+def notifications_expire_all(*, batch: int = 5000) -> int:
+    """Every user's unread notifications whose subject is done, marked read — run by the
+    worker every few minutes (and by the demo seed at its end), so the count in the top bar is
+    what still needs each user, also for one who never opens the notifications page. Works
+    through the unread ones ``batch`` at a time: a few queries per batch, never per row."""
+    kinds = list(_checks)
+    last, expired = 0, 0
+    while True:
+        rows = list(
+            Notification.objects.filter(read_at__isnull=True, kind__in=kinds, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "kind", "link")[:batch]
+        )
+        if not rows:
+            return expired
+        last = rows[-1][0]
+        ids = _done_ids(rows)
+        if ids:
+            expired += Notification.objects.filter(pk__in=ids, read_at__isnull=True).update(
+                read_at=timezone.now()
+            )
+
+
 @dataclass(frozen=True)
 class KindCount:
     kind: str

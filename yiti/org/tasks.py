@@ -57,3 +57,11 @@ def password_link_task(user_id: int, base_url: str) -> str:
     if result.status != "sent":
         logger.warning("set-password link for user %s not sent: %s", user.pk, result.error)
     return str(result.status)
+
+
+@task()
+def notifications_expire_task(slot: str | None = None) -> int:
+    """Put away the notifications whose subject is done (``org.notices``); how many."""
+    from yiti.org.notices import notifications_expire_all
+
+    return notifications_expire_all()
