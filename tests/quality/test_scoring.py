@@ -30,7 +30,10 @@ def test_an_indicator_scores_between_0_and_100_and_100_at_the_target(value, targ
 def test_a_better_value_never_scores_less(a, b, target, floor):
     if target == floor:
         return
-    better, worse = (a, b) if (a - b) * (target - floor) >= 0 else (b, a)
+    # the direction from the floor to the target says which of the two is better (compared, not
+    # multiplied: a product of two tiny differences underflows to zero)
+    low, high = min(a, b), max(a, b)
+    better, worse = (high, low) if target > floor else (low, high)
     assert indicator_score(better, target, floor) >= indicator_score(worse, target, floor)
 
 
