@@ -50,6 +50,16 @@ def sign_what_i_may(page, campaign_id: int) -> list[str]:  # type: ignore[no-unt
             first.locator("button[data-action=sign]").click()
 
 
+def settled(page) -> None:
+    """Wait until htmx has no request in flight and has processed what it last swapped in: a
+    person never chooses in the few milliseconds between a swap and htmx binding the new
+    controls, a test can (on PostgreSQL's slower answers the change was then lost)."""
+    page.wait_for_function(
+        "window.htmx && !document.querySelector("
+        "'.htmx-request, .htmx-settling, .htmx-swapping, .htmx-added')"
+    )
+
+
 def test_a_campaign_is_built_reviewed_launched_and_its_first_wave_sent(page, world, settings):  # noqa: F811
     org = world.org
     for customer in world.customers[:6]:
@@ -62,15 +72,19 @@ def test_a_campaign_is_built_reviewed_launched_and_its_first_wave_sent(page, wor
     page.fill("#id_name", "华东宽带客户")
     page.click("#rule-add")
     page.wait_for_selector("select[name='rule-0-field']")
+    settled(page)
     page.select_option("select[name='rule-0-field']", "unit")
     page.wait_for_selector("select[name='rule-0-value']")
+    settled(page)
     page.select_option("select[name='rule-0-value']", [str(org.east.pk)])
     # the live count follows the rule: eight customers in the East
     page.wait_for_selector("#rule-count [data-count='8']")
     page.click("#rule-add")
     page.wait_for_selector("select[name='rule-1-field']")
+    settled(page)
     page.select_option("select[name='rule-1-field']", "unit")
     page.wait_for_selector("select[name='rule-1-value']")
+    settled(page)
     page.select_option("select[name='rule-1-value']", [str(org.nb.pk)])
     page.wait_for_selector("#rule-count [data-count='2']")  # East and Ningbo: two
     shot(page, "segment-editor")
